@@ -1,0 +1,1 @@
+"""CX Review: customer-experience analytics for leadership reviews."""

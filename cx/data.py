@@ -1,0 +1,246 @@
+"""Data access: locate the data directory, order waves, scan responses lazily, check the contract.
+
+The file layout and column names come from ``shared/spec/data-contract.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+REQUIRED: dict[str, str] = {
+    "response_id": "string",
+    "wave": "string",
+    "responded_at": "datetime",
+    "customer_id": "string",
+    "region": "string",
+    "country": "string",
+    "agency": "string",
+    "nps": "int",
+}
+OPTIONAL: dict[str, str] = {
+    "city": "string",
+    "channel": "string",
+    "touchpoint": "string",
+    "csat": "int",
+    "comment": "string",
+    "language": "string",
+    "segment": "string",
+    "advisor_id": "string",
+    "weight": "float",
+    "excluded": "bool",
+}
+ATTR_PREFIX = "attr_"
+CHANNELS = ("email", "sms", "web", "qr", "ivr", "phone", "in_person", "chat")
+GEO_LEVELS = ("region", "country", "agency")
+
+
+class DataError(ValueError):
+    """The data directory does not follow the data contract; the message names file and column."""
+
+
+def data_dir(path: str | Path | None = None) -> Path:
+    """The data directory: the argument, else ``CX_DATA_DIR``, else ``data/``."""
+    return Path(path or os.environ.get("CX_DATA_DIR") or "data")
+
+
+def waves_dir(root: Path) -> Path:
+    return root / "waves"
+
+
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_WEEK = re.compile(r"^(\d{4})-W(0[1-9]|[1-4]\d|5[0-3])$")
+
+
+def wave_period(label: str) -> tuple[date, date]:
+    """First and last day of a wave label (``2026-Q1``, ``2026-03`` or ``2026-W09``).
+
+    >>> wave_period("2026-Q1")
+    (datetime.date(2026, 1, 1), datetime.date(2026, 3, 31))
+    >>> wave_period("2026-W09")
+    (datetime.date(2026, 2, 23), datetime.date(2026, 3, 1))
+    """
+    if m := _QUARTER.match(label):
+        year, q = int(m[1]), int(m[2])
+        start = date(year, 3 * q - 2, 1)
+        end = date(year + (q == 4), (3 * q) % 12 + 1, 1) - timedelta(days=1)
+        return start, end
+    if m := _MONTH.match(label):
+        year, month = int(m[1]), int(m[2])
+        start = date(year, month, 1)
+        end = date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)
+        return start, end
+    if m := _WEEK.match(label):
+        start = date.fromisocalendar(int(m[1]), int(m[2]), 1)
+        return start, start + timedelta(days=6)
+    raise DataError(
+        f"wave {label!r} is not a quarter (2026-Q1), a month (2026-03) or a week (2026-W09)"
+    )
+
+
+def sort_waves(labels: list[str] | set[str]) -> list[str]:
+    """Waves in chronological order of their period start (never alphabetical by accident)."""
+    return sorted(set(labels), key=lambda w: (wave_period(w)[0], w))
+
+
+def previous_wave(waves: list[str], wave: str) -> str | None:
+    """The wave before ``wave`` in chronological order, or None."""
+    ordered = sort_waves(waves)
+    i = ordered.index(wave) if wave in ordered else -1
+    return ordered[i - 1] if i > 0 else None
+
+
+def same_wave_last_year(waves: list[str], wave: str) -> str | None:
+    """The wave whose period starts one year before ``wave``'s, if present."""
+    start, _ = wave_period(wave)
+    target = start.replace(year=start.year - 1)
+    for w in waves:
+        if wave_period(w)[0] == target:
+            return w
+    return None
+
+
+def wave_files(root: Path) -> list[Path]:
+    """Every Parquet file of every wave partition, sorted."""
+    return sorted(waves_dir(root).glob("wave=*/*.parquet"))
+
+
+def list_waves(root: Path) -> list[str]:
+    """Wave labels present under ``waves/``, chronologically."""
+    return sort_waves(
+        [
+            p.name.split("=", 1)[1]
+            for p in waves_dir(root).glob("wave=*")
+            if p.is_dir() and any(p.glob("*.parquet"))
+        ]
+    )
+
+
+def has_waves(root: Path) -> bool:
+    return bool(wave_files(root))
+
+
+def data_version(root: Path) -> str:
+    """A short fingerprint of every data file (path, size, mtime); part of every cache key."""
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*.parquet")) + sorted(root.glob("*.yaml")):
+        st = p.stat()
+        h.update(f"{p.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
+
+
+def _kind(dtype: object) -> str:
+    import pyarrow as pa
+
+    if (
+        pa.types.is_string(dtype)
+        or pa.types.is_large_string(dtype)
+        or pa.types.is_dictionary(dtype)
+        or pa.types.is_string_view(dtype)
+    ):  # type: ignore[arg-type]
+        return "string"
+    if pa.types.is_integer(dtype):  # type: ignore[arg-type]
+        return "int"
+    if pa.types.is_floating(dtype):  # type: ignore[arg-type]
+        return "float"
+    if pa.types.is_boolean(dtype):  # type: ignore[arg-type]
+        return "bool"
+    if pa.types.is_timestamp(dtype) or pa.types.is_date(dtype):  # type: ignore[arg-type]
+        return "datetime"
+    if pa.types.is_null(dtype):  # type: ignore[arg-type]
+        return "null"
+    return str(dtype)
+
+
+_COMPATIBLE = {
+    "int": {"int"},
+    "float": {"float", "int"},
+    "string": {"string"},
+    "datetime": {"datetime"},
+    "bool": {"bool"},
+}
+
+
+def check_file_schema(path: Path) -> list[str]:
+    """Check one wave file against the contract; return its column names or raise DataError."""
+    try:
+        schema = pq.read_schema(path)
+    except Exception as exc:  # pyarrow raises several types for unreadable files
+        raise DataError(f"{path}: not a readable Parquet file ({exc.__class__.__name__})") from None
+    kinds = {name: _kind(schema.field(name).type) for name in schema.names}
+    for column, kind in REQUIRED.items():
+        if column not in kinds:
+            raise DataError(f"{path}: required column {column!r} is missing")
+        if kinds[column] not in _COMPATIBLE[kind] and kinds[column] != "null":
+            raise DataError(
+                f"{path}: column {column!r} is {kinds[column]}, the contract wants {kind}"
+            )
+    for column, kind in OPTIONAL.items():
+        if column in kinds and kinds[column] not in _COMPATIBLE[kind] and kinds[column] != "null":
+            raise DataError(
+                f"{path}: column {column!r} is {kinds[column]}, the contract wants {kind}"
+            )
+    for column, kind in kinds.items():
+        if column.startswith(ATTR_PREFIX) and kind not in ("int", "float", "null"):
+            raise DataError(
+                f"{path}: attribute column {column!r} is {kind}, the contract wants int 0..10"
+            )
+    return list(schema.names)
+
+
+def check_schema(root: Path) -> list[str]:
+    """Check every wave file; return the union of column names. Raises DataError naming the file."""
+    files = wave_files(root)
+    if not files:
+        raise DataError(f"{waves_dir(root)}: no wave files (expected waves/wave=<WAVE>/*.parquet)")
+    columns: dict[str, None] = {}
+    for f in files:
+        for c in check_file_schema(f):
+            columns[c] = None
+    return list(columns)
+
+
+def scan_responses(root: Path) -> pl.LazyFrame:
+    """Lazily scan every wave; adds ``weight`` = 1.0 and ``excluded`` = False when absent.
+
+    Files may differ in their optional columns (an attribute added in a later wave);
+    missing columns read as null.
+    """
+    columns = check_schema(root)
+    files = wave_files(root)
+    schema: dict[str, pl.DataType] = {}
+    for f in files:
+        for name, dtype in pl.read_parquet_schema(f).items():
+            if name not in schema or (dtype.is_float() and schema[name].is_integer()):
+                schema[name] = dtype
+    lf = pl.scan_parquet(
+        [str(f) for f in files],
+        hive_partitioning=False,
+        schema=schema,
+        missing_columns="insert",
+        cast_options=pl.ScanCastOptions(integer_cast="upcast", float_cast="upcast"),
+    )
+    if "weight" not in columns:
+        lf = lf.with_columns(pl.lit(1.0).alias("weight"))
+    else:
+        lf = lf.with_columns(pl.col("weight").cast(pl.Float64).fill_null(1.0))
+    if "excluded" not in columns:
+        lf = lf.with_columns(pl.lit(False).alias("excluded"))
+    return lf
+
+
+def attributes(columns: list[str] | set[str]) -> list[str]:
+    """The ``attr_<id>`` columns, in a stable order."""
+    return sorted(c for c in columns if c.startswith(ATTR_PREFIX))
+
+
+def attribute_label(column: str) -> str:
+    """``attr_waiting_time`` -> ``Waiting time``."""
+    return column.removeprefix(ATTR_PREFIX).replace("_", " ").capitalize()

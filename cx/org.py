@@ -1,0 +1,96 @@
+"""The organisation: geography hierarchy (region -> country -> agency) and routing contacts.
+
+Read from ``org.yaml`` in the data directory; derived from the waves when the file is absent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+COUNTRY_NAMES = {
+    "ES": "Spain", "FR": "France", "GB": "United Kingdom", "US": "United States",
+    "MX": "Mexico", "AR": "Argentina", "RU": "Russia", "DE": "Germany", "IT": "Italy",
+    "PT": "Portugal", "BR": "Brazil", "CO": "Colombia", "CL": "Chile", "KZ": "Kazakhstan",
+}
+
+
+@dataclass(frozen=True)
+class Agency:
+    name: str
+    country: str
+    region: str
+    city: str
+    contacts: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Org:
+    """The hierarchy as flat tuples, easy to query and to cache."""
+
+    agencies: tuple[Agency, ...]
+    country_names: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    country_languages: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+    def regions(self) -> list[str]:
+        return sorted({a.region for a in self.agencies})
+
+    def countries(self, region: str | None = None) -> list[str]:
+        return sorted({a.country for a in self.agencies if region in (None, a.region)})
+
+    def agencies_of(self, country: str) -> list[str]:
+        return sorted(a.name for a in self.agencies if a.country == country)
+
+    def agency(self, name: str) -> Agency | None:
+        return next((a for a in self.agencies if a.name == name), None)
+
+    def region_of_country(self, country: str) -> str | None:
+        return next((a.region for a in self.agencies if a.country == country), None)
+
+    def country_name(self, code: str) -> str:
+        return self.country_names.get(code) or COUNTRY_NAMES.get(code, code)
+
+    def frame(self) -> pl.DataFrame:
+        """region, country, agency rows."""
+        return pl.DataFrame(
+            {
+                "region": [a.region for a in self.agencies],
+                "country": [a.country for a in self.agencies],
+                "agency": [a.name for a in self.agencies],
+            },
+            schema={"region": pl.String, "country": pl.String, "agency": pl.String},
+        )
+
+
+def load(root: Path, responses: pl.LazyFrame | None = None) -> Org:
+    """Read ``org.yaml``; without it, derive the hierarchy from the responses."""
+    path = root / "org.yaml"
+    if path.exists():
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        agencies: list[Agency] = []
+        names: dict[str, str] = {}
+        langs: dict[str, str] = {}
+        for region in raw.get("regions", []):
+            for country in region.get("countries", []):
+                code = str(country["code"])
+                names[code] = str(country.get("name", code))
+                if country.get("language"):
+                    langs[code] = str(country["language"])
+                for agency in country.get("agencies", []):
+                    agencies.append(
+                        Agency(
+                            name=str(agency["name"]),
+                            country=code,
+                            region=str(region["name"]),
+                            city=str(agency.get("city", agency["name"])),
+                            contacts={str(k): str(v) for k, v in (agency.get("contacts") or {}).items()},
+                        )
+                    )
+        return Org(tuple(agencies), names, langs)
+    if responses is None:
+        return Org(())
+    geo = responses.select("region", "country", "agency").unique().sort("region", "country", "agency").collect()
+    return Org(tuple(Agency(r["agency"], r["country"], r["region"], r["agency"]) for r in geo.iter_rows(named=True)))
