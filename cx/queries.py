@@ -189,7 +189,7 @@ def breakdown(frame: pl.LazyFrame, scope: Scope, filters: Filters, level: str, c
     return pl.concat([ranked, unranked], how="vertical_relaxed").with_columns(level=pl.lit(level))
 
 
-def filter_options(frame: pl.LazyFrame, scope: Scope) -> dict[str, list[str]]:
+def filter_options(frame: pl.LazyFrame, scope: Scope, filters: Filters | None = None) -> dict[str, list[str]]:
     """Values offered by the shared filters, taken from rows inside the scope only."""
     cols = columns_of(frame)
     rows = restrict(frame, scope)

@@ -1,0 +1,330 @@
+"""The only module of ``cx`` that imports Streamlit: cached data, the logged-in user and
+scope, shared filters, navigation by role and small display components.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from cx import data, demo, queries, users
+from cx.filters import Filters
+from cx.scope import Scope
+from cx.users import User
+
+COOKIE_KEY_FILE = Path(".streamlit/.cookie_key")
+FILTER_KEYS = ("wave", "channel", "touchpoint", "segment")
+CACHE_TTL = 3600
+CACHE_ENTRIES = 512
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """A screen: its file, title, icon, URL path, section and who may open it (None: everyone)."""
+
+    path: str
+    title: str
+    icon: str
+    url_path: str
+    section: str
+    roles: tuple[str, ...] | None = None
+    scope_levels: tuple[str, ...] | None = None
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("pages/overview.py", "Overview", ":material/dashboard:", "overview", "Dashboards"),
+)
+
+
+# ---------------------------------------------------------------- data
+
+
+def data_root() -> Path:
+    return data.data_dir()
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _scan(root: str, version: str) -> pl.LazyFrame:
+    return data.scan_responses(Path(root))
+
+
+def ensure_data() -> None:
+    """Generate the demo dataset on first start when the data directory has no waves."""
+    root = data_root()
+    if data.has_waves(root):
+        return
+    with st.status("First start: generating the demo dataset (8 waves, 200,000 responses)…", expanded=True) as status:
+        bar = st.progress(0.0)
+
+        def progress(message: str, fraction: float) -> None:
+            bar.progress(min(max(fraction, 0.0), 1.0), text=message)
+
+        demo.ensure_demo(root, progress=progress)
+        status.update(label="Demo dataset ready.", state="complete", expanded=False)
+
+
+def version() -> str:
+    return data.data_version(data_root())
+
+
+def responses() -> pl.LazyFrame:
+    """The scanned responses (not yet scoped: pass them to a query with the user's scope)."""
+    return _scan(str(data_root()), version())
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _run(name: str, scope: Scope, filters: Filters, data_version: str, kwargs: tuple[tuple[str, Any], ...]) -> Any:
+    fn: Callable[..., Any] = getattr(queries, name)
+    return fn(_scan(str(data_root()), data_version), scope, filters, **dict(kwargs))
+
+
+def query(name: str, scope: Scope, filters: Filters, **kwargs: Any) -> Any:
+    """Run ``cx.queries.<name>`` through the cache; the key holds scope, filters and data version."""
+    return _run(name, scope, filters, version(), tuple(sorted(kwargs.items())))
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=64, show_spinner=False)
+def waves(data_version: str) -> list[str]:
+    return queries.waves(_scan(str(data_root()), data_version))
+
+
+# ---------------------------------------------------------------- authentication
+
+
+def cookie_key() -> str:
+    """Cookie signing key: secrets.toml, else CX_COOKIE_KEY, else a generated, git-ignored file."""
+    try:
+        key = st.secrets.get("auth", {}).get("cookie_key")
+    except Exception:  # no secrets.toml at all
+        key = None
+    key = key or os.environ.get("CX_COOKIE_KEY")
+    if key:
+        return str(key)
+    if not COOKIE_KEY_FILE.exists():
+        COOKIE_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(COOKIE_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return COOKIE_KEY_FILE.read_text().strip()
+
+
+def _authenticator() -> Any:
+    import streamlit_authenticator as stauth
+
+    config = users.load_config()
+    cookie = config.get("cookie", {})
+    return stauth.Authenticate(
+        copy.deepcopy(config["credentials"]),
+        cookie.get("name", "cx_review_auth"),
+        cookie_key(),
+        float(cookie.get("expiry_days", 7)),
+        auto_hash=False,
+    )
+
+
+def current_user() -> User | None:
+    """The authenticated user (from session state), or None."""
+    if st.session_state.get("authentication_status") is not True:
+        return None
+    return users.get(st.session_state.get("username"))
+
+
+def login_gate() -> User:
+    """Show the login form until a known user is authenticated; stop the script otherwise."""
+    auth = _authenticator()
+    if current_user() is None:
+        style()
+        st.markdown("## CX Review")
+        st.caption("Customer-experience analytics for leadership reviews. Sign in to see your scope.")
+        try:
+            auth.login(location="main", fields={"Form name": "Sign in", "Username": "Username", "Password": "Password", "Login": "Sign in"})
+        except Exception as exc:  # the authenticator raises on malformed input
+            st.error(f"Sign-in failed: {exc}")
+        if st.session_state.get("authentication_status") is False:
+            st.error("Username or password is incorrect.")
+    user = current_user()
+    if user is None:
+        st.stop()
+    with st.sidebar:
+        st.markdown(f"**{user.name}**  \n{', '.join(user.roles)} · {user.scope or 'no scope'}")
+        auth.logout("Log out", location="sidebar", key="logout")
+    return user  # type: ignore[return-value]
+
+
+def require_user(*roles: str) -> User:
+    """Every page starts here: refuse to render without an authenticated (and allowed) user."""
+    user = current_user()
+    if user is None:
+        st.warning("Please sign in from the home page to see this screen.")
+        st.stop()
+    if roles and not user.has(*roles):  # type: ignore[union-attr]
+        st.error("Your role does not give access to this screen.")
+        st.stop()
+    return user  # type: ignore[return-value]
+
+
+def scope() -> Scope:
+    user = current_user()
+    return user.scope if user else Scope()
+
+
+def allowed(page: PageSpec, user: User) -> bool:
+    if page.roles is not None and not user.has(*page.roles):
+        return False
+    return page.scope_levels is None or (user.scope.top_level in page.scope_levels)
+
+
+def navigation(user: User) -> Any:
+    """``st.navigation`` of the pages this user's roles and scope allow, grouped by section."""
+    sections: dict[str, list[Any]] = {}
+    for page in PAGES:
+        if allowed(page, user) and Path(page.path).exists():
+            sections.setdefault(page.section, []).append(
+                st.Page(page.path, title=page.title, icon=page.icon, url_path=page.url_path)
+            )
+    return st.navigation(sections)
+
+
+# ---------------------------------------------------------------- filters
+
+
+def sidebar_filters(user: User) -> Filters:
+    """The shared filters, in the sidebar and bound to the URL (a pasted link reopens the view)."""
+    all_waves = waves(version())
+    options = query("filter_options", user.scope, Filters())
+    with st.sidebar:
+        st.markdown("### Filters")
+        st.selectbox("Wave", list(reversed(all_waves)), key="wave", bind="query-params")
+        if "channel" in options:
+            st.multiselect("Channel", options["channel"], key="channel", bind="query-params", placeholder="All channels")
+        if "touchpoint" in options:
+            st.multiselect("Touchpoint", options["touchpoint"], key="touchpoint", bind="query-params", placeholder="All touchpoints")
+        if "segment" in options:
+            st.multiselect("Segment", options["segment"], key="segment", bind="query-params", placeholder="All segments")
+    return filters()
+
+
+def filters() -> Filters:
+    """The current shared filters from session state (set by the sidebar widgets)."""
+    ss = st.session_state
+    return Filters(
+        wave=ss.get("wave") or (waves(version()) or [None])[-1],
+        channels=tuple(sorted(ss.get("channel") or ())),
+        touchpoints=tuple(sorted(ss.get("touchpoint") or ())),
+        segments=tuple(sorted(ss.get("segment") or ())),
+    )
+
+
+def filter_summary(f: Filters) -> str:
+    parts = [f"Wave {f.wave}"]
+    for label, values in (("channel", f.channels), ("touchpoint", f.touchpoints), ("segment", f.segments)):
+        if values:
+            parts.append(f"{label}: {', '.join(values)}")
+    return " · ".join(parts)
+
+
+# ---------------------------------------------------------------- components
+
+_CSS = """
+<style>
+[data-testid="stMetricValue"] { font-size: 3.1rem; font-weight: 700; line-height: 1.1; }
+[data-testid="stMetricLabel"] p { font-size: 1.05rem; font-weight: 600; color: #4b5563; }
+[data-testid="stMetricDelta"] { font-size: 1.05rem; }
+h1 { font-size: 2.4rem !important; }
+.cx-takeaway { font-size: 1.35rem; font-weight: 500; padding: .7rem 1rem; border-left: 6px solid #2f5fd0;
+  background: #f3f6fd; border-radius: 4px; margin: .2rem 0 1rem 0; color: #1f2a44; }
+.cx-note { color: #6b7280; font-size: .95rem; }
+</style>
+"""
+
+
+def style() -> None:
+    st.html(_CSS)
+
+
+def header(title: str, user: User, f: Filters | None = None) -> None:
+    style()
+    st.title(title)
+    where = str(user.scope) if user.scope.entries else "no scope"
+    st.caption(f"Scope: {where}" + (f" · {filter_summary(f)}" if f else ""))
+
+
+def takeaway(text: str) -> None:
+    """The one-sentence takeaway on top of a screen (plain text: escaped, never evaluated)."""
+    import html
+
+    st.html(f'<div class="cx-takeaway">{html.escape(text)}</div>')
+
+
+def fmt_points(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.1f}" if signed else f"{value:.1f}"
+
+
+def kpi_row(headline: pl.DataFrame) -> None:
+    """The big figures: NPS ± MoE, change vs the compared wave, base, CSAT."""
+    row = headline.row(0, named=True)
+    c1, c2, c3, c4 = st.columns(4)
+    if row["suppressed"]:
+        c1.metric("NPS", "hidden", help="Fewer than 5 responses: no score is shown.")
+    else:
+        c1.metric("NPS", fmt_points(row["nps"]), f"± {row['nps_moe']:.1f} (95 % margin)", delta_color="off", delta_arrow="off")
+    if row["change"] is None:
+        c2.metric("Change", "–", "no earlier wave" if not row["prev_wave"] else f"vs {row['prev_wave']}", delta_color="off", delta_arrow="off")
+    else:
+        mark = "significant" if row["significant"] else "not significant"
+        c2.metric(f"Change vs {row['prev_wave']}", fmt_points(row["change"], signed=True), mark,
+                  delta_color="normal" if row["significant"] else "off",
+                  delta_arrow="up" if row["change"] > 0 else "down")
+    c3.metric("Responses (n)", f"{row['n']:,}", "low base (n < 30)" if row["low_base"] else None, delta_color="off", delta_arrow="off")
+    c4.metric("CSAT (top-2-box)", "–" if row["csat"] is None else f"{row['csat']:.0f} %")
+
+
+def base_note(headline: pl.DataFrame) -> None:
+    row = headline.row(0, named=True)
+    if row["suppressed"]:
+        return
+    st.html(
+        f'<div class="cx-note">{row["promoters"]:,} promoters · {row["passives"]:,} passives · '
+        f'{row["detractors"]:,} detractors (shares are weighted; effective base {row["effective_base"]:,.0f})</div>'
+    )
+
+
+def breakdown_table(df: pl.DataFrame, level: str) -> None:
+    """Ranked table: rank, entity, n, NPS ± MoE, change; low bases flagged, tiny cells hidden."""
+    label = queries.LEVEL_LABELS.get(level, level)
+    view = df.select(
+        pl.col("rank").alias("#"),
+        pl.col(level).alias(label),
+        pl.col("n"),
+        pl.col("nps").round(1).alias("NPS"),
+        pl.col("nps_moe").round(1).alias("± MoE"),
+        pl.col("change").round(1).alias("Δ vs prev."),
+        pl.when(pl.col("suppressed")).then(pl.lit("hidden (n < 5)"))
+        .when(pl.col("low_base")).then(pl.lit("low base"))
+        .when(pl.col("significant") & (pl.col("change") > 0)).then(pl.lit("▲ significant"))
+        .when(pl.col("significant") & (pl.col("change") < 0)).then(pl.lit("▼ significant"))
+        .otherwise(pl.lit("")).alias("Note"),
+    )
+    st.dataframe(
+        view,
+        hide_index=True,
+        width="stretch",
+        height=min(38 * (view.height + 1) + 4, 640),
+        column_config={
+            "#": st.column_config.NumberColumn(width="small"),
+            "n": st.column_config.NumberColumn(format="localized"),
+            "NPS": st.column_config.NumberColumn(format="%.1f"),
+            "± MoE": st.column_config.NumberColumn(format="%.1f"),
+            "Δ vs prev.": st.column_config.NumberColumn(format="%+.1f"),
+        },
+    )
