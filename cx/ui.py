@@ -5,6 +5,7 @@ scope, shared filters, navigation by role and small display components.
 from __future__ import annotations
 
 import copy
+import importlib
 import os
 import secrets
 from collections.abc import Callable
@@ -39,8 +40,26 @@ class PageSpec:
     scope_levels: tuple[str, ...] | None = None
 
 
+MANAGERS = ("ceo", "country_manager", "agency_manager", "analyst")
+FRONT_LINE = ("advisor", "teleoperator")
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/overview.py", "Overview", ":material/dashboard:", "overview", "Dashboards"),
+    PageSpec("pages/segments.py", "Segments & RFM", ":material/groups:", "segments", "Dashboards", MANAGERS),
+    PageSpec("pages/drivers.py", "Strengths & weaknesses", ":material/balance:", "drivers", "Dashboards", MANAGERS),
+    PageSpec("pages/benchmarks.py", "Benchmarks", ":material/leaderboard:", "benchmarks", "Dashboards", MANAGERS),
+    PageSpec("pages/evolution.py", "Evolution", ":material/trending_up:", "evolution", "Dashboards", MANAGERS),
+    PageSpec("pages/zones.py", "World zones", ":material/public:", "zones", "Dashboards", MANAGERS, ("world", "region")),
+    PageSpec("pages/themes.py", "Comment themes", ":material/forum:", "themes", "Voice of the customer", MANAGERS),
+    PageSpec("pages/verbatims.py", "Verbatims", ":material/format_quote:", "verbatims", "Voice of the customer", MANAGERS),
+    PageSpec("pages/alerts.py", "Alerts", ":material/notifications_active:", "alerts", "Close the loop", MANAGERS),
+    PageSpec("pages/cases.py", "Complaint cases", ":material/support_agent:", "cases", "Close the loop", (*FRONT_LINE, *MANAGERS)),
+    PageSpec("pages/case_dashboard.py", "Case management", ":material/monitoring:", "case-dashboard", "Close the loop", MANAGERS),
+    PageSpec("pages/rules.py", "Routing rules", ":material/alt_route:", "rules", "Close the loop", ("analyst",)),
+    PageSpec("pages/plans.py", "Action plans", ":material/task_alt:", "plans", "Improve", MANAGERS),
+    PageSpec("pages/meeting.py", "Review meeting", ":material/co_present:", "meeting", "Improve", MANAGERS),
+    PageSpec("pages/reports.py", "Reports", ":material/picture_as_pdf:", "reports", "Improve", MANAGERS),
+    PageSpec("pages/fieldwork.py", "Fieldwork", ":material/mark_email_read:", "fieldwork", "Data", MANAGERS),
+    PageSpec("pages/import.py", "Import data", ":material/upload_file:", "import", "Data", ("analyst",)),
 )
 
 
@@ -82,12 +101,19 @@ def responses() -> pl.LazyFrame:
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def _run(name: str, scope: Scope, filters: Filters, data_version: str, kwargs: tuple[tuple[str, Any], ...]) -> Any:
-    fn: Callable[..., Any] = getattr(queries, name)
+    module, _, attr = name.rpartition(":")
+    fn: Callable[..., Any] = getattr(importlib.import_module(module), attr)
     return fn(_scan(str(data_root()), data_version), scope, filters, **dict(kwargs))
 
 
-def query(name: str, scope: Scope, filters: Filters, **kwargs: Any) -> Any:
-    """Run ``cx.queries.<name>`` through the cache; the key holds scope, filters and data version."""
+def query(fn: str | Callable[..., Any], scope: Scope, filters: Filters, **kwargs: Any) -> Any:
+    """Run a query ``(LazyFrame, Scope, Filters, **kwargs)`` through the cache.
+
+    ``fn`` is a function of any ``cx`` module, or the name of one in ``cx.queries``. The cache
+    key holds the function's name, the scope, the filters, the data version and the kwargs
+    (which must be hashable: strings, numbers, tuples).
+    """
+    name = f"cx.queries:{fn}" if isinstance(fn, str) else f"{fn.__module__}:{fn.__qualname__}"
     return _run(name, scope, filters, version(), tuple(sorted(kwargs.items())))
 
 
@@ -155,7 +181,7 @@ def login_gate() -> User:
         st.stop()
     with st.sidebar:
         st.markdown(f"**{user.name}**  \n{', '.join(user.roles)} · {user.scope or 'no scope'}")
-        auth.logout("Log out", location="sidebar", key="logout")
+        auth.logout("Log out", location="sidebar", key="cx_logout")
     return user  # type: ignore[return-value]
 
 

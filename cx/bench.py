@@ -1,0 +1,181 @@
+"""``cx bench``: time every dashboard query on synthetic data, against DuckDB on the same files.
+
+Each :class:`BenchCase` runs our Polars query and, where one exists, the same question in SQL
+on DuckDB (the reference engine, a dev dependency), on the same Parquet files. The median of
+``repeat`` warm runs is kept; ``ratio`` = ours / reference (below 1.0: we are faster).
+Areas add cases from their own module (``cx/bench_<area>.py`` exposing ``bench_cases()``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from cx import data, queries
+from cx.filters import Filters
+from cx.scope import Scope
+
+AREA_MODULES = ("cx.bench_analytics", "cx.bench_voice", "cx.bench_loop", "cx.bench_ingest", "cx.bench_reports")
+
+
+@dataclass(frozen=True)
+class BenchContext:
+    """What a case may use: the data root, the scanned responses, a world and a one-country scope."""
+
+    root: Path
+    responses: pl.LazyFrame
+    rows: int
+    glob: str  # the wave files, for DuckDB's read_parquet
+
+    @property
+    def world(self) -> Scope:
+        return Scope.world()
+
+    @property
+    def country(self) -> Scope:
+        return Scope.parse("country:ES")
+
+    @property
+    def latest(self) -> str:
+        return queries.waves(self.responses)[-1]
+
+
+@dataclass(frozen=True)
+class BenchCase:
+    """One timed question. ``ours`` and ``reference`` take the context and return anything."""
+
+    query: str
+    ours: Callable[[BenchContext], Any]
+    reference: Callable[[Any, BenchContext], Any] | None = None  # (duckdb connection, ctx)
+    items: Callable[[BenchContext], int] | None = None  # e.g. comments processed, for a rate
+    unit: str = "rows"
+
+
+def _median_seconds(fn: Callable[[], Any], repeat: int) -> float:
+    fn()  # warm-up: file metadata, page cache, lazy imports
+    times = []
+    for _ in range(max(1, repeat)):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _duckdb_where(scope: Scope) -> str:
+    """The same scope predicate as cx.scope, for the reference SQL (literal, trusted values)."""
+    if scope.is_world:
+        return "TRUE"
+    parts = []
+    for level in ("region", "country", "agency"):
+        names = scope.values(level)
+        if names:
+            parts.append(f"{level} IN ({', '.join(repr(n) for n in names)})")
+    return " OR ".join(parts) or "FALSE"
+
+
+NPS_SQL = """
+count(nps) AS n,
+100 * (sum(weight * (nps >= 9)::DOUBLE) - sum(weight * (nps <= 6)::DOUBLE)) / sum(weight) AS nps,
+sum(weight) AS sw, sum(weight * weight) AS sw2
+"""
+
+
+def overview_cases() -> list[BenchCase]:
+    """The overview's queries (headline, trend, breakdowns), world and one-country scope."""
+    cases: list[BenchCase] = []
+    for label, pick in (("world", lambda c: c.world), ("country:ES", lambda c: c.country)):
+        def headline(ctx: BenchContext, pick: Callable[[BenchContext], Scope] = pick) -> Any:
+            return queries.headline(ctx.responses, pick(ctx), Filters(wave=ctx.latest))
+
+        def headline_ref(con: Any, ctx: BenchContext, pick: Callable[[BenchContext], Scope] = pick) -> Any:
+            waves = queries.waves(ctx.responses)
+            return con.execute(
+                f"SELECT wave, {NPS_SQL} FROM read_parquet('{ctx.glob}') "
+                f"WHERE ({_duckdb_where(pick(ctx))}) AND NOT excluded AND wave IN ('{waves[-1]}', '{waves[-2]}') GROUP BY wave"
+            ).fetchall()
+
+        def trend(ctx: BenchContext, pick: Callable[[BenchContext], Scope] = pick) -> Any:
+            return queries.nps_trend(ctx.responses, pick(ctx), Filters(wave=ctx.latest))
+
+        def trend_ref(con: Any, ctx: BenchContext, pick: Callable[[BenchContext], Scope] = pick) -> Any:
+            return con.execute(
+                f"SELECT wave, {NPS_SQL} FROM read_parquet('{ctx.glob}') "
+                f"WHERE ({_duckdb_where(pick(ctx))}) AND NOT excluded GROUP BY wave ORDER BY wave"
+            ).fetchall()
+
+        level = "country" if label == "world" else "agency"
+
+        def breakdown(ctx: BenchContext, pick: Callable[[BenchContext], Scope] = pick, level: str = level) -> Any:
+            return queries.breakdown(ctx.responses, pick(ctx), Filters(wave=ctx.latest), level)
+
+        def breakdown_ref(con: Any, ctx: BenchContext, pick: Callable[[BenchContext], Scope] = pick, level: str = level) -> Any:
+            waves = queries.waves(ctx.responses)
+            return con.execute(
+                f"SELECT {level}, wave, {NPS_SQL} FROM read_parquet('{ctx.glob}') "
+                f"WHERE ({_duckdb_where(pick(ctx))}) AND NOT excluded AND wave IN ('{waves[-1]}', '{waves[-2]}') "
+                f"GROUP BY {level}, wave ORDER BY {level}"
+            ).fetchall()
+
+        cases += [
+            BenchCase(f"overview.headline [{label}]", headline, headline_ref),
+            BenchCase(f"overview.nps_trend [{label}]", trend, trend_ref),
+            BenchCase(f"overview.breakdown_{level} [{label}]", breakdown, breakdown_ref),
+        ]
+    return cases
+
+
+def all_cases() -> list[BenchCase]:
+    cases = overview_cases()
+    for name in AREA_MODULES:
+        if importlib.util.find_spec(name) is not None:
+            cases += importlib.import_module(name).bench_cases()
+    return cases
+
+
+def run(rows: int = 1_000_000, workdir: Path | None = None, repeat: int = 5, only: str | None = None) -> list[dict[str, Any]]:
+    """Generate ``rows`` synthetic responses, time every case, return one row per case."""
+    import duckdb
+
+    from cx.demo import write_demo
+
+    own = workdir is None
+    root = Path(tempfile.mkdtemp(prefix="cx-bench-")) if own else workdir
+    assert root is not None
+    try:
+        if not data.has_waves(root):
+            write_demo(root, rows=rows)
+        frame = data.scan_responses(root)
+        ctx = BenchContext(root=root, responses=frame, rows=rows, glob=str(root / "waves" / "*" / "*.parquet"))
+        con = duckdb.connect()
+        out = []
+        for case in all_cases():
+            if only and only not in case.query:
+                continue
+            seconds = _median_seconds(lambda case=case: case.ours(ctx), repeat)
+            ref = _median_seconds(lambda case=case: case.reference(con, ctx), repeat) if case.reference else None  # type: ignore[misc]
+            row: dict[str, Any] = {
+                "query": case.query,
+                "rows": rows,
+                "seconds": round(seconds, 5),
+                "reference_seconds": None if ref is None else round(ref, 5),
+                "ratio": None if not ref else round(seconds / ref, 3),
+            }
+            if case.items is not None:
+                n = case.items(ctx)
+                row["per_second"] = round(n / seconds) if seconds else None
+                row["unit"] = case.unit
+            out.append(row)
+        return out
+    finally:
+        if own:
+            shutil.rmtree(root, ignore_errors=True)
