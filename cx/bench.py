@@ -25,7 +25,7 @@ from cx import data, queries
 from cx.filters import Filters
 from cx.scope import Scope
 
-AREA_MODULES = ("cx.bench_analytics", "cx.bench_voice", "cx.bench_loop", "cx.bench_ingest", "cx.bench_reports")
+AREA_MODULES = ("cx.bench_analytics", "cx.bench_analytics_b", "cx.bench_voice", "cx.bench_loop", "cx.bench_ingest", "cx.bench_reports")
 
 
 @dataclass(frozen=True)

@@ -131,3 +131,39 @@ def wait_for_port(port: int, timeout: float = 60.0) -> None:
                 return
         time.sleep(0.2)
     raise TimeoutError(f"nothing listening on port {port} after {timeout}s")
+
+
+# ---------------------------------------------------------------- browser
+
+
+@pytest.fixture(scope="session")
+def app_url(demo_root: Path) -> Iterator[str]:
+    """One Streamlit server for the browser tests, on the session's demo data."""
+    from tests.browser import streamlit_server
+
+    with streamlit_server(demo_root, _free_port()) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian chromium is missing: .ci/run must apt-get install chromium")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    """A fresh browser context (no cookies) and page, 1600x1800 like a projector capture."""
+    context = browser.new_context(viewport={"width": 1600, "height": 1800})  # type: ignore[attr-defined]
+    pg = context.new_page()
+    pg.set_default_timeout(90_000)
+    yield pg
+    context.close()
