@@ -207,9 +207,18 @@ def cmd_bench(args: argparse.Namespace) -> Rows:
     return bench.run(rows=args.rows, workdir=Path(args.workdir) if args.workdir else None, repeat=args.repeat, only=args.only)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage dump), exit code 2."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cx", description="CX Review command line")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = Parser(prog="cx", description="CX Review command line")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    fmt = argparse.ArgumentParser(add_help=False)
+    fmt.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
     p = sub.add_parser("demo", help="write the demo dataset into --data")
     add_common(p)
@@ -221,20 +230,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", help="comma-separated columns to group by, e.g. agency,wave")
 
     p = sub.add_parser("users", help="manage users, roles and scopes (bcrypt-hashed passwords)")
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    usub = p.add_subparsers(dest="action", required=True)
-    usub.add_parser("list")
-    a = usub.add_parser("add")
+    usub = p.add_subparsers(dest="action", required=True, parser_class=Parser)
+    usub.add_parser("list", parents=[fmt])
+    a = usub.add_parser("add", parents=[fmt])
     a.add_argument("username")
     a.add_argument("--password", help="the password (else read from stdin or prompted)")
     a.add_argument("--name")
     a.add_argument("--email")
     a.add_argument("--role", action="append", help="repeatable: " + ", ".join(users.ROLES))
     a.add_argument("--scope", action="append", help="repeatable: world, region:<name>, country:<code>, agency:<name>")
-    s = usub.add_parser("set-scope")
+    s = usub.add_parser("set-scope", parents=[fmt])
     s.add_argument("username")
     s.add_argument("--scope", action="append", required=True)
-    r = usub.add_parser("remove")
+    r = usub.add_parser("remove", parents=[fmt])
     r.add_argument("username")
 
     p = sub.add_parser("bench", help="time every dashboard query against DuckDB on the same files")

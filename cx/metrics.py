@@ -120,6 +120,20 @@ def suppressed(n_col: str = "n") -> pl.Expr:
 
 def nps_aggs() -> list[pl.Expr]:
     """The standard NPS aggregation: counts, shares, NPS and its margin of error."""
+    return [*base_aggs(), nps_moe()]
+
+
+def moe_from_columns() -> pl.Expr:
+    """``nps_moe`` from already aggregated ``promoter_share``, ``detractor_share`` and
+    ``effective_base`` columns: same value as :func:`nps_moe`, computed once per group
+    instead of inside the aggregation (much faster over many groups)."""
+    return adjusted_wald_moe(
+        pl.col("promoter_share"), pl.col("detractor_share"), pl.col("effective_base")
+    ).alias("nps_moe")
+
+
+def base_aggs() -> list[pl.Expr]:
+    """:func:`nps_aggs` without the margin of error (add it with :func:`moe_from_columns`)."""
     return [
         n(),
         is_promoter().sum().alias("promoters"),
@@ -129,7 +143,6 @@ def nps_aggs() -> list[pl.Expr]:
         passive_share(),
         detractor_share(),
         nps(),
-        nps_moe(),
         effective_base(),
     ]
 

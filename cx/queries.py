@@ -47,7 +47,7 @@ def wave_rank(order: Sequence[str]) -> pl.Expr:
 
 
 def _aggs(columns: Sequence[str]) -> list[pl.Expr]:
-    aggs = metrics.nps_aggs()
+    aggs = metrics.base_aggs()
     if "csat" in columns:
         aggs.append(metrics.csat())
     return aggs
@@ -87,7 +87,7 @@ def kpis(frame: pl.LazyFrame, scope: Scope, filters: Filters, by: Sequence[str] 
         base = scoped(frame, scope, Filters(wave=filters.wave))
         n_all = base.group_by(by).agg(pl.len().alias("n_all")) if by else base.select(pl.len().alias("n_all"))
         out = out.join(n_all, on=by, how="left") if by else pl.concat([out, n_all], how="horizontal")
-    df = out.collect()
+    df = out.with_columns(metrics.moe_from_columns()).collect()
     df = _finish(df, "csat" in cols)
     if by:
         order = waves(frame) if "wave" in by else []

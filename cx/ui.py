@@ -165,8 +165,13 @@ def current_user() -> User | None:
 
 def login_gate() -> User:
     """Show the login form until a known user is authenticated; stop the script otherwise."""
+    _leave_pages_directory_mode()
     auth = _authenticator()
     if current_user() is None:
+        # Register every page (hidden) so a deep link such as /overview?wave=… is recognised and
+        # kept while the user signs in; no page runs until the login succeeds. Without this,
+        # Streamlit would fall back to running pages/*.py directly on a fresh server.
+        st.navigation([_st_page(p) for p in PAGES if Path(p.path).exists()], position="hidden")
         style()
         st.markdown("## CX Review")
         st.caption("Customer-experience analytics for leadership reviews. Sign in to see your scope.")
@@ -176,6 +181,8 @@ def login_gate() -> User:
             st.error(f"Sign-in failed: {exc}")
         if st.session_state.get("authentication_status") is False:
             st.error("Username or password is incorrect.")
+        if current_user() is not None:
+            st.rerun()  # signed in (form or cookie): start a clean run with the user's navigation
     user = current_user()
     if user is None:
         st.stop()
@@ -185,10 +192,29 @@ def login_gate() -> User:
     return user  # type: ignore[return-value]
 
 
+def _leave_pages_directory_mode() -> bool:
+    """Switch a fresh server out of Streamlit's legacy ``pages/`` mode; True if it was in it.
+
+    On a freshly started server, a deep link such as ``/overview`` runs ``pages/overview.py``
+    directly (Streamlit's v1 multipage mode) instead of ``app.py``, skipping the login form and
+    the navigation. We turn that mode off so every later run goes through ``app.py``.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - layout of a future Streamlit
+        return False
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        return True
+    return False
+
+
 def require_user(*roles: str) -> User:
     """Every page starts here: refuse to render without an authenticated (and allowed) user."""
     user = current_user()
     if user is None:
+        if _leave_pages_directory_mode():
+            st.rerun()  # run again through app.py, which shows the sign-in form on this URL
         st.warning("Please sign in from the home page to see this screen.")
         st.stop()
     if roles and not user.has(*roles):  # type: ignore[union-attr]
@@ -213,10 +239,12 @@ def navigation(user: User) -> Any:
     sections: dict[str, list[Any]] = {}
     for page in PAGES:
         if allowed(page, user) and Path(page.path).exists():
-            sections.setdefault(page.section, []).append(
-                st.Page(page.path, title=page.title, icon=page.icon, url_path=page.url_path)
-            )
+            sections.setdefault(page.section, []).append(_st_page(page))
     return st.navigation(sections)
+
+
+def _st_page(page: PageSpec) -> Any:
+    return st.Page(page.path, title=page.title, icon=page.icon, url_path=page.url_path, default=page.url_path == "overview")
 
 
 # ---------------------------------------------------------------- filters
@@ -264,6 +292,8 @@ _CSS = """
 [data-testid="stMetricValue"] { font-size: 3.1rem; font-weight: 700; line-height: 1.1; }
 [data-testid="stMetricLabel"] p { font-size: 1.05rem; font-weight: 600; color: #4b5563; }
 [data-testid="stMetricDelta"] { font-size: 1.05rem; }
+[data-testid="stTable"] table { font-size: 1.05rem; }
+[data-testid="stTable"] th { font-weight: 700; }
 h1 { font-size: 2.4rem !important; }
 .cx-takeaway { font-size: 1.35rem; font-weight: 500; padding: .7rem 1rem; border-left: 6px solid #2f5fd0;
   background: #f3f6fd; border-radius: 4px; margin: .2rem 0 1rem 0; color: #1f2a44; }
@@ -325,32 +355,46 @@ def base_note(headline: pl.DataFrame) -> None:
     )
 
 
+def _one_decimal(column: str, *, signed: bool = False, prefix: str = "") -> pl.Expr:
+    value = pl.col(column).round(1)
+    text = pl.lit(prefix) + value.abs().cast(pl.String) if prefix else value.cast(pl.String)
+    if signed:
+        text = pl.when(value > 0).then(pl.lit("+") + value.cast(pl.String)).otherwise(value.cast(pl.String))
+    return pl.when(pl.col(column).is_null()).then(pl.lit("–")).otherwise(text)
+
+
 def breakdown_table(df: pl.DataFrame, level: str) -> None:
-    """Ranked table: rank, entity, n, NPS ± MoE, change; low bases flagged, tiny cells hidden."""
+    """Ranked table (a real HTML table, readable on a projector): rank, entity, n, NPS ± MoE,
+    change and a note; low bases flagged and unranked, tiny cells hidden."""
     label = queries.LEVEL_LABELS.get(level, level)
     view = df.select(
-        pl.col("rank").alias("#"),
+        pl.col("rank").cast(pl.String).fill_null("–").alias("#"),
         pl.col(level).alias(label),
         pl.col("n"),
-        pl.col("nps").round(1).alias("NPS"),
-        pl.col("nps_moe").round(1).alias("± MoE"),
-        pl.col("change").round(1).alias("Δ vs prev."),
+        _one_decimal("nps").alias("NPS"),
+        _one_decimal("nps_moe", prefix="± ").alias("MoE (95 %)"),
+        _one_decimal("change", signed=True).alias("Δ vs prev."),
         pl.when(pl.col("suppressed")).then(pl.lit("hidden (n < 5)"))
         .when(pl.col("low_base")).then(pl.lit("low base"))
         .when(pl.col("significant") & (pl.col("change") > 0)).then(pl.lit("▲ significant"))
         .when(pl.col("significant") & (pl.col("change") < 0)).then(pl.lit("▼ significant"))
         .otherwise(pl.lit("")).alias("Note"),
     )
-    st.dataframe(
-        view,
-        hide_index=True,
-        width="stretch",
-        height=min(38 * (view.height + 1) + 4, 640),
-        column_config={
-            "#": st.column_config.NumberColumn(width="small"),
-            "n": st.column_config.NumberColumn(format="localized"),
-            "NPS": st.column_config.NumberColumn(format="%.1f"),
-            "± MoE": st.column_config.NumberColumn(format="%.1f"),
-            "Δ vs prev.": st.column_config.NumberColumn(format="%+.1f"),
-        },
-    )
+    st.table(view, hide_index=True)
+
+
+# ---------------------------------------------------------------- operational store
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _engine(url: str) -> Any:
+    from cx import db
+
+    return db.init(db.make_engine(url))
+
+
+def engine() -> Any:
+    """The operational store's engine (``DATABASE_URL`` or ``<data>/cx.db``), created once per URL."""
+    from cx import db
+
+    return _engine(db.database_url(data_root()))

@@ -54,17 +54,21 @@ def login(page: object, username: str, password: str = "cx-demo") -> None:
     page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
 
 
-def wait_idle(page: object, timeout: float = 90.0) -> None:
-    """Wait until Streamlit has finished running the script (no 'Running…' status widget)."""
+def wait_idle(page: object, timeout: float = 120.0) -> None:
+    """Wait until Streamlit has finished running the script (and stays idle for a second)."""
+    idle = '[data-testid="stApp"][data-test-script-state="notRunning"]'
     deadline = time.monotonic() + timeout
-    time.sleep(0.5)
+    quiet_since: float | None = None
+    time.sleep(0.3)
     while time.monotonic() < deadline:
-        running = page.locator('[data-testid="stStatusWidget"]').count()  # type: ignore[attr-defined]
-        if not running:
-            time.sleep(0.5)
-            if not page.locator('[data-testid="stStatusWidget"]').count():  # type: ignore[attr-defined]
+        if page.locator(idle).count():  # type: ignore[attr-defined]
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= 1.0:
                 return
-        time.sleep(0.3)
+        else:
+            quiet_since = None
+        time.sleep(0.2)
+    raise TimeoutError("the Streamlit script did not become idle")
 
 
 def shot(page: object, name: str) -> Path:

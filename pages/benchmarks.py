@@ -1,0 +1,61 @@
+"""Benchmarks: league tables with 95 % intervals and rank movement, or an agency vs its country."""
+
+import streamlit as st
+
+from cx import benchmarks, ui
+from cx import charts_analytics_b as charts_b
+from cx.queries import LEVEL_LABELS
+
+user = ui.require_user(*ui.MANAGERS)
+scope, filters = user.scope, ui.filters()
+ui.header("Benchmarks", user, filters)
+
+levels = benchmarks.league_levels(scope)
+leagues = {level: ui.query(benchmarks.league_table, scope, filters, level=level) for level in levels}
+own_label = ", ".join(scope.values("agency") or scope.values("country") or scope.values("region")) or "World"
+own_label = benchmarks.entity_label("country", own_label) if scope.top_level == "country" else own_label
+attrs = None if scope.is_world else ui.query(benchmarks.attribute_benchmark, scope, filters)
+
+if levels:
+    ui.takeaway(benchmarks.league_takeaway(leagues[levels[0]], levels[0]))
+elif attrs is not None:
+    ui.takeaway(benchmarks.attribute_takeaway(attrs, own_label))
+
+for level, table in leagues.items():
+    label = LEVEL_LABELS[level]
+    parent = benchmarks.parent_label(table)
+    st.subheader(f"{label} league vs {parent if parent != 'World' else 'the world'}")
+    if table.is_empty():
+        st.info(f"No {label.lower()} data in this scope for this wave.")
+        continue
+    chart_col, table_col = st.columns([1, 1], gap="large")
+    with chart_col:
+        st.altair_chart(charts_b.league_chart(table, level, label, parent), width="stretch")
+    with table_col:
+        st.dataframe(benchmarks.league_view(table, level, label), hide_index=True, width="stretch")
+    st.caption(
+        "Dots: NPS; bars: 95 % interval; grey tick: the average compared with. Low bases (n < 30) "
+        "are shown but never ranked; cells under 5 answers are hidden."
+    )
+
+if attrs is not None:
+    parent = benchmarks.own_parent(attrs)
+    st.subheader(f"{own_label} vs {parent or 'the world'}, attribute by attribute")
+    if attrs.is_empty() or bool(attrs["suppressed"][0]):
+        st.info("Too few responses in this wave to benchmark this scope.")
+    else:
+        nps = attrs.row(0, named=True)
+        c1, c2, c3 = st.columns(3)
+        c1.metric(f"NPS {own_label}", ui.fmt_points(nps["own_mean"]), f"n = {nps['own_n']:,}", delta_color="off", delta_arrow="off")
+        if parent:
+            c2.metric(f"NPS {parent}", ui.fmt_points(nps["parent_mean"]), f"{ui.fmt_points(nps['diff_parent'], True)} · {'significant' if nps['significant_parent'] else 'not significant'}",
+                      delta_color="off", delta_arrow="off")
+        c3.metric("NPS World", ui.fmt_points(nps["world_mean"]), f"{ui.fmt_points(nps['diff_world'], True)} · {'significant' if nps['significant_world'] else 'not significant'}",
+                  delta_color="off", delta_arrow="off")
+        chart_col, table_col = st.columns([3, 2], gap="large")
+        with chart_col:
+            st.altair_chart(charts_b.attribute_benchmark_chart(attrs, own_label, parent), width="stretch")
+        with table_col:
+            st.dataframe(benchmarks.attribute_view(attrs, own_label), hide_index=True, width="stretch")
+        wider = f"{parent} and world figures are" if parent else "World figures are"
+        st.caption(f"{wider} aggregates only: no other site's name, rows or comments are shown.")

@@ -1,0 +1,58 @@
+"""Fieldwork: response and delivery rates by channel and agency, pace against target, laggards."""
+
+import streamlit as st
+
+from cx import charts_fieldwork, fieldwork, ui
+
+user = ui.require_user("ceo", "country_manager", "agency_manager", "analyst")
+scope, filters = user.scope, ui.filters()
+ui.header("Fieldwork monitoring", user, filters)
+root = str(ui.data_root())
+if not fieldwork.has_fieldwork(root):
+    st.info("No fieldwork counts yet. An analyst can import them on the Import data screen or with `cx import-fieldwork FILE`.")
+    st.stop()
+
+try:
+    summary = ui.query(fieldwork.summary, scope, filters, root=root)
+    agencies = ui.query(fieldwork.agency_progress, scope, filters, root=root)
+    channels = ui.query(fieldwork.channel_rates, scope, filters, root=root)
+    daily = ui.query(fieldwork.daily_progress, scope, filters, root=root)
+except fieldwork.FieldworkError as exc:
+    st.error(f"{exc}. Pick another wave or import fieldwork counts.")
+    st.stop()
+
+ui.takeaway(fieldwork.takeaway(summary, filters.wave))
+row = summary.row(0, named=True)
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Response rate", f"{100 * (row['response_rate'] or 0):.1f} %", f"{row['responses']:,} responses", delta_color="off", delta_arrow="off")
+c2.metric("Delivery rate", f"{100 * (row['delivery_rate'] or 0):.1f} %", f"{row['invitations']:,} invitations sent", delta_color="off", delta_arrow="off")
+c3.metric("Responses vs target", f"{100 * (row['attainment'] or 0):.0f} %", f"target {row['target_responses']:,}", delta_color="off", delta_arrow="off")
+c4.metric("Lagging agencies", f"{row['lagging']}", ", ".join(row["lagging_agencies"][:3]) or "none", delta_color="inverse" if row["lagging"] else "off", delta_arrow="off")
+
+st.altair_chart(charts_fieldwork.daily_progress_chart(daily), width="stretch")
+
+left, right = st.columns(2, gap="large")
+with left:
+    st.altair_chart(charts_fieldwork.rate_chart(channels, "channel", "Channel"), width="stretch")
+with right:
+    st.altair_chart(charts_fieldwork.rate_chart(channels, "channel", "Channel", "delivery_rate", "Delivery rate"), width="stretch")
+
+left, right = st.columns(2, gap="large")
+with left:
+    st.altair_chart(charts_fieldwork.rate_chart(agencies, "agency", "Agency"), width="stretch")
+with right:
+    st.markdown("#### Agencies by response rate")
+    st.dataframe(
+        fieldwork.agency_table(agencies), hide_index=True, width="stretch",
+        column_config={
+            "Response rate %": st.column_config.NumberColumn(format="%.1f"),
+            "Delivery rate %": st.column_config.NumberColumn(format="%.1f"),
+            "Vs target %": st.column_config.NumberColumn(format="%.0f"),
+            "Responses": st.column_config.NumberColumn(format="localized"),
+        },
+    )
+st.caption(
+    "Response rate = responses ÷ delivered invitations; delivery rate = delivered ÷ sent. "
+    f"An agency lags when its response rate is under {fieldwork.LAG_RATE:.0%} of its scope's rate "
+    f"or its responses are under {fieldwork.LAG_ATTAINMENT:.0%} of the target expected by now."
+)
