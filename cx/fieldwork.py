@@ -184,9 +184,9 @@ def agency_table(agencies: pl.DataFrame) -> pl.DataFrame:
     """The agency table of the screen: display names, rates in %, lagging agencies first."""
     return agencies.select(
         pl.col("agency").alias("Agency"),
-        (pl.col("response_rate") * 100).round(1).alias("Response rate %"),
-        (pl.col("delivery_rate") * 100).round(1).alias("Delivery rate %"),
+        (pl.col("response_rate") * 100).round(1).alias("Response %"),
+        (pl.col("delivery_rate") * 100).round(1).alias("Delivered %"),
         pl.col("responses").alias("Responses"),
-        (pl.col("attainment") * 100).round(0).alias("Vs target %"),
+        (pl.col("attainment") * 100).round(0).alias("vs target %"),
         pl.when(pl.col("lagging")).then(pl.lit("⚠ lagging")).otherwise(pl.lit("")).alias("Status"),
     )

@@ -45,9 +45,9 @@ with right:
     st.dataframe(
         fieldwork.agency_table(agencies), hide_index=True, width="stretch",
         column_config={
-            "Response rate %": st.column_config.NumberColumn(format="%.1f"),
-            "Delivery rate %": st.column_config.NumberColumn(format="%.1f"),
-            "Vs target %": st.column_config.NumberColumn(format="%.0f"),
+            "Response %": st.column_config.NumberColumn(format="%.1f"),
+            "Delivered %": st.column_config.NumberColumn(format="%.1f"),
+            "vs target %": st.column_config.NumberColumn(format="%.0f"),
             "Responses": st.column_config.NumberColumn(format="localized"),
         },
     )
