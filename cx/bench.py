@@ -36,6 +36,7 @@ class BenchContext:
     responses: pl.LazyFrame
     rows: int
     glob: str  # the wave files, for DuckDB's read_parquet
+    rollup: pl.LazyFrame | None = None  # the overview rollup, built once like the app does
 
     @property
     def world(self) -> Scope:
@@ -95,7 +96,7 @@ def overview_cases() -> list[BenchCase]:
     cases: list[BenchCase] = []
     for label, pick in (("world", lambda c: c.world), ("country:ES", lambda c: c.country)):
         def headline(ctx: BenchContext, pick: Callable[[BenchContext], Scope] = pick) -> Any:
-            return queries.headline(ctx.responses, pick(ctx), Filters(wave=ctx.latest))
+            return queries.headline(ctx.rollup, pick(ctx), Filters(wave=ctx.latest))
 
         def headline_ref(con: Any, ctx: BenchContext, pick: Callable[[BenchContext], Scope] = pick) -> Any:
             waves = queries.waves(ctx.responses)
@@ -105,7 +106,7 @@ def overview_cases() -> list[BenchCase]:
             ).fetchall()
 
         def trend(ctx: BenchContext, pick: Callable[[BenchContext], Scope] = pick) -> Any:
-            return queries.nps_trend(ctx.responses, pick(ctx), Filters(wave=ctx.latest))
+            return queries.nps_trend(ctx.rollup, pick(ctx), Filters(wave=ctx.latest))
 
         def trend_ref(con: Any, ctx: BenchContext, pick: Callable[[BenchContext], Scope] = pick) -> Any:
             return con.execute(
@@ -116,7 +117,7 @@ def overview_cases() -> list[BenchCase]:
         level = "country" if label == "world" else "agency"
 
         def breakdown(ctx: BenchContext, pick: Callable[[BenchContext], Scope] = pick, level: str = level) -> Any:
-            return queries.breakdown(ctx.responses, pick(ctx), Filters(wave=ctx.latest), level)
+            return queries.breakdown(ctx.rollup, pick(ctx), Filters(wave=ctx.latest), level)
 
         def breakdown_ref(con: Any, ctx: BenchContext, pick: Callable[[BenchContext], Scope] = pick, level: str = level) -> Any:
             waves = queries.waves(ctx.responses)
@@ -131,6 +132,37 @@ def overview_cases() -> list[BenchCase]:
             BenchCase(f"overview.nps_trend [{label}]", trend, trend_ref),
             BenchCase(f"overview.breakdown_{level} [{label}]", breakdown, breakdown_ref),
         ]
+    def whole(ctx: BenchContext) -> Any:
+        scope, f = ctx.world, Filters(wave=ctx.latest)
+        return (
+            queries.headline(ctx.rollup, scope, f), queries.nps_trend(ctx.rollup, scope, f),
+            queries.breakdown(ctx.rollup, scope, f, "region"), queries.breakdown(ctx.rollup, scope, f, "country"),
+            queries.filter_options(ctx.rollup, scope),
+        )
+
+    def whole_ref(con: Any, ctx: BenchContext) -> Any:
+        return [
+            headline_ref(con, ctx, lambda c: c.world), trend_ref(con, ctx, lambda c: c.world),
+            breakdown_ref(con, ctx, lambda c: c.world, "region"), breakdown_ref(con, ctx, lambda c: c.world, "country"),
+            con.execute(f"SELECT DISTINCT channel, touchpoint, segment FROM read_parquet('{ctx.glob}')").fetchall(),
+        ]
+
+    def build(ctx: BenchContext) -> Any:
+        from cx import rollup as rollup_mod
+
+        return rollup_mod.build(ctx.responses)
+
+    def build_ref(con: Any, ctx: BenchContext) -> Any:
+        return con.execute(
+            f"SELECT wave, region, country, agency, advisor_id, channel, touchpoint, segment, {NPS_SQL} "
+            f"FROM read_parquet('{ctx.glob}') WHERE NOT excluded "
+            "GROUP BY wave, region, country, agency, advisor_id, channel, touchpoint, segment"
+        ).fetchall()
+
+    cases += [
+        BenchCase("overview.whole_page [world] (5 queries)", whole, whole_ref),
+        BenchCase("overview.rollup_build (once per data version)", build, build_ref),
+    ]
     return cases
 
 
@@ -155,7 +187,10 @@ def run(rows: int = 1_000_000, workdir: Path | None = None, repeat: int = 5, onl
         if not data.has_waves(root):
             write_demo(root, rows=rows)
         frame = data.scan_responses(root)
-        ctx = BenchContext(root=root, responses=frame, rows=rows, glob=str(root / "waves" / "*" / "*.parquet"))
+        from cx import rollup as rollup_mod
+
+        glob = str(root / "waves" / "*" / "*.parquet")
+        ctx = BenchContext(root=root, responses=frame, rows=rows, glob=glob, rollup=rollup_mod.build(frame).lazy())
         con = duckdb.connect()
         out = []
         for case in all_cases():

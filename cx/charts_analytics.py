@@ -12,6 +12,8 @@ import polars as pl
 from cx.charts import PALETTE, _records, nps_bar_chart
 from cx.drivers import QUADRANT_LABELS
 
+AnyChart = alt.LayerChart | alt.FacetChart
+
 QUADRANT_COLOURS = {
     "Key strength": PALETTE["promoter"],
     "Improvement area": PALETTE["detractor"],
@@ -21,17 +23,21 @@ QUADRANT_COLOURS = {
 GROUP_COLOURS = {"Promoters": PALETTE["promoter"], "Passives": PALETTE["passive"], "Detractors": PALETTE["detractor"]}
 
 
-def quadrant_chart(drivers: pl.DataFrame) -> alt.LayerChart:
+def _stat(value: object, default: float) -> float:
+    """A Series aggregate as a float (``default`` for an empty or all-null column)."""
+    return float(value) if isinstance(value, int | float) else default
+
+
+def quadrant_chart(drivers: pl.DataFrame) -> AnyChart:
     """Importance (x, % of explained NPS) vs performance (y, mean 0-10), split at the scope's means."""
     shown = drivers.filter(pl.col("importance").is_not_null() & pl.col("mean").is_not_null()).with_columns(
         importance_pct=100 * pl.col("importance"),
         quadrant_label=pl.col("quadrant").replace_strict(QUADRANT_LABELS, default=None),
         sig=pl.when(pl.col("significant")).then(pl.lit("significant")).otherwise(pl.lit("not significant")),
     )
-    cut_x = float(shown["importance_pct"].mean() or 0.0) if shown.height else 0.0
-    cut_y = float(shown["mean"].mean() or 0.0) if shown.height else 0.0
-    lo_y = min(float(shown["mean"].min() or 0.0), cut_y) - 0.4 if shown.height else 0.0  # type: ignore[arg-type]
-    hi_y = max(float(shown["mean"].max() or 10.0), cut_y) + 0.4 if shown.height else 10.0  # type: ignore[arg-type]
+    cut_x, cut_y = _stat(shown["importance_pct"].mean(), 0.0), _stat(shown["mean"].mean(), 0.0)
+    lo_y = min(_stat(shown["mean"].min(), 0.0), cut_y) - 0.4
+    hi_y = max(_stat(shown["mean"].max(), 10.0), cut_y) + 0.4
     shown = shown.with_columns(cut_x=pl.lit(cut_x), cut_y=pl.lit(cut_y))
     base = alt.Chart(_records(shown)).encode(
         x=alt.X("importance_pct:Q", title="Importance (% of the NPS variance explained)", scale=alt.Scale(zero=True, nice=True)),
@@ -53,7 +59,7 @@ def quadrant_chart(drivers: pl.DataFrame) -> alt.LayerChart:
     return alt.layer(vline, hline, points, labels).properties(height=520, title="Importance vs performance")
 
 
-def importance_chart(drivers: pl.DataFrame) -> alt.LayerChart:
+def importance_chart(drivers: pl.DataFrame) -> AnyChart:
     """Horizontal bars of importance (%), strongest first; non-significant drivers faded."""
     shown = drivers.filter(pl.col("importance").is_not_null()).with_columns(
         importance_pct=100 * pl.col("importance"),
@@ -72,15 +78,14 @@ def importance_chart(drivers: pl.DataFrame) -> alt.LayerChart:
     return alt.layer(bars, text).properties(height=alt.Step(40))
 
 
-def attribute_trend_chart(trend: pl.DataFrame, columns: int = 4, width: int = 250) -> alt.FacetChart:
+def attribute_trend_chart(trend: pl.DataFrame, columns: int = 4, width: int = 250) -> AnyChart:
     """One small panel per attribute: mean per wave, ▲/▼ where the change is significant."""
     shown = trend.filter(~pl.col("suppressed") & pl.col("mean").is_not_null()).with_columns(
         mark=pl.when(pl.col("significant") & (pl.col("change") > 0)).then(pl.lit("▲"))
         .when(pl.col("significant") & (pl.col("change") < 0)).then(pl.lit("▼")).otherwise(pl.lit("")),
     )
     waves = shown.sort("order")["wave"].unique(maintain_order=True).to_list()
-    lo = float(shown["mean"].min() or 0.0) - 0.5 if shown.height else 0.0  # type: ignore[operator]
-    hi = float(shown["mean"].max() or 10.0) + 0.5 if shown.height else 10.0  # type: ignore[operator]
+    lo, hi = _stat(shown["mean"].min(), 0.5) - 0.5, _stat(shown["mean"].max(), 9.5) + 0.5
     base = alt.Chart().encode(
         x=alt.X("wave:N", sort=waves, title=None, axis=alt.Axis(labelAngle=-45, labelFontSize=12)),
         y=alt.Y("mean:Q", title="Mean (0–10)", scale=alt.Scale(domain=[lo, hi], zero=False)),
@@ -100,7 +105,7 @@ def attribute_trend_chart(trend: pl.DataFrame, columns: int = 4, width: int = 25
     )
 
 
-def comparison_chart(compare: pl.DataFrame) -> alt.LayerChart:
+def comparison_chart(compare: pl.DataFrame) -> AnyChart:
     """Change between two waves per attribute (b − a), coloured when significant."""
     shown = compare.filter((pl.col("measure") != "nps") & pl.col("change").is_not_null()).with_columns(
         verdict=pl.when(~pl.col("significant")).then(pl.lit("not significant"))
@@ -108,7 +113,7 @@ def comparison_chart(compare: pl.DataFrame) -> alt.LayerChart:
     ).sort("change", "measure")
     order = shown["label"].to_list()
     reach = max([abs(v) for v in shown["change"].to_list()] + [0.1])
-    domain = [min(0.0, float(shown["change"].min() or 0.0)) - 0.35 * reach, max(0.0, float(shown["change"].max() or 0.0)) + 0.35 * reach]
+    domain = [min(0.0, _stat(shown["change"].min(), 0.0)) - 0.35 * reach, max(0.0, _stat(shown["change"].max(), 0.0)) + 0.35 * reach]
     base = alt.Chart(_records(shown)).encode(y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)))
     bars = base.mark_bar(cornerRadiusEnd=3).encode(
         x=alt.X("change:Q", title="Change in mean score (points on 0–10)", scale=alt.Scale(domain=domain, nice=False)),
@@ -123,12 +128,12 @@ def comparison_chart(compare: pl.DataFrame) -> alt.LayerChart:
     return alt.layer(bars, *text).properties(height=alt.Step(40))
 
 
-def segment_nps_chart(df: pl.DataFrame, column: str, label: str) -> alt.LayerChart:
+def segment_nps_chart(df: pl.DataFrame, column: str, label: str) -> AnyChart:
     """NPS ± 95 % margin per segment (or RFM tier): the shared NPS bar chart."""
     return nps_bar_chart(df, column, label)
 
 
-def segment_trend_chart(trend: pl.DataFrame) -> alt.LayerChart:
+def segment_trend_chart(trend: pl.DataFrame) -> AnyChart:
     """NPS per segment across waves, one coloured line each, labelled at the last wave."""
     shown = trend.filter(~pl.col("suppressed") & pl.col("nps").is_not_null())
     waves = shown["wave"].unique(maintain_order=True).to_list()
@@ -146,7 +151,7 @@ def segment_trend_chart(trend: pl.DataFrame) -> alt.LayerChart:
     return alt.layer(lines, tags).properties(height=360, title="NPS by segment over waves")
 
 
-def tier_segment_heatmap(grid: pl.DataFrame, tiers: list[str]) -> alt.LayerChart:
+def tier_segment_heatmap(grid: pl.DataFrame, tiers: list[str]) -> AnyChart:
     """RFM tier x segment grid coloured by NPS; hidden cells (n < 5) show only their count."""
     shown = grid.with_columns(
         text=pl.when(pl.col("suppressed")).then(pl.format("n={}", pl.col("n")))
@@ -172,7 +177,7 @@ def tier_segment_heatmap(grid: pl.DataFrame, tiers: list[str]) -> alt.LayerChart
     return alt.layer(cells, text).properties(height=alt.Step(46), width=alt.Step(120))
 
 
-def value_chart(value: pl.DataFrame, title: str) -> alt.LayerChart:
+def value_chart(value: pl.DataFrame, title: str) -> AnyChart:
     """Revenue per customer by group (bars), labelled "per customer · % of all revenue"."""
     shown = value.filter(~pl.col("suppressed")).with_columns(
         label=pl.format("{} · {} %", pl.col("revenue_per_customer").round(0).cast(pl.Int64),

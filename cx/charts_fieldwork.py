@@ -36,7 +36,7 @@ def rate_chart(df: pl.DataFrame, level: str, label: str, rate: str = "response_r
     )
     text = base.mark_text(align="left", dx=6, fontSize=15, fontWeight=600, color=PALETTE["ink"]).encode(
         x="pct:Q", text=alt.Text("pct:Q", format=".1f"))
-    return alt.layer(bars, text).properties(height=alt.Step(40), title=f"{title} by {label.lower()}")
+    return alt.LayerChart(layer=[bars, text], height=alt.Step(40), title=f"{title} by {label.lower()}")
 
 
 def daily_progress_chart(df: pl.DataFrame) -> alt.Chart:

@@ -111,7 +111,9 @@ def _cell(value: Any) -> str:
     if value is None:
         return "–"
     if isinstance(value, float):
-        return f"{value:.2f}"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.2f}" if abs(value) >= 1 else f"{value:.4f}"
     if isinstance(value, list):
         return ",".join(str(v) for v in value)
     return str(value)

@@ -386,7 +386,7 @@ def _validate(mapped: pl.DataFrame, src: Source, mapping: Mapping, wave: str, mo
         first = lf.collect()
         missed = first["responded_at"].is_null() & first["_t_responded_at"].is_not_null()
         if missed.any():
-            retry = first.select(_datetime("_t_responded_at", pl.String, _DATE_FORMATS).alias("_retry"))["_retry"]
+            retry = first.select(_datetime("_t_responded_at", pl.String(), _DATE_FORMATS).alias("_retry"))["_retry"]
             first = first.with_columns(responded_at=pl.when(missed).then(retry).otherwise(pl.col("responded_at")))
         lf = first.lazy()
     if org is not None:

@@ -327,8 +327,8 @@ def read_triple_s(path: Path, *, data_path: Path | None = None, max_bytes: int =
     )
     if frame.height > max_rows:
         raise FormatError(f"{path.name}: more than {max_rows:,} rows, over the import limit")
-    labels = {v.name: v.labels for v in variables if v.labels and v.kind == "single"}
-    return Source(frame, "triple-s", labels=labels, detail=f"Triple-S, {fmt} data in {data_file.name}")
+    value_labels = {v.name: v.labels for v in variables if v.labels and v.kind == "single"}
+    return Source(frame, "triple-s", labels=value_labels, detail=f"Triple-S, {fmt} data in {data_file.name}")
 
 
 def _is_number(text: str) -> bool:

@@ -15,6 +15,7 @@ import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import yaml
@@ -59,9 +60,9 @@ def normalise(name: str) -> str:
 
 def suggest(columns: list[str]) -> dict[str, str]:
     """A first mapping guess: exact contract names, then known synonyms, then ``attr_*`` names."""
-    lookup = {c: c for c in (*CONTRACT, *EXTRA_TARGETS)}
-    for target, names in SYNONYMS.items():
-        lookup.update({n: target for n in names})
+    lookup: dict[str, str] = {c: c for c in (*CONTRACT, *EXTRA_TARGETS)}
+    for contract_name, names in SYNONYMS.items():
+        lookup.update({n: contract_name for n in names})
     out: dict[str, str] = {}
     taken: set[str] = set()
     for col in columns:
@@ -193,7 +194,7 @@ def editor_rows(frame: pl.DataFrame, chosen: Mapping) -> pl.DataFrame:
     )
 
 
-def from_editor(rows: object, survey: str = "", scale: str = "0-10") -> Mapping:
+def from_editor(rows: Any, survey: str = "", scale: str = "0-10") -> Mapping:
     """The mapping from an edited :func:`editor_rows` table (a Polars or pandas frame)."""
     table = rows if isinstance(rows, pl.DataFrame) else pl.DataFrame(rows)
     columns = {

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from cx import filters as filters_mod
-from cx import metrics
+from cx import metrics, rollup
 from cx.data import sort_waves
 from cx.filters import Filters
 from cx.scope import Scope, restrict
@@ -46,15 +46,16 @@ def wave_rank(order: Sequence[str]) -> pl.Expr:
     return pl.col("wave").replace_strict(list(order), list(range(len(order))), default=-1, return_dtype=pl.Int32)
 
 
-def _aggs(columns: Sequence[str]) -> list[pl.Expr]:
-    aggs = metrics.base_aggs()
-    if "csat" in columns:
-        aggs.append(metrics.csat())
-    return aggs
+def _summed(rows: pl.LazyFrame, columns: Sequence[str], by: Sequence[str]) -> pl.LazyFrame:
+    """Additive sums per group, from raw rows or from the overview rollup (same result)."""
+    if not rollup.is_rollup(columns):
+        rows = rows.with_columns(rollup.contributions(columns))
+    return rows.group_by(list(by)).agg(rollup.sum_aggs()) if by else rows.select(rollup.sum_aggs())
 
 
 def _finish(df: pl.DataFrame, has_csat: bool) -> pl.DataFrame:
     """Add low-base / suppressed flags and blank every score of a suppressed cell."""
+    df = df.drop([c for c in rollup.SUMS if c not in ("n", "promoters", "passives", "detractors")])
     if not has_csat:
         df = df.with_columns(csat=pl.lit(None, pl.Float64))
     comp = pl.col("n_all") - pl.col("n") if "n_all" in df.columns else pl.lit(0)
@@ -77,20 +78,16 @@ def kpis(frame: pl.LazyFrame, scope: Scope, filters: Filters, by: Sequence[str] 
     missing = [c for c in by if c not in cols]
     if missing:
         raise KeyError(f"unknown --by column {missing[0]!r}; columns are {', '.join(sorted(cols))}")
-    rows = scoped(frame, scope, filters)
-    aggs = _aggs(cols)
-    if by:
-        out = rows.group_by(by).agg(aggs)
-    else:
-        out = rows.select(aggs)
+    out = _summed(scoped(frame, scope, filters), cols, by).with_columns(rollup.from_sums())
     if filters.is_narrowed:
         base = scoped(frame, scope, Filters(wave=filters.wave))
-        n_all = base.group_by(by).agg(pl.len().alias("n_all")) if by else base.select(pl.len().alias("n_all"))
+        n_col = pl.col("n").sum() if rollup.is_rollup(cols) else pl.col("nps").count()
+        n_all = base.group_by(by).agg(n_col.alias("n_all")) if by else base.select(n_col.alias("n_all"))
         out = out.join(n_all, on=by, how="left") if by else pl.concat([out, n_all], how="horizontal")
     df = out.with_columns(metrics.moe_from_columns()).collect()
-    df = _finish(df, "csat" in cols)
+    df = _finish(df, "csat" in cols or rollup.is_rollup(cols))
     if by:
-        order = waves(frame) if "wave" in by else []
+        order = sort_waves(df["wave"].drop_nulls().to_list()) if "wave" in by else []
         keys = [wave_rank(order) if c == "wave" else pl.col(c) for c in by]
         df = df.sort(keys, nulls_last=True)
     return df
@@ -119,12 +116,20 @@ def _compare(frame: pl.LazyFrame, scope: Scope, filters: Filters, by: Sequence[s
 
 def headline(frame: pl.LazyFrame, scope: Scope, filters: Filters, compare_to: str | None = None) -> pl.DataFrame:
     """One row: the wave's KPIs and the change vs ``compare_to`` (default: previous wave)."""
-    wave = filters.wave or waves(frame)[-1]
+    wave, compare_to = _wave_and_previous(frame, filters, compare_to)
+    return _compare(frame, scope, filters.with_wave(wave), (), compare_to).with_columns(wave=pl.lit(wave))
+
+
+def _wave_and_previous(frame: pl.LazyFrame, filters: Filters, compare_to: str | None) -> tuple[str, str | None]:
+    """The filter's wave (default: the latest) and the wave to compare with (default: the one before)."""
+    if filters.wave is not None and compare_to is not None:
+        return filters.wave, compare_to
+    ordered = waves(frame)
+    wave = filters.wave or ordered[-1]
     if compare_to is None:
-        ordered = waves(frame)
         i = ordered.index(wave) if wave in ordered else 0
         compare_to = ordered[i - 1] if i > 0 else None
-    return _compare(frame, scope, filters.with_wave(wave), (), compare_to).with_columns(wave=pl.lit(wave))
+    return wave, compare_to
 
 
 def nps_trend(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.DataFrame:
@@ -176,11 +181,7 @@ def breakdown(frame: pl.LazyFrame, scope: Scope, filters: Filters, level: str, c
     """
     if level not in columns_of(frame):
         return pl.DataFrame()
-    wave = filters.wave or waves(frame)[-1]
-    if compare_to is None:
-        ordered = waves(frame)
-        i = ordered.index(wave) if wave in ordered else 0
-        compare_to = ordered[i - 1] if i > 0 else None
+    wave, compare_to = _wave_and_previous(frame, filters, compare_to)
     df = _compare(frame, scope, filters.with_wave(wave), [level], compare_to).filter(pl.col(level).is_not_null())
     df = secondary_suppression(df)
     ranked = df.filter(~pl.col("low_base")).sort(["nps", level], descending=[True, False], nulls_last=True)

@@ -164,9 +164,11 @@ def _note_expr() -> pl.Expr:
 
 
 def _num(col: str, signed: bool = False, digits: int = 1) -> pl.Expr:
-    fmt = pl.col(col).round(digits).cast(pl.String)
+    rounded = pl.col(col).round(digits)
+    rounded = pl.when(rounded == 0).then(0.0).otherwise(rounded)  # never print "-0.0"
+    fmt = rounded.cast(pl.String)
     if signed:
-        fmt = pl.when(pl.col(col) > 0).then(pl.lit("+") + fmt).otherwise(fmt)
+        fmt = pl.when(rounded > 0).then(pl.lit("+") + fmt).otherwise(fmt)
     return fmt.fill_null("–")
 
 

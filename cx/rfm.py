@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -75,15 +76,14 @@ def load_tiers(path: str | Path | None = None) -> TierMap:
 
 def tier_expr(tiers: TierMap) -> pl.Expr:
     """The tier name from the ``r``, ``f``, ``m`` score columns (first matching rule)."""
-    expr: pl.Expr | None = None
-    chain = None
+    chain: Any = None
     for rule in tiers.rules:
         cond = pl.lit(True)
         for key, rng in (("r", rule.r), ("f", rule.f), ("m", rule.m)):
             if rng is not None:
                 cond = cond & pl.col(key).is_between(rng[0], rng[1])
         chain = pl.when(cond).then(pl.lit(rule.name)) if chain is None else chain.when(cond).then(pl.lit(rule.name))
-    expr = chain.otherwise(pl.lit(tiers.fallback)) if chain is not None else pl.lit(tiers.fallback)
+    expr: pl.Expr = chain.otherwise(pl.lit(tiers.fallback)) if chain is not None else pl.lit(tiers.fallback)
     return expr.alias("rfm_tier")
 
 

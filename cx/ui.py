@@ -99,11 +99,24 @@ def responses() -> pl.LazyFrame:
     return _scan(str(data_root()), version())
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _rollup(root: str, version: str) -> pl.LazyFrame:
+    from cx import rollup
+
+    return rollup.build(_scan(root, version)).lazy()
+
+
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
-def _run(name: str, scope: Scope, filters: Filters, data_version: str, kwargs: tuple[tuple[str, Any], ...]) -> Any:
+def _run(name: str, scope: Scope, filters: Filters, data_version: str, kwargs: tuple[tuple[str, Any], ...], source: str = "responses") -> Any:
     module, _, attr = name.rpartition(":")
     fn: Callable[..., Any] = getattr(importlib.import_module(module), attr)
-    return fn(_scan(str(data_root()), data_version), scope, filters, **dict(kwargs))
+    frame = _rollup(str(data_root()), data_version) if source == "rollup" else _scan(str(data_root()), data_version)
+    return fn(frame, scope, filters, **dict(kwargs))
+
+
+def overview_query(name: str, scope: Scope, filters: Filters, **kwargs: Any) -> Any:
+    """Run an overview query of ``cx.queries`` on the cached rollup (same answers, far fewer rows)."""
+    return _run(f"cx.queries:{name}", scope, filters, version(), tuple(sorted(kwargs.items())), "rollup")
 
 
 def query(fn: str | Callable[..., Any], scope: Scope, filters: Filters, **kwargs: Any) -> Any:
@@ -253,7 +266,7 @@ def _st_page(page: PageSpec) -> Any:
 def sidebar_filters(user: User) -> Filters:
     """The shared filters, in the sidebar and bound to the URL (a pasted link reopens the view)."""
     all_waves = waves(version())
-    options = query("filter_options", user.scope, Filters())
+    options = overview_query("filter_options", user.scope, Filters())
     with st.sidebar:
         st.markdown("### Filters")
         st.selectbox("Wave", list(reversed(all_waves)), key="wave", bind="query-params")

@@ -8,15 +8,15 @@ user = ui.require_user()
 scope, filters = user.scope, ui.filters()
 ui.header("NPS overview", user, filters)
 
-head = ui.query("headline", scope, filters)
+head = ui.overview_query("headline", scope, filters)
 levels = queries.breakdown_levels(scope)
-breakdowns = [ui.query("breakdown", scope, filters, level=level) for level in levels]
+breakdowns = [ui.overview_query("breakdown", scope, filters, level=level) for level in levels]
 ui.takeaway(narrative.overview_takeaway(head, breakdowns[0] if breakdowns else None))
 ui.kpi_row(head)
 
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.altair_chart(charts.nps_trend_chart(ui.query("nps_trend", scope, filters)), width="stretch")
+    st.altair_chart(charts.nps_trend_chart(ui.overview_query("nps_trend", scope, filters)), width="stretch")
 with right:
     st.markdown("#### Promoters, passives, detractors")
     st.altair_chart(charts.shares_chart(head), width="stretch")

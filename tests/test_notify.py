@@ -288,3 +288,24 @@ def test_a_new_case_posts_to_the_team_chat_in_the_same_transaction(engine: Engin
         rows = s.exec(select(Notification)).all()
     assert case is not None and [(r.channel, r.recipient, r.dedupe_key, r.agency) for r in rows] == [("telegram", "-100", f"case:{case.id}:telegram", "Madrid")]
     assert "612 345 678" not in rows[0].body and f"CX-{case.id:06d}" in rows[0].subject
+
+
+def test_two_senders_running_at_once_never_send_a_message_twice(engine: Engine, smtp: tuple[Sink, int, list[Controller]]) -> None:
+    sink, port, _ = smtp
+    enqueue_many(engine, 30)
+    results: list[dict[str, int]] = []
+    barrier = threading.Barrier(2)
+
+    def run() -> None:
+        barrier.wait()
+        results.append(notify.deliver_pending(engine, settings(port), now=T0))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sum(r["sent"] for r in results) == 30
+    ids = [m["Message-ID"] for m in sink.messages]
+    assert len(ids) == 30 and len(set(ids)) == 30
+    assert statuses(engine) == {"sent": 30}

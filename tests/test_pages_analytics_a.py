@@ -85,3 +85,11 @@ def test_front_line_roles_and_anonymous_visitors_get_no_data(demo_root: Path, pa
     direct.run()
     assert not direct.exception and [e.value for e in direct.error] == ["Your role does not give access to this screen."]
     assert not any('class="cx-takeaway"' in el.proto.body for el in direct.get("html"))
+
+
+def test_drivers_page_says_so_when_the_filters_leave_a_low_base(demo_root: Path) -> None:
+    at = run_page("pages/drivers.py", "madrid.manager", demo_root, query={"channel": "chat", "segment": "Young"})
+    assert not at.exception
+    assert "too few (fewer than 30) for a driver analysis" in takeaway_of(at)
+    assert [i.value for i in at.info] == ["Driver analysis needs at least 30 complete answers (NPS and every attribute). Widen the filters."]
+    assert not at.get("arrow_vega_lite_chart") and not at.get("vega_lite_chart")

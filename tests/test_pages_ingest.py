@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest import ROOT, rendered_text, run_page

@@ -324,3 +324,32 @@ def test_weekly_mail_failure_is_reported_and_retried_next_run(demo_root: Path, t
     assert rows[0]["status"] == "failed" and "Error" in rows[0]["error"]
     with db.session(sqlite_engine) as s:
         assert s.exec(select(db.Notification)).first() is None  # nothing recorded: the next run sends it
+
+
+def test_quoted_comments_are_masked_and_come_from_the_scope_only(tmp_path: Path) -> None:
+    pytest.importorskip("cx.voice")
+    n = 120
+    scores = [2, 10, 9, 8] * (n // 4)
+    rows = {
+        "response_id": [f"r{i}" for i in range(2 * n)],
+        "wave": ["2026-Q3"] * (2 * n),
+        "responded_at": [datetime(2026, 8, 1, 9, i % 60) for i in range(2 * n)],
+        "customer_id": [f"c{i}" for i in range(2 * n)],
+        "region": ["Europe"] * (2 * n),
+        "country": ["ES"] * n + ["FR"] * n,
+        "agency": ["Madrid"] * n + ["Paris"] * n,
+        "nps": scores * 2,
+        "comment": [
+            "Waiting time was far too long, I queued 40 minutes. Call me on +34 612 345 678 or juan.perez@example.com"
+            if s <= 6 else "Friendly staff, very kind and helpful." for s in scores
+        ] + ["Attente beaucoup trop longue à Paris, appelez-moi au 06 12 34 56 78" if s <= 6 else "Personnel aimable." for s in scores],
+        "language": ["en"] * n + ["fr"] * n,
+    }
+    root = write_waves(tmp_path / "d", pl.DataFrame(rows))
+    built = reports.build_sections(data.scan_responses(root), Scope.parse("agency:Madrid"), Filters())
+    quotes = next(s for s in built.sections if s.key == "quotes")
+    assert quotes.highlights and all(line.startswith("Madrid · NPS 2|") for line in quotes.highlights)
+    text = pdf_text(reports.write_pdf(built, tmp_path / "madrid.pdf"))
+    assert "[email]" in text and "[phone]" in text
+    for leaked in ("juan.perez@example.com", "612 345 678", "Paris", "Attente"):
+        assert leaked not in text
