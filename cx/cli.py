@@ -172,6 +172,10 @@ KPI_COLUMNS = ("n", "promoters", "passives", "detractors", "nps", "nps_moe", "lo
 def cmd_kpis(args: argparse.Namespace) -> Rows:
     frame = responses_of(args)
     by = [c.strip() for c in (args.by or "").split(",") if c.strip()]
+    if "rfm_tier" in by:
+        from cx import rfm
+
+        frame = rfm.with_rfm_tier(frame, root_of(args))
     # With wave among the --by columns and no --wave, every wave is listed.
     f = filters_of(args, frame, default_wave="wave" not in by or args.wave is not None)
     try:

@@ -236,9 +236,14 @@ def _checks(columns: list[str], mapping: Mapping, wave: str, has_org: bool) -> l
     return checks
 
 
+def _other_wave_files(root: Path, wave: str, mode: str) -> list[Path]:
+    """The stored files whose ids a new row must not repeat (the wave being replaced does not count)."""
+    return [f for f in data.wave_files(root) if not (mode == "replace" and f.parent.name == f"wave={wave}")]
+
+
 def _existing_ids(root: Path, wave: str, mode: str) -> pl.LazyFrame:
-    """response_id -> wave of responses already stored (the wave being replaced does not count)."""
-    files = [f for f in data.wave_files(root) if not (mode == "replace" and f.parent.name == f"wave={wave}")]
+    """response_id -> wave of responses already stored."""
+    files = _other_wave_files(root, wave, mode)
     if not files:
         return pl.LazyFrame(schema={"response_id": pl.String, "_existing_wave": pl.String})
     return (
@@ -392,22 +397,28 @@ def _validate(mapped: pl.DataFrame, src: Source, mapping: Mapping, wave: str, mo
     if org is not None:
         lf = lf.join(org.lazy(), on="agency", how="left", maintain_order="left").with_columns(
             region=pl.coalesce("region", "_org_region"), country=pl.coalesce("country", "_org_country"))
-    lf = lf.join(_existing_ids(root, wave, mode), on="response_id", how="left", maintain_order="left")
+    if _other_wave_files(root, wave, mode):
+        lf = lf.join(_existing_ids(root, wave, mode), on="response_id", how="left", maintain_order="left")
+    else:
+        lf = lf.with_columns(_existing_wave=pl.lit(None, pl.String))
     checks = _checks(list(columns), mapping, wave, org is not None)
     # Cheap booleans on every row; the reason texts only on the (few) bad rows.
     marks = [f"_bad{i}" for i in range(len(checks))]
     frame = lf.with_columns([c.bad.fill_null(False).alias(m) for c, m in zip(checks, marks, strict=True)]).with_columns(
         _any=pl.any_horizontal(marks)
     ).collect()
-    good = frame.filter(~pl.col("_any"))
-    bad = frame.filter(pl.col("_any")).with_columns(
+    bad_mask = frame["_any"]
+    accepted = _typed(frame, columns, mapping, wave)  # narrow first: the filter copies only typed columns
+    if bad_mask.any():
+        accepted = accepted.filter(~bad_mask)
+    bad = frame.filter(bad_mask).with_columns(
         _reason=pl.concat_str([pl.when(pl.col(m)).then(c.message) for c, m in zip(checks, marks, strict=True)], separator="; ", ignore_nulls=True),
         _rule=pl.coalesce([pl.when(pl.col(m)).then(pl.lit(c.rule)) for c, m in zip(checks, marks, strict=True)]),
     )
     quarantined = bad.select(
         "_row", "_rule", "_reason", *[pl.col(f"_t_{c}").alias(c) for c in columns]
     )
-    return _typed(good, columns, mapping, wave), quarantined
+    return accepted, quarantined
 
 
 def _typed(good: pl.DataFrame, columns: list[str], mapping: Mapping, wave: str) -> pl.DataFrame:

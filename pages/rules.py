@@ -49,8 +49,10 @@ with st.form("save_rule"):
 
 st.subheader("Run the rules")
 if st.button(f"Run every enabled rule on {filters.wave}", type="primary"):
-    with st.spinner("Running the rules…"):
-        result = rules.run_rules(engine, ui.responses(), scope, wave=filters.wave, actor=user.username, root=ui.data_root())
+    with st.spinner("Running the rules… (opening thousands of cases takes about a minute)"):
+        st.session_state["rules_result"] = rules.run_rules(engine, ui.responses(), scope, wave=filters.wave, actor=user.username, root=ui.data_root())
+    st.rerun()  # refresh the hit counts of the table above
+if result := st.session_state.pop("rules_result", None):
     st.success(f"{result['matched']:,} matching responses; {result['hits']:,} new hits, {result['cases']:,} cases opened, "
                f"{result['notifications']:,} e-mails queued (a response fires a rule once, whatever is re-run).")
     for reason in result["skipped"]:

@@ -81,11 +81,13 @@ def test_teleoperator_closes_a_case_manager_sees_it_other_country_never(page: An
 
     with db.session(store) as s:
         closed = cases.get_case(s, MADRID, case_id)
-        kinds = [e.kind for e in cases.case_events(s, MADRID, case_id)]
+        events = [(e.kind, e.actor, e.outcome) for e in cases.case_events(s, MADRID, case_id)]
         closed_madrid = len(cases.list_cases(s, MADRID, status="closed"))
-    assert closed is not None and closed.status == "closed" and closed.assignee == "madrid.teleop"
+    assert closed is not None and closed.status == "closed"
     assert closed.first_contact_at is not None and closed.close_note
-    assert kinds == ["opened", "call", "solution", "resolved", "closed"]
+    # (other tests of the session may have worked on this case before: only the tail is ours)
+    assert events[-4:] == [("call", "madrid.teleop", "reached"), ("solution", "madrid.teleop", None),
+                           ("resolved", "madrid.teleop", None), ("closed", "madrid.teleop", None)]
 
     manager = browser.new_context(viewport={"width": 1600, "height": 1800}).new_page()
     manager.set_default_timeout(90_000)

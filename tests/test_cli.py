@@ -139,3 +139,13 @@ def test_demo_users_file_has_the_documented_users_and_scopes() -> None:
     raw = yaml.safe_load((ROOT / ".streamlit" / "users.yaml").read_text())
     for user in raw["credentials"]["usernames"].values():
         assert bcrypt.checkpw(b"cx-demo", user["password"].encode())
+
+
+def test_kpis_by_segment_and_rfm_tier(demo_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["kpis", "--data", str(demo_root), "--by", "rfm_tier", "--format", "json"]) == 0
+    tiers = {r["rfm_tier"]: r for r in json.loads(capsys.readouterr().out)}
+    assert "Champions" in tiers and "Lost" in tiers
+    assert tiers["Champions"]["nps"] > tiers["Lost"]["nps"] + 20  # the promoter-rich tier of the demo
+    assert main(["kpis", "--data", str(demo_root), "--by", "segment", "--format", "json"]) == 0
+    segments = {r["segment"] for r in json.loads(capsys.readouterr().out)}
+    assert segments == {"Business", "Premium", "Retail", "Young"}

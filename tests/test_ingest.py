@@ -305,3 +305,31 @@ def test_a_rare_date_format_missed_by_the_sample_still_parses(root: Path, tmp_pa
     assert (result.accepted, result.quarantined) == (n, 0)
     last = pl.scan_parquet(result.written).filter(pl.col("response_id") == f"R{n - 1}").collect()
     assert last["responded_at"].dt.strftime("%Y-%m-%d").item() == "2026-11-15"
+
+
+def test_accepted_plus_quarantined_equals_input_on_randomly_corrupted_rows(root: Path, tmp_path: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(6)
+    n = 600
+    cells = {
+        "response_id": [f"X{i}" for i in rng.integers(0, 550, n)],  # some duplicates
+        "responded_at": rng.choice(["2026-10-01 10:00:00", "31/12/2026", "yesterday", ""], n, p=[0.7, 0.1, 0.1, 0.1]),
+        "customer_id": rng.choice(["C1", "C2", "TEST", ""], n, p=[0.45, 0.45, 0.05, 0.05]),
+        "agency": rng.choice(["Madrid", "Leeds", "Paris", "Atlantis", ""], n),
+        "nps": rng.choice(["0", "7", "10", "11", "-1", "8.5", "x", ""], n),
+        "csat": rng.choice(["1", "5", "6", ""], n),
+        "attr_price": rng.choice(["0", "10", "12", "", "n/a"], n),
+    }
+    src = tmp_path / "fuzz.csv"
+    pl.DataFrame(cells).write_csv(src)
+    result = ingest.import_file(src, "2026-Q4", root=root, after_import=no_hook)
+    assert result.input_rows == n
+    assert result.accepted + result.quarantined == n
+    assert sum(result.reasons.values()) == result.quarantined
+    quarantined = pl.read_csv(result.quarantine_file, infer_schema=False)
+    assert quarantined.height == result.quarantined and quarantined["reason"].null_count() == 0
+    if result.accepted:
+        stored = pl.read_parquet(result.written)
+        assert stored.height == result.accepted
+        assert stored["nps"].is_between(0, 10).all() and stored["response_id"].is_unique().all()

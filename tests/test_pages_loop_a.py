@@ -101,3 +101,23 @@ def test_front_line_staff_cannot_open_the_alerts_page(demo_root: Path) -> None:
     direct.run()
     assert [e.value for e in direct.error] == ["Your role does not give access to this screen."]
     assert not any('class="cx-takeaway"' in el.proto.body for el in direct.get("html"))
+
+
+def test_running_the_rules_from_the_page_routes_once_and_refreshes_the_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    from cx.demo import org_yaml
+    from tests import test_rules
+    from tests.conftest import write_waves
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    write_waves(tmp_path, test_rules.responses())
+    (tmp_path / "org.yaml").write_text(yaml.safe_dump(org_yaml(), allow_unicode=True), encoding="utf-8")
+    at = run_page("pages/rules.py", "analyst", tmp_path)
+    assert takeaway_of(at) == "2 routing rules active; none has routed a response yet: run them below."
+    at.button[-1].click().run()  # complaints r2, r3, r6 (nps < 6 or a negative comment) + Madrid cleanliness r2, r6
+    assert not at.exception
+    assert at.success[0].value.startswith("5 matching responses; 5 new hits, 3 cases opened, 5 e-mails queued")
+    assert takeaway_of(at).== "2 routing rules active, 5 responses routed so far; the busiest is 'Complaint follow-up' (3 responses)."
+    at.button[-1].click().run()
+    assert at.success[0].value.startswith("5 matching responses; 0 new hits, 0 cases opened, 0 e-mails queued")

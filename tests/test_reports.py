@@ -353,3 +353,25 @@ def test_quoted_comments_are_masked_and_come_from_the_scope_only(tmp_path: Path)
     assert "[email]" in text and "[phone]" in text
     for leaked in ("juan.perez@example.com", "612 345 678", "Paris", "Attente"):
         assert leaked not in text
+
+
+def test_cli_email_managers_refuses_a_forced_scope_and_a_missing_smtp_host(demo_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CX_SMTP_HOST", raising=False)
+    base = ["report", "--data", str(demo_root), "--email-managers", "--out", str(tmp_path / "weekly")]
+    assert main([*base, "--scope", "world"]) == 2
+    assert "leave out --user and --scope" in capsys.readouterr().err
+    assert main(base) == 2
+    assert "CX_SMTP_HOST is not set" in capsys.readouterr().err
+
+
+def test_key_figures_follow_the_shared_filters(demo_root: Path) -> None:
+    frame = data.scan_responses(demo_root)
+    waves = tuple(queries.waves(frame))
+    f = Filters(wave=waves[-2], channels=("email",))
+    section = reports.key_figures(reports.ReportContext(frame, ES, f, waves))
+    row = queries.headline(frame, ES, f).row(0, named=True)
+    values = {fig.label: fig.value for fig in section.figures}
+    assert values["NPS"] == f"{row['nps']:.1f}"
+    assert values["Responses (n)"] == f"{row['n']:,}"
+    assert row["n"] < queries.headline(frame, ES, Filters(wave=waves[-2])).row(0, named=True)["n"]
+    assert f"Change vs {waves[-3]}" in values
