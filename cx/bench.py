@@ -14,6 +14,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from functools import partial
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ class BenchContext:
     responses: pl.LazyFrame
     rows: int
     glob: str  # the wave files, for DuckDB's read_parquet
-    rollup: pl.LazyFrame | None = None  # the overview rollup, built once like the app does
+    rollup: pl.LazyFrame  # the overview rollup, built once like the app does
 
     @property
     def world(self) -> Scope:
@@ -196,8 +197,9 @@ def run(rows: int = 1_000_000, workdir: Path | None = None, repeat: int = 5, onl
         for case in all_cases():
             if only and only not in case.query:
                 continue
-            seconds = _median_seconds(lambda case=case: case.ours(ctx), repeat)
-            ref = _median_seconds(lambda case=case: case.reference(con, ctx), repeat) if case.reference else None  # type: ignore[misc]
+            ours, reference = case.ours, case.reference
+            seconds = _median_seconds(partial(ours, ctx), repeat)
+            ref = _median_seconds(partial(reference, con, ctx), repeat) if reference else None
             row: dict[str, Any] = {
                 "query": case.query,
                 "rows": rows,

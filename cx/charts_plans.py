@@ -10,7 +10,7 @@ from cx.charts import PALETTE, _records
 STATUS_COLOURS = {"late": PALETTE["detractor"], "on time": PALETTE["brand"], "done": PALETTE["promoter"]}
 
 
-def plan_effect_chart(effect: pl.DataFrame, metric: str, title: str = "") -> alt.LayerChart:
+def plan_effect_chart(effect: pl.DataFrame, metric: str, title: str = "") -> alt.LayerChart | alt.FacetChart:
     """The target metric per wave with its 95 % band, the target line, before/after the plan coloured."""
     shown = effect.filter(~pl.col("suppressed")).with_columns(
         lo=pl.col("value") - pl.col("moe"), hi=pl.col("value") + pl.col("moe"),
@@ -77,7 +77,7 @@ QUADRANTS = {
 }
 
 
-def drivers_chart(drivers: pl.DataFrame) -> alt.LayerChart:
+def drivers_chart(drivers: pl.DataFrame) -> alt.LayerChart | alt.FacetChart:
     """Attributes by importance (share of the explained NPS), coloured by quadrant, labelled with their score."""
     df = drivers.filter(pl.col("importance").is_not_null()).with_columns(
         share=100 * pl.col("importance"),

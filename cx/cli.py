@@ -223,7 +223,7 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="cx", description="CX Review command line")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    fmt = argparse.ArgumentParser(add_help=False)
+    fmt = Parser(add_help=False)
     fmt.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
     p = sub.add_parser("demo", help="write the demo dataset into --data")

@@ -164,7 +164,7 @@ def audit_trail(s: Session, scope: Scope, *, entity: str | None = None, entity_i
         stmt = stmt.where(AuditLog.entity == entity)
     if entity_id is not None:
         stmt = stmt.where(AuditLog.entity_id == str(entity_id))
-    return list(s.exec(stmt.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)))  # type: ignore[attr-defined]
+    return list(s.exec(stmt.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)))  # type: ignore[attr-defined,arg-type,union-attr]
 
 
 def update_versioned(s: Session, model: type[SQLModel], row_id: int, expected_version: int, values: dict[str, Any]) -> int:

@@ -9,6 +9,8 @@ per data version (cached by ``cx.ui``) and is orders of magnitude smaller than t
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import polars as pl
 
 from cx import metrics
@@ -18,11 +20,11 @@ SUMS = ("n", "promoters", "passives", "detractors", "sw", "sw2", "swp", "swpa", 
 MARKER = "sw2"
 
 
-def is_rollup(columns: list[str] | set[str]) -> bool:
+def is_rollup(columns: Collection[str]) -> bool:
     return MARKER in columns and "nps" not in columns
 
 
-def contributions(columns: list[str] | set[str]) -> list[pl.Expr]:
+def contributions(columns: Collection[str]) -> list[pl.Expr]:
     """Per-row additive contributions; summing them over a group gives the group's sums."""
     nps = pl.col("nps")
     answered = nps.is_not_null()

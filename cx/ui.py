@@ -283,7 +283,7 @@ def filters() -> Filters:
     """The current shared filters from session state (set by the sidebar widgets)."""
     ss = st.session_state
     return Filters(
-        wave=ss.get("wave") or (waves(version()) or [None])[-1],
+        wave=ss.get("wave") or next(reversed(waves(version())), None),
         channels=tuple(sorted(ss.get("channel") or ())),
         touchpoints=tuple(sorted(ss.get("touchpoint") or ())),
         segments=tuple(sorted(ss.get("segment") or ())),

@@ -79,7 +79,7 @@ def _frame(n_es: int, n_fr: int, *, excluded_es: int = 0) -> pl.LazyFrame:
     rows = []
     for i in range(n_es):
         rows.append(("ES", "Madrid", "sms" if i < 3 else "email", 10 if i % 2 else 0, i < excluded_es))
-    for i in range(n_fr):
+    for _ in range(n_fr):
         rows.append(("FR", "Paris", "email", 9, False))
     return pl.DataFrame(
         rows, schema=["country", "agency", "channel", "nps", "excluded"], orient="row"

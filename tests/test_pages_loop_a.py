@@ -118,6 +118,6 @@ def test_running_the_rules_from_the_page_routes_once_and_refreshes_the_counts(tm
     at.button[-1].click().run()  # complaints r2, r3, r6 (nps < 6 or a negative comment) + Madrid cleanliness r2, r6
     assert not at.exception
     assert at.success[0].value.startswith("5 matching responses; 5 new hits, 3 cases opened, 5 e-mails queued")
-    assert takeaway_of(at).== "2 routing rules active, 5 responses routed so far; the busiest is 'Complaint follow-up' (3 responses)."
+    assert takeaway_of(at) == "2 routing rules active, 5 responses routed so far; the busiest is 'Complaint follow-up' (3 responses)."
     at.button[-1].click().run()
     assert at.success[0].value.startswith("5 matching responses; 0 new hits, 0 cases opened, 0 e-mails queued")
