@@ -214,16 +214,17 @@ def detect(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.DataFrame:
             wave=pl.lit(wave),
         )
         .with_columns(sentence=_sentence(), key=alert_key_expr())
+        # Only entities inside the user's scope are reported (peers served as one pooled mean).
+        .with_columns(agency=pl.when(pl.col("level") == "agency").then(pl.col("entity")))
+    )
+    return (
+        restrict(out, scope)
+        .with_columns(label=pl.col("label").str.slice(0, 1).str.to_uppercase() + pl.col("label").str.slice(1))
+        .select(list(ALERT_SCHEMA))
+        .cast(ALERT_SCHEMA)
+        .sort(["score", "level", "entity", "attribute"], descending=[True, False, False, False])
         .collect()
     )
-    inside = [
-        contains(scope, region=r, country=c, agency=e if lvl == "agency" else None)
-        for lvl, e, r, c in out.select("level", "entity", "region", "country").iter_rows()
-    ]
-    out = out.filter(pl.Series(inside, dtype=pl.Boolean)) if out.height else out
-    return out.with_columns(
-        label=pl.col("label").str.slice(0, 1).str.to_uppercase() + pl.col("label").str.slice(1),
-    ).select(list(ALERT_SCHEMA)).cast(ALERT_SCHEMA).sort(["score", "level", "entity", "attribute"], descending=[True, False, False, False])
 
 
 def _sentence() -> pl.Expr:
