@@ -94,31 +94,39 @@ def _widened(frame: pl.LazyFrame, scope: Scope) -> Scope:
     return Scope.parse(specs)
 
 
-def _entity_stats(rows: pl.LazyFrame, level: str, attrs: list[str], rank: pl.Expr) -> pl.LazyFrame:
-    """Per entity x wave x attribute: n, weighted mean and SE, and the pooled peers' mean and SE."""
-    parent = LEVEL_PARENT[level]
-    geo = ["region", "country", "agency"][: ["region", "country", "agency"].index(level) + 1]
+def _agency_sums(rows: pl.LazyFrame, attrs: list[str], rank: pl.Expr) -> pl.LazyFrame:
+    """Per agency x wave x attribute: count and weighted sums (additive, so countries reuse them)."""
     w, v = pl.col("weight"), pl.col("value")
-    sums = (
+    return (
         rows.with_columns(wave_i=rank)
-        .select(*geo, "wave", "wave_i", "weight", *attrs)
-        .unpivot(index=[*geo, "wave", "wave_i", "weight"], on=attrs, variable_name="attribute", value_name="value")
+        .select("region", "country", "agency", "wave", "wave_i", "weight", *attrs)
+        .unpivot(index=["region", "country", "agency", "wave", "wave_i", "weight"], on=attrs, variable_name="attribute", value_name="value")
         .filter(v.is_not_null())
         .with_columns(v.cast(pl.Float64))
-        .group_by(*geo, "wave", "wave_i", "attribute")
+        .group_by("region", "country", "agency", "wave", "wave_i", "attribute")
         .agg(n=pl.len(), sw=w.sum(), sw2=(w * w).sum(), swv=(w * v).sum(), swv2=(w * v * v).sum())
     )
+
+
+def _entity_stats(sums: pl.LazyFrame, level: str) -> pl.LazyFrame:
+    """Per entity x wave x attribute: n, weighted mean and SE, and the pooled peers' mean and SE."""
+    parent = LEVEL_PARENT[level]
+    if level == "country":
+        sums = sums.group_by("region", "country", "wave", "wave_i", "attribute").agg(
+            pl.col("n", "sw", "sw2", "swv", "swv2").sum())
     grp = [parent, "wave_i", "attribute"]
     p = {c: pl.col(c).sum().over(grp) - pl.col(c) for c in ("sw", "sw2", "swv", "swv2", "n")}
+
+    def se(sw: pl.Expr, sw2: pl.Expr, swv: pl.Expr, swv2: pl.Expr) -> pl.Expr:
+        return ((swv2 / sw - (swv / sw).pow(2)).clip(lower_bound=1e-9) / (sw.pow(2) / sw2)).sqrt()
+
     return sums.with_columns(
         level=pl.lit(level), entity=pl.col(level),
         mean=pl.col("swv") / pl.col("sw"),
-        se=((pl.col("swv2") / pl.col("sw") - (pl.col("swv") / pl.col("sw")).pow(2)).clip(lower_bound=1e-9)
-            / (pl.col("sw").pow(2) / pl.col("sw2"))).sqrt(),
+        se=se(pl.col("sw"), pl.col("sw2"), pl.col("swv"), pl.col("swv2")),
         peer_n=p["n"],
         peer_mean=p["swv"] / p["sw"],
-        peer_se=((p["swv2"] / p["sw"] - (p["swv"] / p["sw"]).pow(2)).clip(lower_bound=1e-9)
-                 / (p["sw"].pow(2) / p["sw2"])).sqrt(),
+        peer_se=se(p["sw"], p["sw2"], p["swv"], p["swv2"]),
     ).select("level", "entity", "region", "country", "wave", "wave_i", "attribute", "n", "mean", "se", "peer_n", "peer_mean", "peer_se")
 
 
@@ -148,7 +156,8 @@ def detect(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.DataFrame:
     rank = queries.wave_rank(order)
     rows = queries.scoped(frame, _widened(frame, scope), filters.with_wave(None)).filter(rank <= t)
     latest = rows.filter(pl.col("wave") == wave)
-    stats = pl.concat([_entity_stats(rows, lvl, attrs, rank) for lvl in ("agency", "country")], how="vertical")
+    sums = _agency_sums(rows, attrs, rank).collect().lazy()  # a few thousand rows, read twice
+    stats = pl.concat([_entity_stats(sums, lvl) for lvl in ("agency", "country")], how="vertical")
     imp = pl.concat([_importance(latest, lvl, attrs) for lvl in ("agency", "country")], how="vertical")
 
     x, y = pl.col("wave_i"), pl.col("mean")

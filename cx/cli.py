@@ -293,7 +293,7 @@ def _load_extensions() -> None:
     import importlib
     import importlib.util
 
-    for name in ("cx.cli_analytics", "cx.cli_voice", "cx.cli_loop", "cx.cli_notify", "cx.cli_ingest", "cx.cli_reports"):
+    for name in ("cx.cli_analytics", "cx.cli_voice", "cx.cli_loop", "cx.cli_notify", "cx.cli_ingest", "cx.cli_reports", "cx.cli_plans"):
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name)
 

@@ -3,7 +3,9 @@
 A report is a list of :class:`Section` objects, each made by one section builder from the same
 queries and the same Altair charts as the screens (rendered to PNG by ``vl-convert``, no browser).
 Sections of other areas (drivers, benchmarks, themes, alerts, plans) are added when their module
-is installed. Every row comes through the scope; comments are never quoted here.
+is installed; a failing section of another area is left out and named on the cover. Every row
+comes through the scope (``cx.queries.scoped`` / ``restrict_statement`` in the areas' functions);
+the only comments quoted are ``cx.voice.verbatims``, masked by ``cx.privacy.mask_pii``.
 """
 
 from __future__ import annotations
@@ -528,7 +530,7 @@ def build_sections(frame: pl.LazyFrame, scope: Scope, filters: Filters, *, engin
         # An executive summary up front: the takeaway of every section, one line each.
         summary = Section(
             "summary", "Summary", f"{scope_label(scope)}, {ctx.wave}: what the meeting needs to know.",
-            highlights=tuple(f"{s.title}|{s.takeaway}" for s in sections if s.takeaway),
+            highlights=tuple(f"{s.title}|{s.takeaway}" for s in sections if s.takeaway and s.key != "quotes"),
         )
         sections.insert(0, summary)
     return Report(ctx, sections, skipped)
@@ -725,7 +727,7 @@ def _pdf_section(pdf: Any, section: Section) -> None:
             pdf.set_x(pdf.l_margin)
             pdf.set_text_color(*BRAND)
             pdf.set_font("DejaVu", "B", size)
-            pdf.cell(62, size * 0.5, title)
+            pdf.cell(70, size * 0.5, title)
             pdf.set_text_color(*INK)
             pdf.set_font("DejaVu", size=size)
             pdf.multi_cell(0, size * 0.5, text, align="L", new_x="LMARGIN", new_y="NEXT")
@@ -883,6 +885,8 @@ def write_pptx(report: Report, out: Path) -> Path:
     _pptx_text(title_slide, "CX Review report", 0.8, 2.3, 11.5, 1.0, size=40, bold=True)
     _pptx_text(title_slide, f"{scope_label(ctx.scope)} · {ctx.wave}", 0.8, 3.4, 11.5, 0.7, size=24, color=BRAND)
     _pptx_text(title_slide, f"{filters_label(ctx.filters)} · generated {ctx.generated_at:%Y-%m-%d}", 0.8, 4.2, 11.5, 0.5, size=14, color=MUTED)
+    if report.skipped:
+        _pptx_text(title_slide, "Not included (error while building): " + "; ".join(report.skipped), 0.8, 5.2, 11.5, 1.0, size=11, color=MUTED)
     for section in sections:
         slide = deck.slides.add_slide(blank)
         _pptx_text(slide, section.title, 0.5, 0.3, 12.3, 0.7, size=30, bold=True)

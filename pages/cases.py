@@ -25,7 +25,7 @@ def act(fn, case_id: int, done: str, **fields: str) -> None:  # type: ignore[no-
         st.session_state["flash"] = ("error", f"Not saved: {exc}")
 
 
-if flash := st.session_state.pop("flash", None):
+if flash := st.session_state.get("flash"):  # the outcome of the last action stays until the next one
     (st.success if flash[0] == "success" else st.error)(flash[1])
 
 show = st.segmented_control("Show", ["To do", "All"], default="To do", key="case_filter")

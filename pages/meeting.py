@@ -5,6 +5,8 @@ so a link pasted in the meeting chat opens the same screen for anyone allowed to
 ← / → (or the buttons) move between screens.
 """
 
+from html import escape
+
 import streamlit as st
 
 from cx import db, meeting, ui
@@ -56,7 +58,7 @@ except Exception as exc:  # one failing screen must not end the meeting
     st.error(f"This screen could not be computed ({type(exc).__name__}: {exc}); move on to the next one.")
     slide = meeting.Slide(screen, meeting.SCREENS[screen].title, "")
 
-st.html(f'<div class="cx-slide-kicker">{kind.capitalize()} review · {step} / {len(screens)} · {ui.filter_summary(filters)} · {scope}</div>')
+st.html(f'<div class="cx-slide-kicker">{escape(f"{kind.capitalize()} review · {step} / {len(screens)} · {ui.filter_summary(filters)} · {scope}")}</div>')
 st.title(slide.title)
 if slide.takeaway:
     ui.takeaway(slide.takeaway)

@@ -4,6 +4,7 @@ Other pages link here with ``?problem_kind=attribute&problem_ref=attr_cleanlines
 plan for that problem; ``?plan=<id>`` opens a plan (links pasted in a meeting chat reopen it).
 """
 
+import re
 from datetime import date
 
 import streamlit as st
@@ -12,6 +13,13 @@ from cx import charts_plans, data, db, org, plans, ui
 from cx.filters import Filters
 
 user = ui.require_user(*ui.MANAGERS)
+
+
+def md(text: str) -> str:
+    """User text shown through Markdown: escape its syntax (a title is text, never a link or an image)."""
+    return re.sub(r"([\\`*_{}\[\]#!|<>~$])", r"\\\1", text)
+
+
 scope = user.scope
 ui.header("Action plans", user)
 engine, hierarchy = ui.engine(), org.load(ui.data_root(), ui.responses())
@@ -20,7 +28,7 @@ with db.session(engine) as s:
 ui.takeaway(plans.tracker_takeaway(tracker))
 
 kind, ref = st.query_params.get("problem_kind"), st.query_params.get("problem_ref", "")
-with st.expander(f"Propose an action plan for {plans.problem_label(kind, ref)}" if kind else "Propose an action plan", expanded=bool(kind)):
+with st.expander(f"Propose an action plan for {md(plans.problem_label(kind, ref))}" if kind else "Propose an action plan", expanded=bool(kind)):
     attrs = ["nps", *data.attributes(ui.responses().collect_schema().names())]
     with st.form("new_plan", clear_on_submit=True):
         title = st.text_input("Title", value=f"Improve {plans.problem_label(kind, ref).split(' (')[0]}" if kind else "")
@@ -91,10 +99,10 @@ def act(fn, *args, **kwargs) -> None:  # noqa: ANN001
         st.error(str(exc))
 
 
-st.subheader(f"#{plan.id} {plan.title}")
+st.subheader(f"#{plan.id} {md(plan.title)}")
 st.caption(f"{plans.scope_label(plan)} · owner {plan.owner} · {plan.status.replace('_', ' ')} · {plan.approval}"
            + (f" by {plan.approved_by}" if plan.approved_by else "") + f" · due {plan.due_date or '–'} · version {plan.version}")
-st.markdown(f"Problem: **{plans.problem_label(plan.problem_kind, plan.problem_ref)}** — [show the evidence]({plans.evidence_link(plan)})")
+st.markdown(f"Problem: **{md(plans.problem_label(plan.problem_kind, plan.problem_ref))}** — [show the evidence]({plans.evidence_link(plan)})")
 if plan.approval == "proposed" and plans.can_approve(user, plan):
     a, r, _ = st.columns([1, 1, 4])
     if a.button("Approve", type="primary"):

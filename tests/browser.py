@@ -32,7 +32,8 @@ def streamlit_server(data_root: Path, port: int, env: dict[str, str] | None = No
     log = open(data_root / f"streamlit-{port}.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+         "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
         cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
     )
     try:
