@@ -87,6 +87,10 @@ def ensure_data() -> None:
             bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
         demo.ensure_demo(root, progress=progress)
+        progress("Opening demo complaint cases for Madrid and Paris…", 0.95)
+        from cx import cases
+
+        cases.seed_demo_cases(engine(), data.scan_responses(root))
         status.update(label="Demo dataset ready.", state="complete", expanded=False)
 
 
@@ -411,3 +415,21 @@ def engine() -> Any:
     from cx import db
 
     return _engine(db.database_url(data_root()))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _outbox_sender(url: str) -> Any:
+    from cx import notify
+
+    settings = notify.NotifySettings.from_env(data_root())
+    if not settings.smtp_host and not settings.telegram_token:
+        return None
+    return notify.start_background_sender(_engine(url), settings, interval=float(os.environ.get("CX_NOTIFY_INTERVAL", "30")))
+
+
+def start_outbox_sender() -> None:
+    """Start the outbox loop once per process (a daemon thread) when SMTP or Telegram is configured."""
+    from cx import db
+
+    _outbox_sender(db.database_url(data_root()))
+

@@ -27,15 +27,20 @@ def store(demo_root: Path) -> Engine:
     return engine
 
 
+TITLES = {"cases": "Complaint cases", "case-dashboard": "Case management"}
+
+
 def open_as(page: Any, app_url: str, username: str | None, path: str) -> None:
-    """Sign in (unless ``username`` is None: already signed in), then open a screen by its URL."""
+    """Sign in (unless ``username`` is None: already signed in), then open a screen from the sidebar
+    (same session: no dependence on the login cookie being written yet)."""
     if username is not None:
         page.goto(app_url)
         login(page, username)
         page.get_by_text("Scope:").first.wait_for()
         wait_idle(page)
-    page.goto(f"{app_url}/{path}")
-    page.get_by_role("heading", level=1).first.wait_for()
+    page.get_by_role("link", name=TITLES[path]).click()
+    page.wait_for_url(re.compile(rf"/{path}$"))
+    page.get_by_role("heading", level=1, name=TITLES[path]).wait_for()
     wait_idle(page)
 
 
