@@ -198,8 +198,6 @@ def login_gate() -> User:
             st.error(f"Sign-in failed: {exc}")
         if st.session_state.get("authentication_status") is False:
             st.error("Username or password is incorrect.")
-        if current_user() is not None:
-            st.rerun()  # signed in (form or cookie): start a clean run with the user's navigation
     user = current_user()
     if user is None:
         st.stop()

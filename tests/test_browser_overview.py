@@ -27,7 +27,10 @@ def test_login_scope_cookie_and_logout_in_a_real_browser(app_url: str, page: obj
     assert page.url.endswith("/benchmarks")  # type: ignore[attr-defined]
 
     page.goto(f"{app_url}/")  # type: ignore[attr-defined]  (the overview is the home page)
-    page.get_by_text("NPS overview").first.wait_for()  # type: ignore[attr-defined]
+    try:
+        page.get_by_text("NPS overview").first.wait_for()  # type: ignore[attr-defined]
+    finally:
+        shot(page, "overview-home-after-login")
     wait_idle(page)
     shot(page, "overview-es-manager")
     text = body(page)
