@@ -205,3 +205,9 @@ def quadrant_lists(drivers: pl.DataFrame) -> dict[str, list[str]]:
         mark = "" if row["significant"] else " – not significant"
         out[QUADRANT_LABELS[row["quadrant"]]].append(f"{row['label']} ({row['mean']:.1f}/10, {100 * row['importance']:.0f} %{mark})")
     return out
+
+
+def improvement_areas(drivers: pl.DataFrame) -> list[tuple[str, str]]:
+    """(attribute, label) of the improvement areas, most important first: what an action plan targets."""
+    rows = drivers.filter(pl.col("quadrant") == "improvement_area").sort("importance", descending=True)
+    return list(zip(rows["attribute"].to_list(), rows["label"].to_list(), strict=True))

@@ -34,6 +34,12 @@ for column, (title, items) in zip(columns, lists.items(), strict=True):
         st.markdown(f"#### {title}")
         st.text("\n".join(items) if items else "—")
 
+for attribute, label in drivers.improvement_areas(drv)[:2]:
+    st.page_link(
+        "pages/plans.py", label=f"Create an action plan for {label.lower()}", icon=":material/add_task:",
+        query_params={"problem_kind": "improvement_area", "problem_ref": attribute},
+    )
+
 st.subheader("Service promise: the top 3 drivers across waves")
 promise = ui.query(drivers.service_promise, scope, filters)
 st.altair_chart(ca.attribute_trend_chart(promise, columns=3, width=340), width="stretch")

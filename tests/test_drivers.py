@@ -130,3 +130,15 @@ def test_cli_drivers_reports_a_low_base_in_one_line(demo_root: Path, capsys: pyt
     assert cli.main(["drivers", "--data", str(demo_root), "--scope", "agency:Madrid", "--channel", "chat", "--segment", "Young", "--format", "json"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("cx drivers: low base:") and err.count("\n") == 1
+
+
+def test_improvement_areas_are_listed_most_important_first_for_action_plans() -> None:
+    from cx.drivers import improvement_areas
+
+    drv = pl.DataFrame({
+        "attribute": ["attr_a", "attr_b", "attr_c", "attr_d"],
+        "label": ["A", "B", "C", "D"],
+        "importance": [0.1, 0.4, 0.3, 0.2],
+        "quadrant": ["improvement_area", "key_strength", "improvement_area", "secondary_weakness"],
+    })
+    assert improvement_areas(drv) == [("attr_c", "C"), ("attr_a", "A")]
