@@ -49,7 +49,12 @@ class BenchContext:
 
     @property
     def latest(self) -> str:
-        return queries.waves(self.responses)[-1]
+        return self.waves[-1]
+
+    @property
+    def waves(self) -> list[str]:
+        """Chronological wave labels, read once from the partition folders (not timed)."""
+        return data.list_waves(self.root)
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,7 @@ def overview_cases() -> list[BenchCase]:
             return queries.headline(ctx.rollup, pick(ctx), Filters(wave=ctx.latest))
 
         def headline_ref(con: Any, ctx: BenchContext, pick: Callable[[BenchContext], Scope] = pick) -> Any:
-            waves = queries.waves(ctx.responses)
+            waves = ctx.waves
             return con.execute(
                 f"SELECT wave, {NPS_SQL} FROM read_parquet('{ctx.glob}') "
                 f"WHERE ({_duckdb_where(pick(ctx))}) AND NOT excluded AND wave IN ('{waves[-1]}', '{waves[-2]}') GROUP BY wave"
@@ -121,7 +126,7 @@ def overview_cases() -> list[BenchCase]:
             return queries.breakdown(ctx.rollup, pick(ctx), Filters(wave=ctx.latest), level)
 
         def breakdown_ref(con: Any, ctx: BenchContext, pick: Callable[[BenchContext], Scope] = pick, level: str = level) -> Any:
-            waves = queries.waves(ctx.responses)
+            waves = ctx.waves
             return con.execute(
                 f"SELECT {level}, wave, {NPS_SQL} FROM read_parquet('{ctx.glob}') "
                 f"WHERE ({_duckdb_where(pick(ctx))}) AND NOT excluded AND wave IN ('{waves[-1]}', '{waves[-2]}') "
@@ -151,7 +156,7 @@ def overview_cases() -> list[BenchCase]:
     def build(ctx: BenchContext) -> Any:
         from cx import rollup as rollup_mod
 
-        return rollup_mod.build(ctx.responses)
+        return rollup_mod.coarsen(rollup_mod.build(ctx.responses))
 
     def build_ref(con: Any, ctx: BenchContext) -> Any:
         return con.execute(
@@ -191,15 +196,17 @@ def run(rows: int = 1_000_000, workdir: Path | None = None, repeat: int = 5, onl
         from cx import rollup as rollup_mod
 
         glob = str(root / "waves" / "*" / "*.parquet")
-        ctx = BenchContext(root=root, responses=frame, rows=rows, glob=glob, rollup=rollup_mod.build(frame).lazy())
+        ctx = BenchContext(root=root, responses=frame, rows=rows, glob=glob, rollup=rollup_mod.coarsen(rollup_mod.build(frame)).lazy())
+        cases = [c for c in all_cases() if not only or only in c.query]
+        # All of our runs first, then all reference runs: DuckDB's worker threads stay busy for a
+        # moment after each query, which would slow whichever engine runs next.
+        ours = {c.query: _median_seconds(partial(c.ours, ctx), repeat) for c in cases}
         con = duckdb.connect()
+        refs = {c.query: _median_seconds(partial(c.reference, con, ctx), repeat) for c in cases if c.reference}
+        con.close()
         out = []
-        for case in all_cases():
-            if only and only not in case.query:
-                continue
-            ours, reference = case.ours, case.reference
-            seconds = _median_seconds(partial(ours, ctx), repeat)
-            ref = _median_seconds(partial(reference, con, ctx), repeat) if reference else None
+        for case in cases:
+            seconds, ref = ours[case.query], refs.get(case.query)
             row: dict[str, Any] = {
                 "query": case.query,
                 "rows": rows,

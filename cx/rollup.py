@@ -75,3 +75,14 @@ def build(frame: pl.LazyFrame) -> pl.DataFrame:
     keys = [k for k in KEYS if k in columns]
     rows = frame.filter(~pl.col("excluded").fill_null(False)) if "excluded" in columns else frame
     return rows.with_columns(contributions(columns)).group_by(keys).agg(sum_aggs()).collect()
+
+
+def coarsen(cube: pl.DataFrame, drop: tuple[str, ...] = ("advisor_id",)) -> pl.DataFrame:
+    """The same sums without some keys (default: advisors), for questions that never split by them.
+
+    Without advisors the rollup is bounded by waves × agencies × channels × touchpoints ×
+    segments cells, whatever the number of responses, so every overview query reads a few
+    thousand rows.
+    """
+    keys = [k for k in KEYS if k in cube.columns and k not in drop]
+    return cube.group_by(keys).agg(sum_aggs())

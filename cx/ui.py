@@ -104,23 +104,29 @@ def responses() -> pl.LazyFrame:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _rollup(root: str, version: str) -> pl.LazyFrame:
+def _rollups(root: str, version: str) -> dict[str, pl.LazyFrame]:
     from cx import rollup
 
-    return rollup.build(_scan(root, version)).lazy()
+    fine = rollup.build(_scan(root, version))
+    return {"rollup_fine": fine.lazy(), "rollup": rollup.coarsen(fine).lazy()}
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def _run(name: str, scope: Scope, filters: Filters, data_version: str, kwargs: tuple[tuple[str, Any], ...], source: str = "responses") -> Any:
     module, _, attr = name.rpartition(":")
     fn: Callable[..., Any] = getattr(importlib.import_module(module), attr)
-    frame = _rollup(str(data_root()), data_version) if source == "rollup" else _scan(str(data_root()), data_version)
+    if source.startswith("rollup"):
+        frame = _rollups(str(data_root()), data_version)[source]
+    else:
+        frame = _scan(str(data_root()), data_version)
     return fn(frame, scope, filters, **dict(kwargs))
 
 
 def overview_query(name: str, scope: Scope, filters: Filters, **kwargs: Any) -> Any:
-    """Run an overview query of ``cx.queries`` on the cached rollup (same answers, far fewer rows)."""
-    return _run(f"cx.queries:{name}", scope, filters, version(), tuple(sorted(kwargs.items())), "rollup")
+    """Run an overview query of ``cx.queries`` on the cached rollup (same answers, far fewer rows);
+    only the advisor breakdown needs the advisor-level rollup."""
+    source = "rollup_fine" if kwargs.get("level") == "advisor_id" else "rollup"
+    return _run(f"cx.queries:{name}", scope, filters, version(), tuple(sorted(kwargs.items())), source)
 
 
 def query(fn: str | Callable[..., Any], scope: Scope, filters: Filters, **kwargs: Any) -> Any:
