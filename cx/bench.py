@@ -14,9 +14,9 @@ import shutil
 import statistics
 import tempfile
 import time
-from functools import partial
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
