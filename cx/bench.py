@@ -214,10 +214,9 @@ def run(rows: int = 1_000_000, workdir: Path | None = None, repeat: int = 5, onl
                 "reference_seconds": None if ref is None else round(ref, 5),
                 "ratio": None if not ref else round(seconds / ref, 3),
             }
-            if case.items is not None:
-                n = case.items(ctx)
-                row["per_second"] = round(n / seconds) if seconds else None
-                row["unit"] = case.unit
+            items = case.items(ctx) if case.items is not None else None
+            row["per_second"] = round(items / seconds) if items is not None and seconds else None
+            row["unit"] = case.unit if items is not None else None
             out.append(row)
         return out
     finally:
