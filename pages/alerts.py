@@ -12,7 +12,7 @@ ui.header("Attribute alerts", user, filters)
 found_alerts = ui.query(alerts.detect, scope, filters)
 ui.takeaway(alerts.takeaway(found_alerts, filters.wave))
 show = st.segmented_control("Show", ["open", "acknowledged", "dismissed"], default=["open", "acknowledged"],
-                            selection_mode="multi", key="alert_status")
+                            selection_mode="multi", key="alert_status", bind="query-params")
 engine = ui.engine()
 with db.session(engine) as s:
     items = alerts.cards(found_alerts, alerts.states(s, scope), tuple(show or ()))

@@ -66,3 +66,13 @@ def test_front_line_roles_cannot_open_the_voice_screens(demo_root: Path) -> None
     assert user is not None
     allowed = [p.path for p in ui.PAGES if ui.allowed(p, user)]
     assert "pages/themes.py" not in allowed and "pages/verbatims.py" not in allowed
+
+
+def test_verbatim_filters_come_from_the_url(demo_root) -> None:  # type: ignore[no-untyped-def]
+    from tests.apptest import rendered_text, run_page
+
+    at = run_page("pages/verbatims.py", "es.manager", demo_root, query={"vb_search": "sucio"})
+    assert not at.exception
+    assert at.text_input(key="vb_search").value == "sucio"
+    text = rendered_text(at).lower()
+    assert "sucio" in text
