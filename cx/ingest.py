@@ -762,14 +762,7 @@ def import_crm(path: Path | str, *, root: Path, mode: str = "append") -> TableRe
     if mode == "append" and target.exists():
         old = pl.read_parquet(target).join(new.select("transaction_id"), on="transaction_id", how="anti")
         new = pl.concat([old, new], how="diagonal_relaxed")
-    final = new.sort("date", "transaction_id")
-    q = None
-    if bad.height:
-        q = atomic_write_csv(bad.select("source_row", "rule", "reason", *[c for c in frame.columns if c != "source_row"]),
-                             root / "quarantine" / f"crm__{mapping_mod.normalise(path.stem)[:40]}__{file_sha256(path)[:8]}.csv")
-    if good.height:
-        atomic_write_parquet(final, target)
-    return TableResult(path.name, target, frame.height, good.height, bad.height, final.height if good.height else 0, _reasons(bad), q)
+    return _write_table("crm", path, root, frame, good, bad, new.sort("date", "transaction_id"), target)
 
 
 def import_fieldwork(path: Path | str, *, root: Path) -> TableResult:
@@ -813,11 +806,16 @@ def import_fieldwork(path: Path | str, *, root: Path) -> TableResult:
     if target.exists():
         old = pl.read_parquet(target).join(new.select(FIELDWORK_KEYS), on=list(FIELDWORK_KEYS), how="anti")
         new = pl.concat([old, new], how="diagonal_relaxed")
-    final = new.sort("wave", "agency", "channel")
+    return _write_table("fieldwork", path, root, frame, good, bad, new.sort("wave", "agency", "channel"), target)
+
+
+def _write_table(kind: str, path: Path, root: Path, frame: pl.DataFrame, good: pl.DataFrame, bad: pl.DataFrame,
+                 final: pl.DataFrame, target: Path) -> TableResult:
+    """Quarantine the bad rows (reason per row) and atomically write the table when any row is good."""
     q = None
     if bad.height:
         q = atomic_write_csv(bad.select("source_row", "rule", "reason", *[c for c in frame.columns if c != "source_row"]),
-                             root / "quarantine" / f"fieldwork__{mapping_mod.normalise(path.stem)[:40]}__{file_sha256(path)[:8]}.csv")
+                             root / "quarantine" / f"{kind}__{mapping_mod.normalise(path.stem)[:40]}__{file_sha256(path)[:8]}.csv")
     if good.height:
         atomic_write_parquet(final, target)
     return TableResult(path.name, target, frame.height, good.height, bad.height, final.height if good.height else 0, _reasons(bad), q)
