@@ -9,7 +9,6 @@ Areas add cases from their own module (``cx/bench_<area>.py`` exposing ``bench_c
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import shutil
 import statistics
 import tempfile
@@ -175,8 +174,7 @@ def overview_cases() -> list[BenchCase]:
 def all_cases() -> list[BenchCase]:
     cases = overview_cases()
     for name in AREA_MODULES:
-        if importlib.util.find_spec(name) is not None:
-            cases += importlib.import_module(name).bench_cases()
+        cases += importlib.import_module(name).bench_cases()
     return cases
 
 

@@ -291,11 +291,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _load_extensions() -> None:
     """Import the modules that register extra commands (``cx drivers``, ``cx alerts``, …)."""
     import importlib
-    import importlib.util
 
-    for name in ("cx.cli_analytics", "cx.cli_voice", "cx.cli_loop", "cx.cli_notify", "cx.cli_ingest", "cx.cli_reports", "cx.cli_plans"):
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name)
+    for name in ("cx.cli_analytics", "cx.cli_voice", "cx.cli_loop", "cx.cli_ingest", "cx.cli_reports", "cx.cli_plans"):
+        importlib.import_module(name)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,9 @@
 Add a line here when a new concept module defines tables.
 """
 
-import importlib
-import importlib.util
-
-for _name in ("cx.db", "cx.cases", "cx.alerts", "cx.rules", "cx.plans", "cx.meeting"):
-    if importlib.util.find_spec(_name) is not None:
-        importlib.import_module(_name)
+import cx.alerts  # noqa: F401
+import cx.cases  # noqa: F401
+import cx.db  # noqa: F401
+import cx.meeting  # noqa: F401
+import cx.plans  # noqa: F401
+import cx.rules  # noqa: F401

@@ -194,7 +194,7 @@ def login_gate() -> User:
         # Register every page (hidden) so a deep link such as /overview?wave=… is recognised and
         # kept while the user signs in; no page runs until the login succeeds. Without this,
         # Streamlit would fall back to running pages/*.py directly on a fresh server.
-        st.navigation([_st_page(p) for p in PAGES if Path(p.path).exists()], position="hidden")
+        st.navigation([_st_page(p) for p in PAGES], position="hidden")
         style()
         st.markdown("## CX Review")
         st.caption("Customer-experience analytics for leadership reviews. Sign in to see your scope.")
@@ -259,7 +259,7 @@ def navigation(user: User) -> Any:
     """``st.navigation`` of the pages this user's roles and scope allow, grouped by section."""
     sections: dict[str, list[Any]] = {}
     for page in PAGES:
-        if allowed(page, user) and Path(page.path).exists():
+        if allowed(page, user):
             sections.setdefault(page.section, []).append(_st_page(page))
     return st.navigation(sections)
 

@@ -88,3 +88,7 @@ def test_every_allowed_page_renders_without_error(demo_root: Path, username: str
         text = rendered_text(at)
         for name in FOREIGN.get(username, []):
             assert name not in text, f"{page}: {username} sees {name}"
+
+
+def test_every_registered_page_file_exists() -> None:
+    assert [p.path for p in ui.PAGES if not (ROOT / p.path).exists()] == []
