@@ -5,7 +5,6 @@ scope, shared filters, navigation by role and small display components.
 from __future__ import annotations
 
 import copy
-import importlib
 import os
 import secrets
 from collections.abc import Callable
@@ -16,10 +15,14 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from cx import data, demo, queries, users
-from cx.filters import Filters
-from cx.scope import Scope
-from cx.users import User
+from cx import store
+from cx.analytics import overview, rollup
+from cx.core import data, labels, users
+from cx.core.filters import Filters
+from cx.core.scope import Scope
+from cx.core.users import User
+from cx.demo import complaints, dataset
+from cx.loop import notify
 
 COOKIE_KEY_FILE = Path(".streamlit/.cookie_key")
 FILTER_KEYS = ("wave", "channel", "touchpoint", "segment")
@@ -86,11 +89,9 @@ def ensure_data() -> None:
         def progress(message: str, fraction: float) -> None:
             bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
-        demo.ensure_demo(root, progress=progress)
+        dataset.ensure_demo(root, progress=progress)
         progress("Opening demo complaint cases for Madrid and Paris…", 0.95)
-        from cx import cases
-
-        cases.seed_demo_cases(engine(), data.scan_responses(root))
+        complaints.seed_demo_cases(engine(), data.scan_responses(root))
         status.update(label="Demo dataset ready.", state="complete", expanded=False)
 
 
@@ -105,44 +106,44 @@ def responses() -> pl.LazyFrame:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _rollups(root: str, version: str) -> dict[str, pl.LazyFrame]:
-    from cx import rollup
-
     fine = rollup.build(_scan(root, version))
     return {"rollup_fine": fine.lazy(), "rollup": rollup.coarsen(fine).lazy()}
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
-def _run(name: str, scope: Scope, filters: Filters, data_version: str, kwargs: tuple[tuple[str, Any], ...], source: str = "responses") -> Any:
-    module, _, attr = name.rpartition(":")
-    fn: Callable[..., Any] = getattr(importlib.import_module(module), attr)
+def _run(name: str, scope: Scope, filters: Filters, data_version: str, kwargs: tuple[tuple[str, Any], ...], source: str, _fn: Callable[..., Any]) -> Any:
+    """``_fn`` is left out of the cache key (leading underscore); ``name`` stands for it."""
     if source.startswith("rollup"):
         frame = _rollups(str(data_root()), data_version)[source]
     else:
         frame = _scan(str(data_root()), data_version)
-    return fn(frame, scope, filters, **dict(kwargs))
+    return _fn(frame, scope, filters, **dict(kwargs))
 
 
 def overview_query(name: str, scope: Scope, filters: Filters, **kwargs: Any) -> Any:
-    """Run an overview query of ``cx.queries`` on the cached rollup (same answers, far fewer rows);
+    """Run an overview query of ``cx.analytics.overview`` on the cached rollup (same answers, far fewer rows);
     only the advisor breakdown needs the advisor-level rollup."""
     source = "rollup_fine" if kwargs.get("level") == "advisor_id" else "rollup"
-    return _run(f"cx.queries:{name}", scope, filters, version(), tuple(sorted(kwargs.items())), source)
+    fn: Callable[..., Any] = getattr(overview, name)
+    return _run(f"cx.analytics.overview:{name}", scope, filters, version(), tuple(sorted(kwargs.items())), source, fn)
 
 
 def query(fn: str | Callable[..., Any], scope: Scope, filters: Filters, **kwargs: Any) -> Any:
     """Run a query ``(LazyFrame, Scope, Filters, **kwargs)`` through the cache.
 
-    ``fn`` is a function of any ``cx`` module, or the name of one in ``cx.queries``. The cache
+    ``fn`` is a function of any ``cx`` module, or the name of one in ``cx.analytics.overview``. The cache
     key holds the function's name, the scope, the filters, the data version and the kwargs
     (which must be hashable: strings, numbers, tuples).
     """
-    name = f"cx.queries:{fn}" if isinstance(fn, str) else f"{fn.__module__}:{fn.__qualname__}"
-    return _run(name, scope, filters, version(), tuple(sorted(kwargs.items())))
+    if isinstance(fn, str):
+        fn = getattr(overview, fn)
+    name = f"{fn.__module__}:{fn.__qualname__}"
+    return _run(name, scope, filters, version(), tuple(sorted(kwargs.items())), "responses", fn)
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=64, show_spinner=False)
 def waves(data_version: str) -> list[str]:
-    return queries.waves(_scan(str(data_root()), data_version))
+    return overview.waves(_scan(str(data_root()), data_version))
 
 
 # ---------------------------------------------------------------- authentication
@@ -387,7 +388,7 @@ def _one_decimal(column: str, *, signed: bool = False, prefix: str = "") -> pl.E
 def breakdown_table(df: pl.DataFrame, level: str) -> None:
     """Ranked table (a real HTML table, readable on a projector): rank, entity, n, NPS ± MoE,
     change and a note; low bases flagged and unranked, tiny cells hidden."""
-    label = queries.LEVEL_LABELS.get(level, level)
+    label = labels.LEVEL_LABELS.get(level, level)
     view = df.select(
         pl.col("rank").cast(pl.String).fill_null("–").alias("#"),
         pl.col(level).alias(label),
@@ -409,22 +410,16 @@ def breakdown_table(df: pl.DataFrame, level: str) -> None:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _engine(url: str) -> Any:
-    from cx import db
-
-    return db.init(db.make_engine(url))
+    return store.init(store.make_engine(url))
 
 
 def engine() -> Any:
     """The operational store's engine (``DATABASE_URL`` or ``<data>/cx.db``), created once per URL."""
-    from cx import db
-
-    return _engine(db.database_url(data_root()))
+    return _engine(store.database_url(data_root()))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _outbox_sender(url: str) -> Any:
-    from cx import notify
-
     settings = notify.NotifySettings.from_env(data_root())
     if not settings.smtp_host and not settings.telegram_token:
         return None
@@ -433,7 +428,5 @@ def _outbox_sender(url: str) -> Any:
 
 def start_outbox_sender() -> None:
     """Start the outbox loop once per process (a daemon thread) when SMTP or Telegram is configured."""
-    from cx import db
-
-    _outbox_sender(db.database_url(data_root()))
+    _outbox_sender(store.database_url(data_root()))
 

@@ -3,7 +3,9 @@ the reason in one sentence, and acknowledge / dismiss / link to an action — al
 
 import streamlit as st
 
-from cx import alerts, charts_loop, db, ui
+from cx import charts, store, ui
+from cx.improve import plans
+from cx.loop import alerts
 
 user = ui.require_user(*ui.MANAGERS)
 scope, filters = user.scope, ui.filters()
@@ -14,17 +16,17 @@ ui.takeaway(alerts.takeaway(found_alerts, filters.wave))
 show = st.segmented_control("Show", ["open", "acknowledged", "dismissed"], default=["open", "acknowledged"],
                             selection_mode="multi", key="alert_status", bind="query-params")
 engine = ui.engine()
-with db.session(engine) as s:
+with store.session(engine) as s:
     items = alerts.cards(found_alerts, alerts.states(s, scope), tuple(show or ()))
-    plans = alerts.plan_options(s, scope)
+    plan_choices = plans.plan_options(s, scope)
 
 
 def save(alert: dict, status: str, ref: str | None = None) -> None:
     try:
-        with db.session(engine) as s:
+        with store.session(engine) as s:
             alerts.set_state(s, scope, alert, status=status, actor=user.username, action_ref=ref,
                              expected_version=alert["version"])
-    except (db.StaleEdit, PermissionError, ValueError) as exc:
+    except (store.StaleEdit, PermissionError, ValueError) as exc:
         st.error(f"{exc} — reload the page and try again.")
         return
     st.session_state["alert_done"] = f"{alert['label']} · {alert['entity']}: {status}" + (f", linked to {ref}" if ref else "") + "."
@@ -45,7 +47,7 @@ for i, a in enumerate(items):
                        + (f" · linked to {a['action_ref']}" if a["action_ref"] else ""))
             st.text(a["sentence"])
         with chart:
-            st.altair_chart(charts_loop.sparkline_chart(alerts.sparkline_frame(a)), width="stretch")
+            st.altair_chart(charts.sparkline_chart(alerts.sparkline_frame(a)), width="stretch")
         with act:
             b1, b2 = st.columns(2)
             if a["status"] != "acknowledged" and b1.button("Acknowledge", key=f"ack{i}", width="stretch"):
@@ -54,7 +56,7 @@ for i, a in enumerate(items):
                 save(a, "dismissed")
             if a["status"] != "open" and b1.button("Reopen", key=f"re{i}", width="stretch"):
                 save(a, "open")
-            ref = st.selectbox("Link to an action plan", plans, index=None, key=f"plan{i}", placeholder="Plan…") if plans else None
+            ref = st.selectbox("Link to an action plan", plan_choices, index=None, key=f"plan{i}", placeholder="Plan…") if plan_choices else None
             free = st.text_input("or a reference", key=f"ref{i}", max_chars=200, placeholder="e.g. ticket CX-123")
             if st.button("Link", key=f"link{i}", width="stretch", disabled=not (ref or free.strip())):
                 save(a, a["status"] if a["status"] != "open" else "acknowledged", (ref or "").split(" · ")[0] or free)

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from cx import benchmarks, ui
-from cx import charts_analytics_b as charts_b
-from cx.queries import LEVEL_LABELS
+from cx import charts, ui
+from cx.analytics import benchmarks
+from cx.core.labels import LEVEL_LABELS
 
 user = ui.require_user(*ui.MANAGERS)
 scope, filters = user.scope, ui.filters()
@@ -30,7 +30,7 @@ for level, table in leagues.items():
         continue
     chart_col, table_col = st.columns([1, 1], gap="large")
     with chart_col:
-        st.altair_chart(charts_b.league_chart(table, level, label, parent), width="stretch")
+        st.altair_chart(charts.league_chart(table, level, label, parent), width="stretch")
     with table_col:
         st.dataframe(benchmarks.league_view(table, level, label), hide_index=True, width="stretch")
     st.caption(
@@ -54,7 +54,7 @@ if attrs is not None:
                   delta_color="off", delta_arrow="off")
         chart_col, table_col = st.columns([3, 2], gap="large")
         with chart_col:
-            st.altair_chart(charts_b.attribute_benchmark_chart(attrs, own_label, parent), width="stretch")
+            st.altair_chart(charts.attribute_benchmark_chart(attrs, own_label, parent), width="stretch")
         with table_col:
             st.dataframe(benchmarks.attribute_view(attrs, own_label), hide_index=True, width="stretch")
         wider = f"{parent} and world figures are" if parent else "World figures are"

@@ -3,13 +3,13 @@ call attempts and reach rate, callbacks due and overdue — by agency and by adv
 
 import streamlit as st
 
-from cx import cases, db, ui
-from cx import charts_cases as cc
+from cx import charts, store, ui
+from cx.loop import cases
 
 user = ui.require_user(*ui.MANAGERS)
 ui.header("Case management", user)
 
-with db.session(ui.engine()) as s:
+with store.session(ui.engine()) as s:
     board = cases.dashboard(s, user.scope)
 ui.takeaway(board["takeaway"])
 if board["status"].is_empty():
@@ -25,10 +25,10 @@ c5.metric("Callbacks overdue", f"{totals['callbacks_overdue']:,}", f"{totals['ca
 
 left, right = st.columns(2, gap="large")
 with left:
-    st.altair_chart(cc.case_status_chart(board["status"]), width="stretch")
+    st.altair_chart(charts.case_status_chart(board["status"]), width="stretch")
 with right:
     if board["reach"]["attempts"].sum():
-        st.altair_chart(cc.reach_rate_chart(board["reach"]), width="stretch")
+        st.altair_chart(charts.reach_rate_chart(board["reach"]), width="stretch")
     else:
         st.info("No call has been logged yet.")
 

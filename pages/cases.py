@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from cx import cases, db, ui
+from cx import store, ui
+from cx.loop import cases
 
 user = ui.require_user(*ui.FRONT_LINE, *ui.MANAGERS)
 scope, engine = user.scope, ui.engine()
@@ -18,10 +19,10 @@ def act(fn, case_id: int, done: str, **fields: str) -> None:  # type: ignore[no-
     if "due_at" in values:
         values["due_at"] = datetime.combine(values.pop("due_at"), st.session_state["cb_time"], tzinfo=UTC)
     try:
-        with db.session(engine) as s:
+        with store.session(engine) as s:
             fn(s, scope, case_id, expected_version=st.session_state[f"seen_{case_id}"], actor=user.username, **values)
         st.session_state["flash"] = ("success", f"Case #{case_id}: {done}.")
-    except (db.StaleEdit, cases.CaseError) as exc:
+    except (store.StaleEdit, cases.CaseError) as exc:
         st.session_state["flash"] = ("error", f"Not saved: {exc}")
 
 
@@ -29,7 +30,7 @@ if flash := st.session_state.get("flash"):  # the outcome of the last action sta
     (st.success if flash[0] == "success" else st.error)(flash[1])
 
 show = st.segmented_control("Show", ["To do", "All"], default="To do", key="case_filter")
-with db.session(engine) as s:
+with store.session(engine) as s:
     items = cases.list_cases(s, scope, status=cases.ACTIVE_STATUSES if show != "All" else None)
 ui.takeaway(cases.cases_takeaway(items))
 if not items:
@@ -42,7 +43,7 @@ st.dataframe(table, hide_index=True, width="stretch", height=min(38 * (table.hei
 
 by_id = {c.id: c for c in items}
 case_id = st.selectbox("Work on case", list(by_id), format_func=lambda i: cases.case_label(by_id[i]), key="case_pick")
-with db.session(engine) as s:
+with store.session(engine) as s:
     case = cases.get_case(s, scope, case_id)
     events = cases.events_frame(s, scope, case_id)
 if case is None:

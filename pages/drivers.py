@@ -3,8 +3,8 @@ quadrants, and the service promise (top 3 drivers) followed across waves."""
 
 import streamlit as st
 
-from cx import charts_analytics as ca
-from cx import drivers, evolution, ui
+from cx import charts, ui
+from cx.analytics import drivers, evolution
 
 user = ui.require_user(*ui.MANAGERS)
 scope, filters = user.scope, ui.filters()
@@ -19,10 +19,10 @@ if drv.is_empty() or drv["low_base"][0]:
 
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.altair_chart(ca.quadrant_chart(drv), width="stretch")
+    st.altair_chart(charts.quadrant_chart(drv), width="stretch")
 with right:
     st.markdown("#### Importance")
-    st.altair_chart(ca.importance_chart(drv), width="stretch")
+    st.altair_chart(charts.importance_chart(drv), width="stretch")
     c1, c2 = st.columns(2)
     c1.metric("R² (variance explained)", f"{100 * drv['r2'][0]:.0f} %")
     c2.metric("Complete answers (n)", f"{drv['n'][0]:,}")
@@ -42,7 +42,7 @@ for attribute, label in drivers.improvement_areas(drv)[:2]:
 
 st.subheader("Service promise: the top 3 drivers across waves")
 promise = ui.query(drivers.service_promise, scope, filters)
-st.altair_chart(ca.attribute_trend_chart(promise, columns=3, width=340), width="stretch")
+st.altair_chart(charts.attribute_trend_chart(promise, columns=3, width=340), width="stretch")
 st.caption(
     "Importance: Johnson's relative weights of the attributes on the 0–10 recommendation score, weighted, "
     "normalised to 100 %; complete answers only. Faded / 'not significant': the driver's standardized "

@@ -3,8 +3,8 @@ two-wave comparison."""
 
 import streamlit as st
 
-from cx import charts, evolution, ui
-from cx import charts_analytics as ca
+from cx import charts, ui
+from cx.analytics import evolution
 
 user = ui.require_user(*ui.MANAGERS)
 scope, filters = user.scope, ui.filters()
@@ -19,7 +19,7 @@ st.subheader("Attributes across waves (▲ ▼ significant change vs the wave be
 if trend.is_empty():
     st.info("No attribute ratings in this data.")
 else:
-    st.altair_chart(ca.attribute_trend_chart(trend), width="stretch")
+    st.altair_chart(charts.attribute_trend_chart(trend), width="stretch")
 
 st.subheader("Compare two waves")
 all_waves = ui.waves(ui.version())
@@ -29,7 +29,7 @@ wave_b = c2.selectbox("To wave", all_waves, index=len(all_waves) - 1, key="cmp_t
 compare = ui.query(evolution.compare_waves, scope, filters, wave_a=wave_a, wave_b=wave_b)
 left, right = st.columns([1, 1], gap="large")
 with left:
-    st.altair_chart(ca.comparison_chart(compare), width="stretch")
+    st.altair_chart(charts.comparison_chart(compare), width="stretch")
 with right:
     st.dataframe(evolution.comparison_table(compare), hide_index=True, width="stretch")
 st.caption(

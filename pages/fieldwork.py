@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from cx import charts_fieldwork, fieldwork, ui
+from cx import charts, ui
+from cx.analytics import fieldwork
 
 user = ui.require_user("ceo", "country_manager", "agency_manager", "analyst")
 scope, filters = user.scope, ui.filters()
@@ -29,17 +30,17 @@ c2.metric("Delivery rate", f"{100 * (row['delivery_rate'] or 0):.1f} %", f"{row[
 c3.metric("Responses vs target", f"{100 * (row['attainment'] or 0):.0f} %", f"target {row['target_responses']:,}", delta_color="off", delta_arrow="off")
 c4.metric("Lagging agencies", f"{row['lagging']}", ", ".join(row["lagging_agencies"][:3]) or "none", delta_color="inverse" if row["lagging"] else "off", delta_arrow="off")
 
-st.altair_chart(charts_fieldwork.daily_progress_chart(daily), width="stretch")
+st.altair_chart(charts.daily_progress_chart(daily), width="stretch")
 
 left, right = st.columns(2, gap="large")
 with left:
-    st.altair_chart(charts_fieldwork.rate_chart(channels, "channel", "Channel"), width="stretch")
+    st.altair_chart(charts.rate_chart(channels, "channel", "Channel"), width="stretch")
 with right:
-    st.altair_chart(charts_fieldwork.rate_chart(channels, "channel", "Channel", "delivery_rate", "Delivery rate"), width="stretch")
+    st.altair_chart(charts.rate_chart(channels, "channel", "Channel", "delivery_rate", "Delivery rate"), width="stretch")
 
 left, right = st.columns(2, gap="large")
 with left:
-    st.altair_chart(charts_fieldwork.rate_chart(agencies, "agency", "Agency"), width="stretch")
+    st.altair_chart(charts.rate_chart(agencies, "agency", "Agency"), width="stretch")
 with right:
     st.markdown("#### Agencies by response rate")
     st.dataframe(

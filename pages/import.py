@@ -2,8 +2,11 @@
 
 import streamlit as st
 
-from cx import ingest, mapping, ui
-from cx.ingest_formats import FormatError
+from cx import ingest
+from cx import ui
+from cx.loop import rules
+from cx.ingest import mapping
+from cx.ingest.formats import FormatError
 
 user = ui.require_user("analyst")
 ui.header("Import data", user)
@@ -65,7 +68,7 @@ if report.status != "unchanged" and st.button(f"Import {report.accepted:,} rows 
     bar = st.progress(0.0, text="Starting…")
     try:
         done = ingest.import_file(path, wave, root=root, mapping=final, mode=mode, source=source, engine=ui.engine(),
-                                  progress=lambda message, fraction: bar.progress(fraction, text=message))
+                                  after_import=rules.after_import, progress=lambda message, fraction: bar.progress(fraction, text=message))
     except (FormatError, ingest.IngestError) as exc:
         st.error(f"{exc}.")
         st.stop()

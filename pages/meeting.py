@@ -9,7 +9,8 @@ from html import escape
 
 import streamlit as st
 
-from cx import db, meeting, ui
+from cx import store, ui
+from cx.improve import meeting
 
 CSS = """<style>
 .cx-slide-kicker { color: #6b7280; font-size: 1.05rem; letter-spacing: .02em; }
@@ -35,7 +36,7 @@ compare_label = bar[1].segmented_control("Compare to", list(meeting.COMPARE.valu
                                          default=meeting.COMPARE["previous"], required=True)
 compare = {v: k for k, v in meeting.COMPARE.items()}[compare_label]
 present = bar[2].toggle("Presentation mode", key="present", bind="query-params")
-with db.session(engine) as s:
+with store.session(engine) as s:
     screens = meeting.agenda(s, scope, kind)
 ui.style()
 st.html(CSS + (PRESENT_CSS if present else ""))
@@ -81,7 +82,7 @@ if not present:
         chosen = st.multiselect("Screens, in order", meeting.available(), default=screens, format_func=lambda x: meeting.SCREENS[x].title)
         if st.button("Save the agenda"):
             try:
-                with db.session(engine) as s:
+                with store.session(engine) as s:
                     meeting.save_agenda(s, user=user, kind=kind, screens=chosen)
                 st.rerun()
             except meeting.AgendaError as exc:

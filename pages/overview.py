@@ -2,16 +2,18 @@
 
 import streamlit as st
 
-from cx import charts, narrative, queries, ui
+from cx import charts, ui
+from cx.analytics import overview, takeaways
+from cx.core import labels
 
 user = ui.require_user()
 scope, filters = user.scope, ui.filters()
 ui.header("NPS overview", user, filters)
 
 head = ui.overview_query("headline", scope, filters)
-levels = queries.breakdown_levels(scope)
+levels = overview.breakdown_levels(scope)
 breakdowns = [ui.overview_query("breakdown", scope, filters, level=level) for level in levels]
-ui.takeaway(narrative.overview_takeaway(head, breakdowns[0] if breakdowns else None))
+ui.takeaway(takeaways.overview_takeaway(head, breakdowns[0] if breakdowns else None))
 ui.kpi_row(head)
 
 left, right = st.columns([3, 2], gap="large")
@@ -23,7 +25,7 @@ with right:
     ui.base_note(head)
 
 for level, table in zip(levels, breakdowns, strict=True):
-    label = queries.LEVEL_LABELS[level]
+    label = labels.LEVEL_LABELS[level]
     st.subheader(f"By {label.lower()}")
     if table.is_empty():
         st.info(f"No {label.lower()} data in this scope.")

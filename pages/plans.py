@@ -9,8 +9,10 @@ from datetime import date
 
 import streamlit as st
 
-from cx import charts_plans, data, db, org, plans, ui
-from cx.filters import Filters
+from cx import charts, store, ui
+from cx.core import data, org
+from cx.core.filters import Filters
+from cx.improve import plans
 
 user = ui.require_user(*ui.MANAGERS)
 
@@ -23,7 +25,7 @@ def md(text: str) -> str:
 scope = user.scope
 ui.header("Action plans", user)
 engine, hierarchy = ui.engine(), org.load(ui.data_root(), ui.responses())
-with db.session(engine) as s:
+with store.session(engine) as s:
     tracker = plans.plan_tracker(s, scope)
 ui.takeaway(plans.tracker_takeaway(tracker))
 
@@ -44,7 +46,7 @@ with st.expander(f"Propose an action plan for {md(plans.problem_label(kind, ref)
         contributors = st.text_input("Contributors (comma-separated)")
         if st.form_submit_button("Propose the plan", type="primary"):
             try:
-                with db.session(engine) as s:
+                with store.session(engine) as s:
                     new = plans.create_plan(
                         s, user=user, title=title, owner=owner, **plans.geography(where, hierarchy),
                         problem_kind=problem_kind, problem_ref=problem_ref, contributors=contributors.split(","),
@@ -62,7 +64,7 @@ left, right = st.columns(2, gap="large")
 for col, by, label in ((left, "owner", "Owner"), (right, "problem", "Problem")):
     with col:
         st.markdown(f"#### Plans by {label.lower()}")
-        st.altair_chart(charts_plans.tracker_chart(plans.tracker_counts(tracker, by), by, label), width="stretch")
+        st.altair_chart(charts.tracker_chart(plans.tracker_counts(tracker, by), by, label), width="stretch")
 st.markdown("#### All plans")
 st.dataframe(
     plans.tracker_view(tracker), hide_index=True, width="stretch",
@@ -79,7 +81,7 @@ pid = st.selectbox("Open a plan", ids, key="plan_pick", format_func=lambda i: f"
                    on_change=lambda: st.query_params.update(plan=str(st.session_state["plan_pick"] or "")))
 if pid is None:
     st.stop()
-with db.session(engine) as s:
+with store.session(engine) as s:
     plan = plans.get_plan(s, int(pid), scope)
     tasks, comments = plans.list_tasks(s, plan.id, scope), plans.list_comments(s, plan.id, scope)  # type: ignore[arg-type]
 seen = st.session_state.setdefault(f"plan_version_{plan.id}", plan.version)
@@ -88,11 +90,11 @@ seen = st.session_state.setdefault(f"plan_version_{plan.id}", plan.version)
 def act(fn, *args, **kwargs) -> None:  # noqa: ANN001
     """Run one change in its own session; a lost update or a refused change becomes a message."""
     try:
-        with db.session(engine) as s:
+        with store.session(engine) as s:
             fn(s, *args, user=user, **kwargs)
         st.session_state.pop(f"plan_version_{plan.id}", None)
         st.rerun()
-    except db.StaleEdit as exc:
+    except store.StaleEdit as exc:
         st.session_state[f"plan_version_{plan.id}"] = plan.version
         st.error(f"{exc}. The plan below now shows the latest version.")
     except (plans.PlanError, plans.PlanForbidden, plans.PlanNotFound, ValueError) as exc:
@@ -113,7 +115,7 @@ if plan.target_attribute:
     effect = ui.query(plans.target_trend, plans.plan_scope(plan), Filters(), metric=plan.target_attribute,
                       started=plan.created_at.date().isoformat(), target=plan.target_value, op=plan.target_op)
     ui.takeaway(plans.effect_sentence(plan, effect))
-    st.altair_chart(charts_plans.plan_effect_chart(effect, "NPS" if plan.target_attribute == "nps" else data.attribute_label(plan.target_attribute)), width="stretch")
+    st.altair_chart(charts.plan_effect_chart(effect, "NPS" if plan.target_attribute == "nps" else data.attribute_label(plan.target_attribute)), width="stretch")
 
 with st.form(f"edit_{plan.id}"):
     c1, c2, c3, c4 = st.columns(4)

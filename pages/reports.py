@@ -2,14 +2,15 @@
 
 import streamlit as st
 
-from cx import narrative, reports, ui
+from cx import reports, ui
+from cx.analytics import takeaways
 
 user = ui.require_user(*ui.MANAGERS)
 scope, filters = user.scope, ui.filters()
 ui.header("Reports", user, filters)
 
 head = ui.query("headline", scope, filters)
-ui.takeaway(narrative.overview_takeaway(head))
+ui.takeaway(takeaways.overview_takeaway(head))
 st.markdown(
     f"#### {reports.scope_label(scope)} · {reports.filters_label(filters)}\n"
     "The report holds a summary, key figures with margins of error, evolution, strengths and weaknesses, "

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from cx import db, rules, ui
+from cx import store, ui
+from cx.loop import rules
 
 user = ui.require_user("analyst")
 scope, filters = user.scope, ui.filters()
@@ -11,9 +12,9 @@ ui.header("Routing rules", user, filters)
 engine = ui.engine()
 try:
     rules.sync_file_rules(engine)
-except (rules.RuleError, db.StaleEdit) as exc:
+except (rules.RuleError, store.StaleEdit) as exc:
     st.error(f"cx/config/rules.yaml could not be loaded: {exc}")
-with db.session(engine) as s:
+with store.session(engine) as s:
     table = rules.rules_frame(s)
 ui.takeaway(rules.takeaway(table))
 st.dataframe(table.drop("id"), hide_index=True, width="stretch")
@@ -40,11 +41,11 @@ with st.form("save_rule"):
     if st.form_submit_button("Save rule", type="primary"):
         actions = [{"type": k, **({"role": role} if k == "email_contact" else {})} for k in kinds]
         try:
-            with db.session(engine) as s:
+            with store.session(engine) as s:
                 rules.save_rule(s, name=name, condition=condition, scope=rule_scope, actions=actions, actor=user.username)
             st.success(f"Rule '{name}' saved.")
             st.rerun()
-        except (rules.RuleError, ValueError, db.StaleEdit) as exc:
+        except (rules.RuleError, ValueError, store.StaleEdit) as exc:
             st.error(f"{exc}. Nothing was saved.")
 
 st.subheader("Run the rules")

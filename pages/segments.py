@@ -3,9 +3,9 @@ detractors cost (revenue share and revenue per customer)."""
 
 import streamlit as st
 
-from cx import charts_analytics as ca
-from cx import rfm, segments, ui
-from cx.data import DataError
+from cx import charts, ui
+from cx.analytics import rfm, segments
+from cx.core.data import DataError
 
 user = ui.require_user(*ui.MANAGERS)
 scope, filters = user.scope, ui.filters()
@@ -31,10 +31,10 @@ with left:
     if seg.is_empty():
         st.info("No customer segment in this data.")
     else:
-        st.altair_chart(ca.segment_nps_chart(seg, "segment", "Segment"), width="stretch")
+        st.altair_chart(charts.segment_nps_chart(seg, "segment", "Segment"), width="stretch")
 with right:
     if not trend.is_empty():
-        st.altair_chart(ca.segment_trend_chart(trend), width="stretch")
+        st.altair_chart(charts.segment_trend_chart(trend), width="stretch")
 
 if tiers.is_empty():
     st.info("No CRM transactions (crm/transactions.parquet): RFM tiers and revenue are not available.")
@@ -43,18 +43,18 @@ if tiers.is_empty():
 left, right = st.columns([2, 3], gap="large")
 with left:
     st.subheader("NPS by RFM tier")
-    st.altair_chart(ca.segment_nps_chart(tiers, "rfm_tier", "RFM tier"), width="stretch")
+    st.altair_chart(charts.segment_nps_chart(tiers, "rfm_tier", "RFM tier"), width="stretch")
 with right:
     st.subheader("RFM tier × segment (NPS)")
     if not grid.is_empty():
-        st.altair_chart(ca.tier_segment_heatmap(grid, rfm.load_tiers().names), width="stretch")
+        st.altair_chart(charts.tier_segment_heatmap(grid, rfm.load_tiers().names), width="stretch")
 
 st.subheader("What detractors cost")
 left, right = st.columns(2, gap="large")
 with left:
-    st.altair_chart(ca.value_chart(value, "Promoters, passives, detractors"), width="stretch")
+    st.altair_chart(charts.value_chart(value, "Promoters, passives, detractors"), width="stretch")
 with right:
-    st.altair_chart(ca.value_chart(tier_value, "RFM tiers"), width="stretch")
+    st.altair_chart(charts.value_chart(tier_value, "RFM tiers"), width="stretch")
 st.caption(
     "Revenue = each surveyed customer's CRM spend over the 12 months to the wave's last day (counted once). "
     "RFM tiers as of the wave's last day: recency, frequency and spend scored 1–5 by quintile, "

@@ -2,29 +2,29 @@
 
 import streamlit as st
 
-from cx import charts_voice as cv
-from cx import discovery, ui, voice, wordcloud_render
+from cx import charts, ui
+from cx.voice import discovery, verbatims, word_cloud
 
 user = ui.require_user(*ui.MANAGERS)
 scope, filters = user.scope, ui.filters()
 ui.header("Comment themes", user, filters)
 
-summary = ui.query(voice.theme_summary, scope, filters)
-ui.takeaway(voice.themes_takeaway(summary))
+summary = ui.query(verbatims.theme_summary, scope, filters)
+ui.takeaway(verbatims.themes_takeaway(summary))
 if summary.is_empty() or summary["n_comments"][0] < 5:
     st.info("Fewer than 5 comments in this scope and filters: themes are not shown. Widen the filters.")
     st.stop()
 
 left, right = st.columns(2, gap="large")
 with left:
-    st.altair_chart(cv.theme_volume_chart(summary), width="stretch")
+    st.altair_chart(charts.theme_volume_chart(summary), width="stretch")
 with right:
-    st.altair_chart(cv.theme_impact_chart(summary), width="stretch")
+    st.altair_chart(charts.theme_impact_chart(summary), width="stretch")
 
-st.altair_chart(cv.theme_trend_chart(ui.query(voice.theme_trend, scope, filters)), width="stretch")
+st.altair_chart(charts.theme_trend_chart(ui.query(verbatims.theme_trend, scope, filters)), width="stretch")
 
 st.subheader("In their words")
-png = ui.query(wordcloud_render.comment_cloud, scope, filters)
+png = ui.query(word_cloud.comment_cloud, scope, filters)
 if png:
     st.image(png, width="stretch")
 

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from cx import charts_analytics_b as charts_b
-from cx import queries, ui, zones
+from cx import charts, ui
+from cx.analytics import overview, zones
 
 user = ui.require_user(*ui.MANAGERS)
 scope, filters = user.scope, ui.filters()
@@ -12,7 +12,7 @@ if scope.top_level not in ("world", "region"):
     st.info("World zones compare regions and countries: it is open to world and region scopes.")
     st.stop()
 
-options = zones.metric_options(queries.columns_of(ui.responses()))
+options = zones.metric_options(overview.columns_of(ui.responses()))
 pick, _ = st.columns([1, 2])
 metric = pick.selectbox("Colour the map by", list(options), format_func=options.get, key="zone_metric", bind="query-params")
 table = ui.query(zones.zone_table, scope, filters, metric=metric or "nps")
@@ -23,7 +23,7 @@ if table.is_empty():
     st.stop()
 map_col, table_col = st.columns([3, 2], gap="large")
 with map_col:
-    st.altair_chart(charts_b.world_map_chart(table), width="stretch")
+    st.altair_chart(charts.world_map_chart(table), width="stretch")
 with table_col:
     st.dataframe(zones.zone_view(table), hide_index=True, width="stretch", height=35 * (table.height + 1) + 3)
 st.caption("Grey countries have no responses in this scope. Pale colours mark low bases (n < 30); cells under 5 answers are hidden.")

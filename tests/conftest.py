@@ -16,8 +16,9 @@ import polars as pl
 import pytest
 from sqlalchemy.engine import Engine
 
-from cx import data, db
-from cx.demo import write_demo
+from cx import store
+from cx.core import data
+from cx.demo.dataset import write_demo
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +50,7 @@ def write_waves(root: Path, frame: pl.DataFrame) -> Path:
 
 @pytest.fixture
 def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = db.init(db.make_engine(f"sqlite:///{tmp_path / 'cx.db'}"))
+    engine = store.init(store.make_engine(f"sqlite:///{tmp_path / 'cx.db'}"))
     yield engine
     engine.dispose()
 
@@ -109,7 +110,7 @@ def pg_engine(postgres_server: str) -> Iterator[Engine]:
     admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = db.init(db.make_engine(postgres_server.rsplit("/", 1)[0] + f"/{name}"))
+    engine = store.init(store.make_engine(postgres_server.rsplit("/", 1)[0] + f"/{name}"))
     yield engine
     engine.dispose()
     with admin.connect() as conn:
@@ -139,7 +140,7 @@ def wait_for_port(port: int, timeout: float = 60.0) -> None:
 @pytest.fixture(scope="session")
 def app_url(demo_root: Path) -> Iterator[str]:
     """One Streamlit server for the browser tests, on the session's demo data."""
-    from tests.browser import streamlit_server
+    from tests.support.browser import streamlit_server
 
     with streamlit_server(demo_root, _free_port()) as url:
         yield url
@@ -149,7 +150,7 @@ def app_url(demo_root: Path) -> Iterator[str]:
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
-    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian chromium is missing: .ci/run must apt-get install chromium")

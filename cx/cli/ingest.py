@@ -1,0 +1,85 @@
+"""``cx import``, ``cx import-crm`` and ``cx import-fieldwork``: the importer from a cron job.
+
+Each prints what was written, what was quarantined and why (one row per outcome); a refused
+file prints one line on stderr and exits 2 without writing anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from cx import ingest
+from cx.cli.common import CliError, Command, Rows, root_of
+from cx.ingest.formats import FormatError
+from cx.ingest.mapping import SCALES, MappingError
+from cx.loop import rules
+
+
+def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values or []:
+        src, sep, dst = item.partition("=")
+        if not sep or not src.strip():
+            raise CliError(f"{what} {item!r}: write SOURCE=TARGET")
+        out[src.strip()] = dst.strip()
+    return out
+
+
+def _run(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except (FormatError, MappingError, ingest.IngestError) as exc:
+        raise CliError(str(exc)) from None
+
+
+def cmd_import(args: argparse.Namespace) -> Rows:
+    if not args.wave:
+        raise CliError("--wave is required (e.g. --wave 2026-Q4)")
+    root = root_of(args)
+    scales = _pairs(args.attr_scale, "--attr-scale")
+    if args.scale:
+        scales["*"] = args.scale
+    result = _run(
+        ingest.import_file, Path(args.file), args.wave, root=root, mode=args.mode, survey=args.survey,
+        overrides=_pairs(args.map, "--map"), scales=scales, delimiter=args.delimiter, dry_run=args.dry_run,
+        after_import=rules.after_import,
+    )
+    return result.as_rows(root)
+
+
+def cmd_import_crm(args: argparse.Namespace) -> Rows:
+    root = root_of(args)
+    return _run(ingest.import_crm, Path(args.file), root=root, mode=args.mode).as_rows(root)  # type: ignore[no-any-return]
+
+
+def cmd_import_fieldwork(args: argparse.Namespace) -> Rows:
+    root = root_of(args)
+    return _run(ingest.import_fieldwork, Path(args.file), root=root).as_rows(root)  # type: ignore[no-any-return]
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser("import", help="import a survey export (CSV, .xlsx, .sav, Triple-S, Parquet) as a wave")
+    p.add_argument("file", help="the file; its type is detected from its content")
+    p.add_argument("--data", help="data directory (default: data/ or CX_DATA_DIR)")
+    p.add_argument("--wave", help="the wave label, e.g. 2026-Q4, 2026-10 or 2026-W42")
+    p.add_argument("--mode", choices=ingest.MODES, default="new", help="new (refuse an existing wave), replace or append")
+    p.add_argument("--survey", help="survey name: its saved column mapping is reused and updated")
+    p.add_argument("--map", action="append", help="SOURCE=TARGET column mapping (repeatable; TARGET empty drops it)")
+    p.add_argument("--scale", choices=tuple(SCALES), help="source scale of every attr_* column (rescaled to 0-10)")
+    p.add_argument("--attr-scale", action="append", help="attr_x=1-5: the source scale of one attribute (repeatable)")
+    p.add_argument("--delimiter", help="CSV delimiter (default: detected)")
+    p.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    for name, help_, modes in (("import-crm", "import CRM transactions (customer_id, date, amount)", ("append", "replace")),
+                               ("import-fieldwork", "import fieldwork counts per wave x agency x channel", None)):
+        q = sub.add_parser(name, help=help_)
+        q.add_argument("file")
+        q.add_argument("--data", help="data directory (default: data/ or CX_DATA_DIR)")
+        if modes:
+            q.add_argument("--mode", choices=modes, default="append")
+        q.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+
+COMMANDS: dict[str, Command] = {"import": cmd_import, "import-crm": cmd_import_crm, "import-fieldwork": cmd_import_fieldwork}

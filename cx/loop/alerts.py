@@ -1,0 +1,350 @@
+"""Attribute alerts: which entity x attribute went wrong at the latest wave, why, and how badly.
+
+For every agency and country inside the scope and every ``attr_*`` column, at the target wave
+(``filters.wave`` or the latest), four signals are computed from wave-level aggregates only:
+
+- ``trend_down``: the inverse-variance weighted regression slope over the last 4 waves is
+  significantly negative (z < -1.96), the latest wave is significantly (z test) and at least
+  0.5 points below the window's first wave, and the wave before the latest is already
+  significantly and at least 0.25 points below it (a sustained decline, not a one-wave wobble);
+- ``below_peers``: significantly below the pooled mean of similar entities (other agencies of the
+  same country, other countries of the same region): z < -1.96 and a gap of at least 0.5 points;
+- ``unexpected``: below the 95 % prediction interval of the entity's own history
+  (mean - t * sd * sqrt(1 + 1/k) over the k previous waves with n >= 30) and at least 0.5 points
+  below that history's mean (a drop that matters, not a rounding);
+- ``high_importance``: the attribute is among the entity's top-3 drivers (correlation of the
+  attribute with NPS at the target wave); it never alerts alone, it raises the score by 50 %.
+
+No alert when the entity's base at the target wave is low (n < 30). The score is the sum over
+the firing signals of (1 + the size of the gap in points), times 1.5 for a top driver.
+
+Peers outside the user's scope are used only as one pooled mean (the benchmark exception of the
+data contract); no row, name or figure of an entity outside the scope is returned.
+
+State of an alert (open / acknowledged / dismissed, linked plan or reference) lives in the
+:class:`AlertState` table; every change is audited with :func:`cx.store.audit`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from sqlmodel import Session, select
+
+from cx import store
+from cx.analytics import overview
+from cx.core import data, metrics
+from cx.core.filters import Filters
+from cx.core.scope import Scope, contains, restrict, restrict_statement
+from cx.store.models import AlertState
+
+WINDOW = 4
+"""Waves in the trend window (the latest and the three before)."""
+MIN_GAP = 0.5
+"""Smallest gap on the 0-10 scale worth an alert (below peers, below the expected range)."""
+TOP_DRIVERS = 3
+IMPORTANCE_BOOST = 1.5
+REASONS = ("trend_down", "below_peers", "high_importance", "unexpected")
+STATUSES = ("open", "acknowledged", "dismissed")
+LEVEL_PARENT = {"agency": "country", "country": "region"}
+
+# Two-sided 95 % Student t quantiles by degrees of freedom (no SciPy in the stack).
+_T975 = {
+    1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
+    10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110,
+    18: 2.101, 19: 2.093, 20: 2.086, 25: 2.060, 30: 2.042, 40: 2.021, 60: 2.000, 120: 1.980,
+}
+
+ALERT_SCHEMA = pl.Schema({
+    "level": pl.String(), "entity": pl.String(), "region": pl.String(), "country": pl.String(),
+    "attribute": pl.String(), "label": pl.String(), "wave": pl.String(), "score": pl.Float64(),
+    "reasons": pl.List(pl.String()), "sentence": pl.String(), "mean": pl.Float64(), "n": pl.UInt32(),
+    "peer_mean": pl.Float64(), "expected_lo": pl.Float64(), "first_mean": pl.Float64(),
+    "history_waves": pl.List(pl.String()), "history": pl.List(pl.Float64()), "key": pl.String(),
+})
+
+
+def t975(df: int) -> float:
+    """Two-sided 95 % t quantile for ``df`` degrees of freedom (next lower tabulated df).
+
+    >>> t975(6), t975(200)
+    (2.447, 1.96)
+    """
+    if df > 120:
+        return metrics.Z95
+    return _T975[max(k for k in _T975 if k <= max(df, 1))]
+
+
+def _t_expr(df: pl.Expr) -> pl.Expr:
+    dfs = list(range(1, 121))
+    return df.replace_strict(dfs, [t975(d) for d in dfs], default=metrics.Z95, return_dtype=pl.Float64)
+
+
+def _widened(frame: pl.LazyFrame, scope: Scope) -> Scope:
+    """The scope plus the parents needed for peers: an agency's country, a country's region."""
+    if scope.is_world or scope.is_empty:
+        return scope
+    geo = restrict(frame, scope).select("region", "country", "agency").unique().collect()
+    specs = [str(e) for e in scope.entries]
+    for e in scope.entries:
+        if e.level == "agency":
+            specs += [f"country:{c}" for c in geo.filter(pl.col("agency") == e.value)["country"].unique().to_list()]
+        elif e.level == "country":
+            specs += [f"region:{r}" for r in geo.filter(pl.col("country") == e.value)["region"].unique().to_list()]
+    return Scope.parse(specs)
+
+
+def _agency_sums(rows: pl.LazyFrame, attrs: list[str], rank: pl.Expr) -> pl.LazyFrame:
+    """Per agency x wave x attribute: count and weighted sums (additive, so countries reuse them)."""
+    w, v = pl.col("weight"), pl.col("value")
+    return (
+        rows.with_columns(wave_i=rank)
+        .select("region", "country", "agency", "wave", "wave_i", "weight", *attrs)
+        .unpivot(index=["region", "country", "agency", "wave", "wave_i", "weight"], on=attrs, variable_name="attribute", value_name="value")
+        .filter(v.is_not_null())
+        .with_columns(v.cast(pl.Float64))
+        .group_by("region", "country", "agency", "wave", "wave_i", "attribute")
+        .agg(n=pl.len(), sw=w.sum(), sw2=(w * w).sum(), swv=(w * v).sum(), swv2=(w * v * v).sum())
+    )
+
+
+def _entity_stats(sums: pl.LazyFrame, level: str) -> pl.LazyFrame:
+    """Per entity x wave x attribute: n, weighted mean and SE, and the pooled peers' mean and SE."""
+    parent = LEVEL_PARENT[level]
+    if level == "country":
+        sums = sums.group_by("region", "country", "wave", "wave_i", "attribute").agg(
+            pl.col("n", "sw", "sw2", "swv", "swv2").sum())
+    grp = [parent, "wave_i", "attribute"]
+    p = {c: pl.col(c).sum().over(grp) - pl.col(c) for c in ("sw", "sw2", "swv", "swv2", "n")}
+
+    def se(sw: pl.Expr, sw2: pl.Expr, swv: pl.Expr, swv2: pl.Expr) -> pl.Expr:
+        return ((swv2 / sw - (swv / sw).pow(2)).clip(lower_bound=1e-9) / (sw.pow(2) / sw2)).sqrt()
+
+    return sums.with_columns(
+        level=pl.lit(level), entity=pl.col(level),
+        mean=pl.col("swv") / pl.col("sw"),
+        se=se(pl.col("sw"), pl.col("sw2"), pl.col("swv"), pl.col("swv2")),
+        peer_n=p["n"],
+        peer_mean=p["swv"] / p["sw"],
+        peer_se=se(p["sw"], p["sw2"], p["swv"], p["swv2"]),
+    ).select("level", "entity", "region", "country", "wave", "wave_i", "attribute", "n", "mean", "se", "peer_n", "peer_mean", "peer_se")
+
+
+def _importance(rows: pl.LazyFrame, level: str, attrs: list[str]) -> pl.LazyFrame:
+    """Top-3 drivers per entity: the attributes most correlated with NPS (one group_by)."""
+    corr = rows.group_by(level).agg([pl.corr(a, "nps").alias(a) for a in attrs])
+    return (
+        corr.unpivot(index=level, on=attrs, variable_name="attribute", value_name="r")
+        .with_columns(rk=pl.col("r").fill_nan(None).rank("ordinal", descending=True).over(level))
+        .select(pl.col(level).alias("entity"), "attribute", high_importance=(pl.col("rk") <= TOP_DRIVERS).fill_null(False))
+    )
+
+
+def detect(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.DataFrame:
+    """Alerts for every agency and country of the scope x attribute at the target wave.
+
+    Columns: level, entity, region, country, attribute, label, wave, score, reasons, sentence,
+    mean, n, peer_mean, expected_lo, first_mean, history_waves, history, key; best score first.
+    """
+    cols = overview.columns_of(frame)
+    attrs = data.attributes(cols)
+    order = overview.waves(frame)
+    wave = filters.wave or (order[-1] if order else None)
+    if not attrs or wave not in order:
+        return pl.DataFrame(schema=ALERT_SCHEMA)
+    t = order.index(wave)
+    rank = overview.wave_rank(order)
+    rows = overview.scoped(frame, _widened(frame, scope), filters.with_wave(None)).filter(rank <= t)
+    latest = rows.filter(pl.col("wave") == wave)
+    sums = _agency_sums(rows, attrs, rank).collect().lazy()  # a few thousand rows, read twice
+    stats = pl.concat([_entity_stats(sums, lvl) for lvl in ("agency", "country")], how="vertical")
+    imp = pl.concat([_importance(latest, lvl, attrs) for lvl in ("agency", "country")], how="vertical")
+
+    x, y = pl.col("wave_i"), pl.col("mean")
+    win = (x > t - WINDOW) & (pl.col("n") >= metrics.SUPPRESS_BELOW)
+    wt = (1 / pl.col("se").pow(2)).filter(win)
+    xw, yw = x.filter(win).cast(pl.Float64), y.filter(win)
+    hist = (x < t) & (pl.col("n") >= metrics.LOW_BASE)
+    at = (x == t)
+
+    def pick(col: str, cond: pl.Expr) -> pl.Expr:
+        return pl.col(col).filter(cond).first()
+
+    per = stats.sort("wave_i").group_by("level", "entity", "attribute").agg(
+        region=pl.col("region").first(), country=pl.col("country").first(),
+        n=pick("n", at), mean=pick("mean", at), se=pick("se", at),
+        peer_n=pick("peer_n", at), peer_mean=pick("peer_mean", at), peer_se=pick("peer_se", at),
+        first_mean=pick("mean", win & (x == t - WINDOW + 1)), first_se=pick("se", win & (x == t - WINDOW + 1)),
+        prev_mean=pick("mean", win & (x == t - 1)), prev_se=pick("se", win & (x == t - 1)),
+        W=wt.sum(), Sx=(wt * xw).sum(), Sy=(wt * yw).sum(), Sxx=(wt * xw * xw).sum(), Sxy=(wt * xw * yw).sum(),
+        k=y.filter(hist).len(), h_mean=y.filter(hist).mean(), h_sd=y.filter(hist).std(ddof=1),
+        history_waves=pl.col("wave").filter(pl.col("n") >= metrics.SUPPRESS_BELOW),
+        history=y.filter(pl.col("n") >= metrics.SUPPRESS_BELOW),
+    )
+    den = pl.col("W") * pl.col("Sxx") - pl.col("Sx").pow(2)
+    slope = (pl.col("W") * pl.col("Sxy") - pl.col("Sx") * pl.col("Sy")) / den
+    slope_z = slope / (pl.col("W") / den).sqrt()
+
+    def z_below(a: str, sa: str, b: str, sb: str) -> pl.Expr:
+        return (pl.col(a) - pl.col(b)) / (pl.col(sa).pow(2) + pl.col(sb).pow(2)).sqrt()
+
+    expected_lo = pl.col("h_mean") - _t_expr(pl.col("k") - 1) * pl.col("h_sd") * (1 + 1 / pl.col("k")).sqrt()
+    ok = pl.col("n") >= metrics.LOW_BASE
+    flags = per.with_columns(
+        expected_lo=pl.when(pl.col("k") >= 3).then(expected_lo),
+    ).with_columns(
+        trend_down=(ok & (slope_z < -metrics.Z95)
+                    & (z_below("mean", "se", "first_mean", "first_se") < -metrics.Z95)
+                    & (pl.col("first_mean") - pl.col("mean") >= MIN_GAP)
+                    & (z_below("prev_mean", "prev_se", "first_mean", "first_se") < -metrics.Z95)
+                    & (pl.col("first_mean") - pl.col("prev_mean") >= MIN_GAP / 2)).fill_null(False),
+        below_peers=(ok & (pl.col("peer_n") >= metrics.LOW_BASE) & (z_below("mean", "se", "peer_mean", "peer_se") < -metrics.Z95)
+                     & (pl.col("peer_mean") - pl.col("mean") >= MIN_GAP)).fill_null(False),
+        unexpected=(ok & (pl.col("mean") < pl.col("expected_lo")) & (pl.col("h_mean") - pl.col("mean") >= MIN_GAP)).fill_null(False),
+    ).join(imp, on=["entity", "attribute"], how="left").with_columns(pl.col("high_importance").fill_null(False))
+
+    def part(flag: str, gap: pl.Expr) -> pl.Expr:
+        return pl.when(pl.col(flag)).then(1 + gap.clip(lower_bound=0)).otherwise(0.0)
+
+    alerting = pl.col("trend_down") | pl.col("below_peers") | pl.col("unexpected")
+    out = (
+        flags.filter(alerting)
+        .with_columns(
+            score=(
+                (part("trend_down", pl.col("first_mean") - pl.col("mean"))
+                 + part("below_peers", pl.col("peer_mean") - pl.col("mean"))
+                 + part("unexpected", pl.col("h_mean") - pl.col("mean")))
+                * pl.when(pl.col("high_importance")).then(IMPORTANCE_BOOST).otherwise(1.0)
+            ).round(2),
+            reasons=pl.concat_list(
+                [pl.when(pl.col(r)).then(pl.lit(r)) for r in REASONS]
+            ).list.drop_nulls(),
+            label=pl.col("attribute").str.strip_prefix(data.ATTR_PREFIX).str.replace_all("_", " ").str.to_lowercase(),
+            wave=pl.lit(wave),
+        )
+        .with_columns(sentence=_sentence(), key=alert_key_expr())
+        # Only entities inside the user's scope are reported (peers served as one pooled mean).
+        .with_columns(agency=pl.when(pl.col("level") == "agency").then(pl.col("entity")))
+    )
+    return (
+        restrict(out, scope)
+        .with_columns(label=pl.col("label").str.slice(0, 1).str.to_uppercase() + pl.col("label").str.slice(1))
+        .select(list(ALERT_SCHEMA))
+        .cast(ALERT_SCHEMA)
+        .sort(["score", "level", "entity", "attribute"], descending=[True, False, False, False])
+        .collect()
+    )
+
+
+def _sentence() -> pl.Expr:
+    """One sentence in words: what is wrong, with figures, joined by '; '."""
+    where = pl.when(pl.col("level") == "agency").then(pl.lit("in ")).otherwise(pl.lit("in country ")) + pl.col("entity")
+    f1 = pl.format("{}", pl.col("mean").round(1))
+    parts = [
+        pl.when(pl.col("trend_down")).then(pl.format("fell from {} to {} over the last 4 waves", pl.col("first_mean").round(1), f1)),
+        pl.when(pl.col("below_peers")).then(pl.format(
+            "is {} points below {} ({})", (pl.col("peer_mean") - pl.col("mean")).round(1),
+            pl.when(pl.col("level") == "agency").then(pl.format("the other agencies of {}", pl.col("country")))
+            .otherwise(pl.format("the other countries of {}", pl.col("region"))),
+            pl.col("peer_mean").round(1))),
+        pl.when(pl.col("unexpected")).then(pl.format(
+            "at {} is below its usual range (expected at least {})", f1, pl.col("expected_lo").round(1))),
+    ]
+    body = pl.concat_list(parts).list.drop_nulls().list.join("; ")
+    tail = pl.when(pl.col("high_importance")).then(pl.lit("; it is a top-3 driver of NPS here")).otherwise(pl.lit(""))
+    return pl.format("{} {} {}{}.", pl.col("label").str.slice(0, 1).str.to_uppercase() + pl.col("label").str.slice(1), where, body, tail)
+
+
+def alert_key_expr() -> pl.Expr:
+    """``level:entity:attribute:wave``: one alert per entity, attribute and wave."""
+    return pl.format("{}:{}:{}:{}", "level", "entity", "attribute", "wave")
+
+
+def sparkline_frame(alert: dict[str, Any]) -> pl.DataFrame:
+    """The attribute's history of one alert row (wave, mean), for :func:`cx.charts.alerts.sparkline_chart`."""
+    return pl.DataFrame(
+        {"wave": alert["history_waves"] or [], "mean": alert["history"] or []},
+        schema={"wave": pl.String, "mean": pl.Float64},
+    ).with_columns(latest=pl.col("wave") == alert["wave"])
+
+
+# ---------------------------------------------------------------- state (operational store)
+
+
+def states(s: Session, scope: Scope) -> dict[str, AlertState]:
+    """Alert states inside the scope, by alert key."""
+    stmt = restrict_statement(select(AlertState), scope, AlertState)
+    return {row.key: row for row in s.exec(stmt)}
+
+
+def set_state(s: Session, scope: Scope, alert: dict[str, Any], *, status: str, actor: str,
+              action_ref: str | None = None, expected_version: int | None = None) -> AlertState:
+    """Acknowledge, dismiss, reopen or link an alert (``status`` kept, ``action_ref`` set); audited.
+
+    Raises PermissionError for an alert outside ``scope``, ValueError for an unknown status and
+    :class:`cx.store.StaleEdit` when someone else changed the state since ``expected_version``.
+    """
+    if status not in STATUSES:
+        raise ValueError(f"unknown alert status {status!r}; use one of {', '.join(STATUSES)}")
+    agency = alert["entity"] if alert["level"] == "agency" else None
+    if not contains(scope, region=alert["region"], country=alert["country"], agency=agency):
+        raise PermissionError(f"alert {alert['key']} is outside your scope")
+    ref = (action_ref or "").strip()[:200] or None
+    row = s.exec(select(AlertState).where(AlertState.key == alert["key"])).first()
+    before = None if row is None else {"status": row.status, "action_ref": row.action_ref}
+    if row is None:
+        row = AlertState(
+            key=alert["key"], level=alert["level"], entity=alert["entity"], attribute=alert["attribute"],
+            wave=alert["wave"], status=status, action_ref=ref, updated_by=actor,
+            region=alert["region"], country=alert["country"], agency=agency,
+        )
+        s.add(row)
+        s.flush()
+    else:
+        version = row.version if expected_version is None else expected_version
+        new_version = store.update_versioned(s, AlertState, row.id, version,  # type: ignore[arg-type]
+                                          {"status": status, "action_ref": ref if ref is not None else row.action_ref,
+                                           "updated_by": actor, "updated_at": store.utcnow()})
+        s.expire(row)
+        row = s.get(AlertState, row.id)  # type: ignore[assignment]
+        assert row is not None and row.version == new_version
+    linked = ref is not None and before is not None and before["status"] == status
+    store.audit(s, actor=actor, action="alert.link" if linked else f"alert.{status}",
+             entity="alert", entity_id=alert["key"], detail={"before": before, "status": status, "action_ref": row.action_ref},
+             region=alert["region"], country=alert["country"], agency=agency)
+    return row
+
+
+def with_states(alerts: pl.DataFrame, found: dict[str, AlertState]) -> pl.DataFrame:
+    """Join the stored status, linked action and version onto detected alerts (default: open)."""
+    st = pl.DataFrame(
+        {
+            "key": list(found),
+            "status": [r.status for r in found.values()],
+            "action_ref": [r.action_ref for r in found.values()],
+            "version": [r.version for r in found.values()],
+        },
+        schema={"key": pl.String, "status": pl.String, "action_ref": pl.String, "version": pl.Int64},
+    )
+    return alerts.join(st, on="key", how="left").with_columns(pl.col("status").fill_null("open"))
+
+
+# ---------------------------------------------------------------- screen helpers
+
+
+def takeaway(alerts: pl.DataFrame, wave: str | None) -> str:
+    """The screen's one sentence: how many alerts, and the most urgent one in words."""
+    at = f" at {wave}" if wave else ""
+    if alerts.is_empty():
+        return (f"No attribute alert in your scope{at}: every attribute with a solid base is in line "
+                "with its history and its peers.")
+    top = alerts.row(0, named=True)
+    many = f"{alerts.height} attribute alerts" if alerts.height > 1 else "One attribute alert"
+    return f"{many} in your scope{at}; the most urgent: {top['sentence']}"
+
+
+def cards(alerts: pl.DataFrame, found: dict[str, AlertState], show: tuple[str, ...] = ("open", "acknowledged"), limit: int = 30) -> list[dict[str, Any]]:
+    """Alerts with their stored state, filtered by status, as plain dicts for the screen."""
+    merged = with_states(alerts, found)
+    return merged.filter(pl.col("status").is_in(list(show))).head(limit).to_dicts()
