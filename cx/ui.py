@@ -17,7 +17,8 @@ import streamlit as st
 
 from cx import store
 from cx.analytics import overview, rollup
-from cx.core import data, labels, users
+from cx.core import data, labels, roles, users
+from cx.core import text as text_mod
 from cx.core.filters import Filters
 from cx.core.scope import Scope
 from cx.core.users import User
@@ -43,26 +44,127 @@ class PageSpec:
     scope_levels: tuple[str, ...] | None = None
 
 
-MANAGERS = ("ceo", "country_manager", "agency_manager", "analyst")
-FRONT_LINE = ("advisor", "teleoperator")
+MANAGERS = roles.DASHBOARD_READERS
+FRONT_LINE = roles.FRONT_LINE
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/overview.py", "Overview", ":material/dashboard:", "overview", "Dashboards"),
-    PageSpec("pages/segments.py", "Segments & RFM", ":material/groups:", "segments", "Dashboards", MANAGERS),
-    PageSpec("pages/drivers.py", "Strengths & weaknesses", ":material/balance:", "drivers", "Dashboards", MANAGERS),
-    PageSpec("pages/benchmarks.py", "Benchmarks", ":material/leaderboard:", "benchmarks", "Dashboards", MANAGERS),
-    PageSpec("pages/evolution.py", "Evolution", ":material/trending_up:", "evolution", "Dashboards", MANAGERS),
-    PageSpec("pages/zones.py", "World zones", ":material/public:", "zones", "Dashboards", MANAGERS, ("world", "region")),
-    PageSpec("pages/themes.py", "Comment themes", ":material/forum:", "themes", "Voice of the customer", MANAGERS),
-    PageSpec("pages/verbatims.py", "Verbatims", ":material/format_quote:", "verbatims", "Voice of the customer", MANAGERS),
-    PageSpec("pages/alerts.py", "Alerts", ":material/notifications_active:", "alerts", "Close the loop", MANAGERS),
-    PageSpec("pages/cases.py", "Complaint cases", ":material/support_agent:", "cases", "Close the loop", (*FRONT_LINE, *MANAGERS)),
-    PageSpec("pages/case_dashboard.py", "Case management", ":material/monitoring:", "case-dashboard", "Close the loop", MANAGERS),
-    PageSpec("pages/rules.py", "Routing rules", ":material/alt_route:", "rules", "Close the loop", ("analyst",)),
+    PageSpec(
+        "pages/segments.py",
+        "Segments & RFM",
+        ":material/groups:",
+        "segments",
+        "Dashboards",
+        MANAGERS,
+    ),
+    PageSpec(
+        "pages/drivers.py",
+        "Strengths & weaknesses",
+        ":material/balance:",
+        "drivers",
+        "Dashboards",
+        MANAGERS,
+    ),
+    PageSpec(
+        "pages/benchmarks.py",
+        "Benchmarks",
+        ":material/leaderboard:",
+        "benchmarks",
+        "Dashboards",
+        MANAGERS,
+    ),
+    PageSpec(
+        "pages/evolution.py",
+        "Evolution",
+        ":material/trending_up:",
+        "evolution",
+        "Dashboards",
+        MANAGERS,
+    ),
+    PageSpec(
+        "pages/zones.py",
+        "World zones",
+        ":material/public:",
+        "zones",
+        "Dashboards",
+        MANAGERS,
+        ("world", "region"),
+    ),
+    PageSpec(
+        "pages/themes.py",
+        "Comment themes",
+        ":material/forum:",
+        "themes",
+        "Voice of the customer",
+        MANAGERS,
+    ),
+    PageSpec(
+        "pages/verbatims.py",
+        "Verbatims",
+        ":material/format_quote:",
+        "verbatims",
+        "Voice of the customer",
+        MANAGERS,
+    ),
+    PageSpec(
+        "pages/alerts.py",
+        "Alerts",
+        ":material/notifications_active:",
+        "alerts",
+        "Close the loop",
+        MANAGERS,
+    ),
+    PageSpec(
+        "pages/cases.py",
+        "Complaint cases",
+        ":material/support_agent:",
+        "cases",
+        "Close the loop",
+        (*FRONT_LINE, *MANAGERS),
+    ),
+    PageSpec(
+        "pages/case_dashboard.py",
+        "Case management",
+        ":material/monitoring:",
+        "case-dashboard",
+        "Close the loop",
+        MANAGERS,
+    ),
+    PageSpec(
+        "pages/rules.py",
+        "Routing rules",
+        ":material/alt_route:",
+        "rules",
+        "Close the loop",
+        roles.DATA_ADMINS,
+    ),
     PageSpec("pages/plans.py", "Action plans", ":material/task_alt:", "plans", "Improve", MANAGERS),
-    PageSpec("pages/meeting.py", "Review meeting", ":material/co_present:", "meeting", "Improve", MANAGERS),
-    PageSpec("pages/reports.py", "Reports", ":material/picture_as_pdf:", "reports", "Improve", MANAGERS),
-    PageSpec("pages/fieldwork.py", "Fieldwork", ":material/mark_email_read:", "fieldwork", "Data", MANAGERS),
-    PageSpec("pages/import.py", "Import data", ":material/upload_file:", "import", "Data", ("analyst",)),
+    PageSpec(
+        "pages/meeting.py",
+        "Review meeting",
+        ":material/co_present:",
+        "meeting",
+        "Improve",
+        MANAGERS,
+    ),
+    PageSpec(
+        "pages/reports.py", "Reports", ":material/picture_as_pdf:", "reports", "Improve", MANAGERS
+    ),
+    PageSpec(
+        "pages/fieldwork.py",
+        "Fieldwork",
+        ":material/mark_email_read:",
+        "fieldwork",
+        "Data",
+        MANAGERS,
+    ),
+    PageSpec(
+        "pages/import.py",
+        "Import data",
+        ":material/upload_file:",
+        "import",
+        "Data",
+        roles.DATA_ADMINS,
+    ),
 )
 
 
@@ -83,7 +185,9 @@ def ensure_data() -> None:
     root = data_root()
     if data.has_waves(root):
         return
-    with st.status("First start: generating the demo dataset (8 waves, 200,000 responses)…", expanded=True) as status:
+    with st.status(
+        "First start: generating the demo dataset (8 waves, 200,000 responses)…", expanded=True
+    ) as status:
         bar = st.progress(0.0)
 
         def progress(message: str, fraction: float) -> None:
@@ -111,7 +215,15 @@ def _rollups(root: str, version: str) -> dict[str, pl.LazyFrame]:
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
-def _run(name: str, scope: Scope, filters: Filters, data_version: str, kwargs: tuple[tuple[str, Any], ...], source: str, _fn: Callable[..., Any]) -> Any:
+def _run(
+    name: str,
+    scope: Scope,
+    filters: Filters,
+    data_version: str,
+    kwargs: tuple[tuple[str, Any], ...],
+    source: str,
+    _fn: Callable[..., Any],
+) -> Any:
     """``_fn`` is left out of the cache key (leading underscore); ``name`` stands for it."""
     if source.startswith("rollup"):
         frame = _rollups(str(data_root()), data_version)[source]
@@ -125,7 +237,15 @@ def overview_query(name: str, scope: Scope, filters: Filters, **kwargs: Any) -> 
     only the advisor breakdown needs the advisor-level rollup."""
     source = "rollup_fine" if kwargs.get("level") == "advisor_id" else "rollup"
     fn: Callable[..., Any] = getattr(overview, name)
-    return _run(f"cx.analytics.overview:{name}", scope, filters, version(), tuple(sorted(kwargs.items())), source, fn)
+    return _run(
+        f"cx.analytics.overview:{name}",
+        scope,
+        filters,
+        version(),
+        tuple(sorted(kwargs.items())),
+        source,
+        fn,
+    )
 
 
 def query(fn: str | Callable[..., Any], scope: Scope, filters: Filters, **kwargs: Any) -> Any:
@@ -198,9 +318,19 @@ def login_gate() -> User:
         st.navigation([_st_page(p) for p in PAGES], position="hidden")
         style()
         st.markdown("## CX Review")
-        st.caption("Customer-experience analytics for leadership reviews. Sign in to see your scope.")
+        st.caption(
+            "Customer-experience analytics for leadership reviews. Sign in to see your scope."
+        )
         try:
-            auth.login(location="main", fields={"Form name": "Sign in", "Username": "Username", "Password": "Password", "Login": "Sign in"})
+            auth.login(
+                location="main",
+                fields={
+                    "Form name": "Sign in",
+                    "Username": "Username",
+                    "Password": "Password",
+                    "Login": "Sign in",
+                },
+            )
         except Exception as exc:  # the authenticator raises on malformed input
             st.error(f"Sign-in failed: {exc}")
         if st.session_state.get("authentication_status") is False:
@@ -266,7 +396,13 @@ def navigation(user: User) -> Any:
 
 
 def _st_page(page: PageSpec) -> Any:
-    return st.Page(page.path, title=page.title, icon=page.icon, url_path=page.url_path, default=page.url_path == "overview")
+    return st.Page(
+        page.path,
+        title=page.title,
+        icon=page.icon,
+        url_path=page.url_path,
+        default=page.url_path == "overview",
+    )
 
 
 # ---------------------------------------------------------------- filters
@@ -280,11 +416,29 @@ def sidebar_filters(user: User) -> Filters:
         st.markdown("### Filters")
         st.selectbox("Wave", list(reversed(all_waves)), key="wave", bind="query-params")
         if "channel" in options:
-            st.multiselect("Channel", options["channel"], key="channel", bind="query-params", placeholder="All channels")
+            st.multiselect(
+                "Channel",
+                options["channel"],
+                key="channel",
+                bind="query-params",
+                placeholder="All channels",
+            )
         if "touchpoint" in options:
-            st.multiselect("Touchpoint", options["touchpoint"], key="touchpoint", bind="query-params", placeholder="All touchpoints")
+            st.multiselect(
+                "Touchpoint",
+                options["touchpoint"],
+                key="touchpoint",
+                bind="query-params",
+                placeholder="All touchpoints",
+            )
         if "segment" in options:
-            st.multiselect("Segment", options["segment"], key="segment", bind="query-params", placeholder="All segments")
+            st.multiselect(
+                "Segment",
+                options["segment"],
+                key="segment",
+                bind="query-params",
+                placeholder="All segments",
+            )
     return filters()
 
 
@@ -301,7 +455,11 @@ def filters() -> Filters:
 
 def filter_summary(f: Filters) -> str:
     parts = [f"Wave {f.wave}"]
-    for label, values in (("channel", f.channels), ("touchpoint", f.touchpoints), ("segment", f.segments)):
+    for label, values in (
+        ("channel", f.channels),
+        ("touchpoint", f.touchpoints),
+        ("segment", f.segments),
+    ):
         if values:
             parts.append(f"{label}: {', '.join(values)}")
     return " · ".join(parts)
@@ -337,9 +495,8 @@ def header(title: str, user: User, f: Filters | None = None) -> None:
 
 def takeaway(text: str) -> None:
     """The one-sentence takeaway on top of a screen (plain text: escaped, never evaluated)."""
-    import html
 
-    st.html(f'<div class="cx-takeaway">{html.escape(text)}</div>')
+    st.html(f'<div class="cx-takeaway">{text_mod.escape_html(text)}</div>')
 
 
 def fmt_points(value: float | None, signed: bool = False) -> str:
@@ -355,15 +512,37 @@ def kpi_row(headline: pl.DataFrame) -> None:
     if row["suppressed"]:
         c1.metric("NPS", "hidden", help="Fewer than 5 responses: no score is shown.")
     else:
-        c1.metric("NPS", fmt_points(row["nps"]), f"± {row['nps_moe']:.1f} (95 % margin)", delta_color="off", delta_arrow="off")
+        c1.metric(
+            "NPS",
+            fmt_points(row["nps"]),
+            f"± {row['nps_moe']:.1f} (95 % margin)",
+            delta_color="off",
+            delta_arrow="off",
+        )
     if row["change"] is None:
-        c2.metric("Change", "–", "no earlier wave" if not row["prev_wave"] else f"vs {row['prev_wave']}", delta_color="off", delta_arrow="off")
+        c2.metric(
+            "Change",
+            "–",
+            "no earlier wave" if not row["prev_wave"] else f"vs {row['prev_wave']}",
+            delta_color="off",
+            delta_arrow="off",
+        )
     else:
         mark = "significant" if row["significant"] else "not significant"
-        c2.metric(f"Change vs {row['prev_wave']}", fmt_points(row["change"], signed=True), mark,
-                  delta_color="normal" if row["significant"] else "off",
-                  delta_arrow="up" if row["change"] > 0 else "down")
-    c3.metric("Responses (n)", f"{row['n']:,}", "low base (n < 30)" if row["low_base"] else None, delta_color="off", delta_arrow="off")
+        c2.metric(
+            f"Change vs {row['prev_wave']}",
+            fmt_points(row["change"], signed=True),
+            mark,
+            delta_color="normal" if row["significant"] else "off",
+            delta_arrow="up" if row["change"] > 0 else "down",
+        )
+    c3.metric(
+        "Responses (n)",
+        f"{row['n']:,}",
+        "low base (n < 30)" if row["low_base"] else None,
+        delta_color="off",
+        delta_arrow="off",
+    )
     c4.metric("CSAT (top-2-box)", "–" if row["csat"] is None else f"{row['csat']:.0f} %")
 
 
@@ -373,7 +552,7 @@ def base_note(headline: pl.DataFrame) -> None:
         return
     st.html(
         f'<div class="cx-note">{row["promoters"]:,} promoters · {row["passives"]:,} passives · '
-        f'{row["detractors"]:,} detractors (shares are weighted; effective base {row["effective_base"]:,.0f})</div>'
+        f"{row['detractors']:,} detractors (shares are weighted; effective base {row['effective_base']:,.0f})</div>"
     )
 
 
@@ -381,7 +560,11 @@ def _one_decimal(column: str, *, signed: bool = False, prefix: str = "") -> pl.E
     value = pl.col(column).round(1)
     text = pl.lit(prefix) + value.abs().cast(pl.String) if prefix else value.cast(pl.String)
     if signed:
-        text = pl.when(value > 0).then(pl.lit("+") + value.cast(pl.String)).otherwise(value.cast(pl.String))
+        text = (
+            pl.when(value > 0)
+            .then(pl.lit("+") + value.cast(pl.String))
+            .otherwise(value.cast(pl.String))
+        )
     return pl.when(pl.col(column).is_null()).then(pl.lit("–")).otherwise(text)
 
 
@@ -396,11 +579,16 @@ def breakdown_table(df: pl.DataFrame, level: str) -> None:
         _one_decimal("nps").alias("NPS"),
         _one_decimal("nps_moe", prefix="± ").alias("MoE (95 %)"),
         _one_decimal("change", signed=True).alias("Δ vs prev."),
-        pl.when(pl.col("suppressed")).then(pl.lit("hidden (n < 5)"))
-        .when(pl.col("low_base")).then(pl.lit("low base"))
-        .when(pl.col("significant") & (pl.col("change") > 0)).then(pl.lit("▲ significant"))
-        .when(pl.col("significant") & (pl.col("change") < 0)).then(pl.lit("▼ significant"))
-        .otherwise(pl.lit("")).alias("Note"),
+        pl.when(pl.col("suppressed"))
+        .then(pl.lit("hidden (n < 5)"))
+        .when(pl.col("low_base"))
+        .then(pl.lit("low base"))
+        .when(pl.col("significant") & (pl.col("change") > 0))
+        .then(pl.lit("▲ significant"))
+        .when(pl.col("significant") & (pl.col("change") < 0))
+        .then(pl.lit("▼ significant"))
+        .otherwise(pl.lit(""))
+        .alias("Note"),
     )
     st.table(view, hide_index=True)
 
@@ -423,10 +611,11 @@ def _outbox_sender(url: str) -> Any:
     settings = notify.NotifySettings.from_env(data_root())
     if not settings.smtp_host and not settings.telegram_token:
         return None
-    return notify.start_background_sender(_engine(url), settings, interval=float(os.environ.get("CX_NOTIFY_INTERVAL", "30")))
+    return notify.start_background_sender(
+        _engine(url), settings, interval=float(os.environ.get("CX_NOTIFY_INTERVAL", "30"))
+    )
 
 
 def start_outbox_sender() -> None:
     """Start the outbox loop once per process (a daemon thread) when SMTP or Telegram is configured."""
     _outbox_sender(store.database_url(data_root()))
-

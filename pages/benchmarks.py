@@ -11,9 +11,16 @@ scope, filters = user.scope, ui.filters()
 ui.header("Benchmarks", user, filters)
 
 levels = benchmarks.league_levels(scope)
-leagues = {level: ui.query(benchmarks.league_table, scope, filters, level=level) for level in levels}
-own_label = ", ".join(scope.values("agency") or scope.values("country") or scope.values("region")) or "World"
-own_label = benchmarks.entity_label("country", own_label) if scope.top_level == "country" else own_label
+leagues = {
+    level: ui.query(benchmarks.league_table, scope, filters, level=level) for level in levels
+}
+own_label = (
+    ", ".join(scope.values("agency") or scope.values("country") or scope.values("region"))
+    or "World"
+)
+own_label = (
+    benchmarks.entity_label("country", own_label) if scope.top_level == "country" else own_label
+)
 attrs = None if scope.is_world else ui.query(benchmarks.attribute_benchmark, scope, filters)
 
 if levels:
@@ -46,16 +53,36 @@ if attrs is not None:
     else:
         nps = attrs.row(0, named=True)
         c1, c2, c3 = st.columns(3)
-        c1.metric(f"NPS {own_label}", ui.fmt_points(nps["own_mean"]), f"n = {nps['own_n']:,}", delta_color="off", delta_arrow="off")
+        c1.metric(
+            f"NPS {own_label}",
+            ui.fmt_points(nps["own_mean"]),
+            f"n = {nps['own_n']:,}",
+            delta_color="off",
+            delta_arrow="off",
+        )
         if parent:
-            c2.metric(f"NPS {parent}", ui.fmt_points(nps["parent_mean"]), f"{ui.fmt_points(nps['diff_parent'], True)} · {'significant' if nps['significant_parent'] else 'not significant'}",
-                      delta_color="off", delta_arrow="off")
-        c3.metric("NPS World", ui.fmt_points(nps["world_mean"]), f"{ui.fmt_points(nps['diff_world'], True)} · {'significant' if nps['significant_world'] else 'not significant'}",
-                  delta_color="off", delta_arrow="off")
+            c2.metric(
+                f"NPS {parent}",
+                ui.fmt_points(nps["parent_mean"]),
+                f"{ui.fmt_points(nps['diff_parent'], True)} · {'significant' if nps['significant_parent'] else 'not significant'}",
+                delta_color="off",
+                delta_arrow="off",
+            )
+        c3.metric(
+            "NPS World",
+            ui.fmt_points(nps["world_mean"]),
+            f"{ui.fmt_points(nps['diff_world'], True)} · {'significant' if nps['significant_world'] else 'not significant'}",
+            delta_color="off",
+            delta_arrow="off",
+        )
         chart_col, table_col = st.columns([3, 2], gap="large")
         with chart_col:
-            st.altair_chart(charts.attribute_benchmark_chart(attrs, own_label, parent), width="stretch")
+            st.altair_chart(
+                charts.attribute_benchmark_chart(attrs, own_label, parent), width="stretch"
+            )
         with table_col:
-            st.dataframe(benchmarks.attribute_view(attrs, own_label), hide_index=True, width="stretch")
+            st.dataframe(
+                benchmarks.attribute_view(attrs, own_label), hide_index=True, width="stretch"
+            )
         wider = f"{parent} and world figures are" if parent else "World figures are"
         st.caption(f"{wider} aggregates only: no other site's name, rows or comments are shown.")

@@ -19,9 +19,20 @@ totals = board["totals"]
 c1, c2, c3, c4, c5 = st.columns(5)
 c1.metric("Open cases", f"{totals['open']:,}")
 c2.metric("Closed cases", f"{totals['closed']:,}")
-c3.metric("Median time to first contact", "–" if totals["hours_to_first_contact"] is None else f"{totals['hours_to_first_contact']:.1f} h")
+c3.metric(
+    "Median time to first contact",
+    "–"
+    if totals["hours_to_first_contact"] is None
+    else f"{totals['hours_to_first_contact']:.1f} h",
+)
 c4.metric("SLA breaches", f"{totals['sla_breaches']:,}")
-c5.metric("Callbacks overdue", f"{totals['callbacks_overdue']:,}", f"{totals['callbacks_due']} due in 24 h", delta_color="off", delta_arrow="off")
+c5.metric(
+    "Callbacks overdue",
+    f"{totals['callbacks_overdue']:,}",
+    f"{totals['callbacks_due']} due in 24 h",
+    delta_color="off",
+    delta_arrow="off",
+)
 
 left, right = st.columns(2, gap="large")
 with left:
@@ -33,11 +44,26 @@ with right:
         st.info("No call has been logged yet.")
 
 fmt = {
-    "country": "Country", "agency": "Agency", "advisor": "Advisor", "cases": "Cases", "open": "Open", "resolved": "Resolved",
-    "closed": "Closed", "sla_breaches": "SLA breaches", "attempts": "Calls", "reached": "Reached",
-    "callbacks_due": "Callbacks due", "callbacks_overdue": "Overdue", "state": "State", "case_id": "Case",
-    "customer_id": "Customer", "assignee": "Assignee", "note": "Note",
-    "hours_to_first_contact": st.column_config.NumberColumn("Median h to first contact", format="%.1f"),
+    "country": "Country",
+    "agency": "Agency",
+    "advisor": "Advisor",
+    "cases": "Cases",
+    "open": "Open",
+    "resolved": "Resolved",
+    "closed": "Closed",
+    "sla_breaches": "SLA breaches",
+    "attempts": "Calls",
+    "reached": "Reached",
+    "callbacks_due": "Callbacks due",
+    "callbacks_overdue": "Overdue",
+    "state": "State",
+    "case_id": "Case",
+    "customer_id": "Customer",
+    "assignee": "Assignee",
+    "note": "Note",
+    "hours_to_first_contact": st.column_config.NumberColumn(
+        "Median h to first contact", format="%.1f"
+    ),
     "hours_to_close": st.column_config.NumberColumn("Median h to close", format="%.1f"),
     "reach_rate": st.column_config.NumberColumn("Reach rate %", format="%.0f"),
     "due_at": st.column_config.DatetimeColumn("Due (UTC)", format="D MMM, HH:mm"),
@@ -51,5 +77,7 @@ if board["due"].is_empty():
     st.info("No callback pending.")
 else:
     st.dataframe(board["due"], hide_index=True, width="stretch", column_config=fmt)
-st.caption(f"SLA: first contact that reaches the customer within {cases.FIRST_CONTACT_SLA.total_seconds() / 3600:.0f} h, "
-           f"closing within {cases.CLOSE_SLA.days} days; a breach counts once per case, also while it is still late.")
+st.caption(
+    f"SLA: first contact that reaches the customer within {cases.FIRST_CONTACT_SLA.total_seconds() / 3600:.0f} h, "
+    f"closing within {cases.CLOSE_SLA.days} days; a breach counts once per case, also while it is still late."
+)

@@ -14,7 +14,9 @@ drv = ui.query(drivers.key_drivers, scope, filters)
 trend = ui.query(evolution.attribute_trend, scope, filters)
 ui.takeaway(drivers.takeaway(drv, trend, filters.wave))
 if drv.is_empty() or drv["low_base"][0]:
-    st.info("Driver analysis needs at least 30 complete answers (NPS and every attribute). Widen the filters.")
+    st.info(
+        "Driver analysis needs at least 30 complete answers (NPS and every attribute). Widen the filters."
+    )
     st.stop()
 
 left, right = st.columns([3, 2], gap="large")
@@ -36,7 +38,9 @@ for column, (title, items) in zip(columns, lists.items(), strict=True):
 
 for attribute, label in drivers.improvement_areas(drv)[:2]:
     st.page_link(
-        "pages/plans.py", label=f"Create an action plan for {label.lower()}", icon=":material/add_task:",
+        "pages/plans.py",
+        label=f"Create an action plan for {label.lower()}",
+        icon=":material/add_task:",
         query_params={"problem_kind": "improvement_area", "problem_ref": attribute},
     )
 

@@ -24,8 +24,12 @@ else:
 st.subheader("Compare two waves")
 all_waves = ui.waves(ui.version())
 c1, c2 = st.columns(2)
-wave_a = c1.selectbox("From wave", all_waves, index=max(len(all_waves) - 2, 0), key="cmp_from", bind="query-params")
-wave_b = c2.selectbox("To wave", all_waves, index=len(all_waves) - 1, key="cmp_to", bind="query-params")
+wave_a = c1.selectbox(
+    "From wave", all_waves, index=max(len(all_waves) - 2, 0), key="cmp_from", bind="query-params"
+)
+wave_b = c2.selectbox(
+    "To wave", all_waves, index=len(all_waves) - 1, key="cmp_to", bind="query-params"
+)
 compare = ui.query(evolution.compare_waves, scope, filters, wave_a=wave_a, wave_b=wave_b)
 left, right = st.columns([1, 1], gap="large")
 with left:

@@ -5,12 +5,14 @@ import streamlit as st
 from cx import charts, ui
 from cx.analytics import fieldwork
 
-user = ui.require_user("ceo", "country_manager", "agency_manager", "analyst")
+user = ui.require_user(*ui.MANAGERS)
 scope, filters = user.scope, ui.filters()
 ui.header("Fieldwork monitoring", user, filters)
 root = str(ui.data_root())
 if not fieldwork.has_fieldwork(root):
-    st.info("No fieldwork counts yet. An analyst can import them on the Import data screen or with `cx import-fieldwork FILE`.")
+    st.info(
+        "No fieldwork counts yet. An analyst can import them on the Import data screen or with `cx import-fieldwork FILE`."
+    )
     st.stop()
 
 try:
@@ -25,10 +27,34 @@ except fieldwork.FieldworkError as exc:
 ui.takeaway(fieldwork.takeaway(summary, filters.wave))
 row = summary.row(0, named=True)
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Response rate", f"{100 * (row['response_rate'] or 0):.1f} %", f"{row['responses']:,} responses", delta_color="off", delta_arrow="off")
-c2.metric("Delivery rate", f"{100 * (row['delivery_rate'] or 0):.1f} %", f"{row['invitations']:,} invitations sent", delta_color="off", delta_arrow="off")
-c3.metric("Responses vs target", f"{100 * (row['attainment'] or 0):.0f} %", f"target {row['target_responses']:,}", delta_color="off", delta_arrow="off")
-c4.metric("Lagging agencies", f"{row['lagging']}", ", ".join(row["lagging_agencies"][:3]) or "none", delta_color="inverse" if row["lagging"] else "off", delta_arrow="off")
+c1.metric(
+    "Response rate",
+    f"{100 * (row['response_rate'] or 0):.1f} %",
+    f"{row['responses']:,} responses",
+    delta_color="off",
+    delta_arrow="off",
+)
+c2.metric(
+    "Delivery rate",
+    f"{100 * (row['delivery_rate'] or 0):.1f} %",
+    f"{row['invitations']:,} invitations sent",
+    delta_color="off",
+    delta_arrow="off",
+)
+c3.metric(
+    "Responses vs target",
+    f"{100 * (row['attainment'] or 0):.0f} %",
+    f"target {row['target_responses']:,}",
+    delta_color="off",
+    delta_arrow="off",
+)
+c4.metric(
+    "Lagging agencies",
+    f"{row['lagging']}",
+    ", ".join(row["lagging_agencies"][:3]) or "none",
+    delta_color="inverse" if row["lagging"] else "off",
+    delta_arrow="off",
+)
 
 st.altair_chart(charts.daily_progress_chart(daily), width="stretch")
 
@@ -36,7 +62,10 @@ left, right = st.columns(2, gap="large")
 with left:
     st.altair_chart(charts.rate_chart(channels, "channel", "Channel"), width="stretch")
 with right:
-    st.altair_chart(charts.rate_chart(channels, "channel", "Channel", "delivery_rate", "Delivery rate"), width="stretch")
+    st.altair_chart(
+        charts.rate_chart(channels, "channel", "Channel", "delivery_rate", "Delivery rate"),
+        width="stretch",
+    )
 
 left, right = st.columns(2, gap="large")
 with left:
@@ -44,7 +73,9 @@ with left:
 with right:
     st.markdown("#### Agencies by response rate")
     st.dataframe(
-        fieldwork.agency_table(agencies), hide_index=True, width="stretch",
+        fieldwork.agency_table(agencies),
+        hide_index=True,
+        width="stretch",
         column_config={
             "Response %": st.column_config.NumberColumn(format="%.1f"),
             "Delivered %": st.column_config.NumberColumn(format="%.1f"),

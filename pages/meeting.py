@@ -5,11 +5,10 @@ so a link pasted in the meeting chat opens the same screen for anyone allowed to
 ← / → (or the buttons) move between screens.
 """
 
-from html import escape
-
 import streamlit as st
 
 from cx import store, ui
+from cx.core.text import escape_html
 from cx.improve import meeting
 
 CSS = """<style>
@@ -31,9 +30,17 @@ scope, filters = user.scope, ui.filters()
 engine = ui.engine()
 
 bar = st.columns([2, 2, 1.2], vertical_alignment="center")
-kind = bar[0].segmented_control("Agenda", meeting.KINDS, key="agenda", bind="query-params", default="quarterly", required=True)
-compare_label = bar[1].segmented_control("Compare to", list(meeting.COMPARE.values()), key="compare", bind="query-params",
-                                         default=meeting.COMPARE["previous"], required=True)
+kind = bar[0].segmented_control(
+    "Agenda", meeting.KINDS, key="agenda", bind="query-params", default="quarterly", required=True
+)
+compare_label = bar[1].segmented_control(
+    "Compare to",
+    list(meeting.COMPARE.values()),
+    key="compare",
+    bind="query-params",
+    default=meeting.COMPARE["previous"],
+    required=True,
+)
 compare = {v: k for k, v in meeting.COMPARE.items()}[compare_label]
 present = bar[2].toggle("Presentation mode", key="present", bind="query-params")
 with store.session(engine) as s:
@@ -48,18 +55,27 @@ def go(step: int) -> None:
 
 asked = st.query_params.get("step", "1")
 step = int(asked) if asked.isdigit() and 1 <= int(asked) <= len(screens) else 1
-st.session_state["step_pick"] = step  # the URL is the source of truth (a pasted link opens that screen)
+st.session_state["step_pick"] = (
+    step  # the URL is the source of truth (a pasted link opens that screen)
+)
 screen = screens[step - 1]
 try:
     if meeting.SCREENS[screen].store:
-        slide = meeting.build(screen, meeting.MeetingContext(ui.responses(), scope, filters, compare=compare, engine=engine))
+        slide = meeting.build(
+            screen,
+            meeting.MeetingContext(ui.responses(), scope, filters, compare=compare, engine=engine),
+        )
     else:
         slide = ui.query(meeting.slide, scope, filters, screen=screen, compare=compare)
 except Exception as exc:  # one failing screen must not end the meeting
-    st.error(f"This screen could not be computed ({type(exc).__name__}: {exc}); move on to the next one.")
+    st.error(
+        f"This screen could not be computed ({type(exc).__name__}: {exc}); move on to the next one."
+    )
     slide = meeting.Slide(screen, meeting.SCREENS[screen].title, "")
 
-st.html(f'<div class="cx-slide-kicker">{escape(f"{kind.capitalize()} review · {step} / {len(screens)} · {ui.filter_summary(filters)} · {scope}")}</div>')
+st.html(
+    f'<div class="cx-slide-kicker">{escape_html(f"{kind.capitalize()} review · {step} / {len(screens)} · {ui.filter_summary(filters)} · {scope}")}</div>'
+)
 st.title(slide.title)
 if slide.takeaway:
     ui.takeaway(slide.takeaway)
@@ -72,14 +88,35 @@ if slide.table is not None:
     st.table(slide.table, border="horizontal", hide_index=True)
 
 nav = st.columns([1, 4, 1], vertical_alignment="center")
-nav[0].button("Previous", on_click=go, args=(step - 1,), shortcut="Left", disabled=step <= 1, width="stretch")
+nav[0].button(
+    "Previous", on_click=go, args=(step - 1,), shortcut="Left", disabled=step <= 1, width="stretch"
+)
 with nav[1], st.container(horizontal_alignment="center"):
-    st.pagination(len(screens), key="step_pick", max_visible_pages=12, width="stretch", on_change=lambda: go(st.session_state["step_pick"]))
-nav[2].button("Next", on_click=go, args=(step + 1,), shortcut="Right", disabled=step >= len(screens), width="stretch", type="primary")
+    st.pagination(
+        len(screens),
+        key="step_pick",
+        max_visible_pages=12,
+        width="stretch",
+        on_change=lambda: go(st.session_state["step_pick"]),
+    )
+nav[2].button(
+    "Next",
+    on_click=go,
+    args=(step + 1,),
+    shortcut="Right",
+    disabled=step >= len(screens),
+    width="stretch",
+    type="primary",
+)
 
 if not present:
     with st.expander(f"Edit the {kind} agenda of {scope}"):
-        chosen = st.multiselect("Screens, in order", meeting.available(), default=screens, format_func=lambda x: meeting.SCREENS[x].title)
+        chosen = st.multiselect(
+            "Screens, in order",
+            meeting.available(),
+            default=screens,
+            format_func=lambda x: meeting.SCREENS[x].title,
+        )
         if st.button("Save the agenda"):
             try:
                 with store.session(engine) as s:

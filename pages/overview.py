@@ -18,7 +18,9 @@ ui.kpi_row(head)
 
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.altair_chart(charts.nps_trend_chart(ui.overview_query("nps_trend", scope, filters)), width="stretch")
+    st.altair_chart(
+        charts.nps_trend_chart(ui.overview_query("nps_trend", scope, filters)), width="stretch"
+    )
 with right:
     st.markdown("#### Promoters, passives, detractors")
     st.altair_chart(charts.shares_chart(head), width="stretch")

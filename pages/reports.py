@@ -22,9 +22,13 @@ key = (str(scope), filters, ui.version())
 if st.button("Generate report", type="primary", icon=":material/picture_as_pdf:", key="generate"):
     with st.spinner("Building the PDF, the deck and the infographic…"):
         try:
-            files = reports.report_files(ui.responses(), scope, filters, engine=ui.engine(), user_name=user.name)
+            files = reports.report_files(
+                ui.responses(), scope, filters, engine=ui.engine(), user_name=user.name
+            )
         except (reports.ReportError, ValueError) as exc:
-            st.error(f"The report could not be built: {exc}. Change the filters or the wave and try again.")
+            st.error(
+                f"The report could not be built: {exc}. Change the filters or the wave and try again."
+            )
             files = None
     st.session_state["report_files"] = (key, files) if files else None
 
@@ -33,14 +37,27 @@ if stored and stored[0] == key:
     files = stored[1]
     labels = {
         "pdf": ("PDF report", "application/pdf", ":material/picture_as_pdf:"),
-        "pptx": ("PowerPoint deck", "application/vnd.openxmlformats-officedocument.presentationml.presentation", ":material/slideshow:"),
+        "pptx": (
+            "PowerPoint deck",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            ":material/slideshow:",
+        ),
         "png": ("Infographic (PNG)", "image/png", ":material/image:"),
         "infographic_pdf": ("Infographic (PDF)", "application/pdf", ":material/description:"),
     }
     columns = st.columns(len(labels))
     for column, (kind, (label, mime, icon)) in zip(columns, labels.items(), strict=True):
         name, data = files[kind]
-        column.download_button(label, data, file_name=name, mime=mime, icon=icon, key=f"download_{kind}", width="stretch", on_click="ignore")
+        column.download_button(
+            label,
+            data,
+            file_name=name,
+            mime=mime,
+            icon=icon,
+            key=f"download_{kind}",
+            width="stretch",
+            on_click="ignore",
+        )
     st.subheader("Infographic preview")
     st.image(files["png"][1], width="stretch")
 else:

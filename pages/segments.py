@@ -37,7 +37,9 @@ with right:
         st.altair_chart(charts.segment_trend_chart(trend), width="stretch")
 
 if tiers.is_empty():
-    st.info("No CRM transactions (crm/transactions.parquet): RFM tiers and revenue are not available.")
+    st.info(
+        "No CRM transactions (crm/transactions.parquet): RFM tiers and revenue are not available."
+    )
     st.stop()
 
 left, right = st.columns([2, 3], gap="large")

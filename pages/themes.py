@@ -12,7 +12,9 @@ ui.header("Comment themes", user, filters)
 summary = ui.query(verbatims.theme_summary, scope, filters)
 ui.takeaway(verbatims.themes_takeaway(summary))
 if summary.is_empty() or summary["n_comments"][0] < 5:
-    st.info("Fewer than 5 comments in this scope and filters: themes are not shown. Widen the filters.")
+    st.info(
+        "Fewer than 5 comments in this scope and filters: themes are not shown. Widen the filters."
+    )
     st.stop()
 
 left, right = st.columns(2, gap="large")
@@ -21,7 +23,9 @@ with left:
 with right:
     st.altair_chart(charts.theme_impact_chart(summary), width="stretch")
 
-st.altair_chart(charts.theme_trend_chart(ui.query(verbatims.theme_trend, scope, filters)), width="stretch")
+st.altair_chart(
+    charts.theme_trend_chart(ui.query(verbatims.theme_trend, scope, filters)), width="stretch"
+)
 
 st.subheader("In their words")
 png = ui.query(word_cloud.comment_cloud, scope, filters)
@@ -34,11 +38,15 @@ with st.expander("Candidate new themes: comments no theme matched"):
         st.info("No recurring topic among the untagged comments.")
     else:
         st.dataframe(
-            candidates, hide_index=True, width="stretch",
+            candidates,
+            hide_index=True,
+            width="stretch",
             column_config={
                 "share": st.column_config.NumberColumn("share of untagged", format="percent"),
                 "top_terms": st.column_config.ListColumn("top terms"),
-                "examples": st.column_config.ListColumn("example verbatims (masked)", width="large"),
+                "examples": st.column_config.ListColumn(
+                    "example verbatims (masked)", width="large"
+                ),
             },
         )
         st.caption("Add a candidate's terms to cx/config/themes.yaml to turn it into a theme.")

@@ -14,7 +14,13 @@ if scope.top_level not in ("world", "region"):
 
 options = zones.metric_options(overview.columns_of(ui.responses()))
 pick, _ = st.columns([1, 2])
-metric = pick.selectbox("Colour the map by", list(options), format_func=options.get, key="zone_metric", bind="query-params")
+metric = pick.selectbox(
+    "Colour the map by",
+    list(options),
+    format_func=options.get,
+    key="zone_metric",
+    bind="query-params",
+)
 table = ui.query(zones.zone_table, scope, filters, metric=metric or "nps")
 ui.takeaway(zones.zones_takeaway(table))
 
@@ -25,5 +31,9 @@ map_col, table_col = st.columns([3, 2], gap="large")
 with map_col:
     st.altair_chart(charts.world_map_chart(table), width="stretch")
 with table_col:
-    st.dataframe(zones.zone_view(table), hide_index=True, width="stretch", height=35 * (table.height + 1) + 3)
-st.caption("Grey countries have no responses in this scope. Pale colours mark low bases (n < 30); cells under 5 answers are hidden.")
+    st.dataframe(
+        zones.zone_view(table), hide_index=True, width="stretch", height=35 * (table.height + 1) + 3
+    )
+st.caption(
+    "Grey countries have no responses in this scope. Pale colours mark low bases (n < 30); cells under 5 answers are hidden."
+)

@@ -88,16 +88,45 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         shutil.chown(base, "postgres")
         as_postgres = ["runuser", "-u", "postgres", "--"]
     port = _free_port()
-    subprocess.run([*as_postgres, str(bindir / "initdb"), "-D", str(pgdata), "-U", "cx", "--auth=trust", "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
     subprocess.run(
-        [*as_postgres, str(bindir / "pg_ctl"), "-D", str(pgdata), "-l", str(base / "log"), "-w", "-o",
-         f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
-        check=True, capture_output=True,
+        [
+            *as_postgres,
+            str(bindir / "initdb"),
+            "-D",
+            str(pgdata),
+            "-U",
+            "cx",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *as_postgres,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(pgdata),
+            "-l",
+            str(base / "log"),
+            "-w",
+            "-o",
+            f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
     )
     try:
         yield f"postgresql+psycopg://cx@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(pgdata), "-m", "immediate", "stop"], capture_output=True)
+        subprocess.run(
+            [*as_postgres, str(bindir / "pg_ctl"), "-D", str(pgdata), "-m", "immediate", "stop"],
+            capture_output=True,
+        )
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -75,7 +75,9 @@ def _entity_parent(frame: pl.LazyFrame, scope: Scope, filters: Filters, level: s
     )
 
 
-def _parent_kpis(frame: pl.LazyFrame, filters: Filters, level: str, parents: list[str]) -> pl.DataFrame:
+def _parent_kpis(
+    frame: pl.LazyFrame, filters: Filters, level: str, parents: list[str]
+) -> pl.DataFrame:
     """NPS of each parent aggregate: the deliberate aggregate-only widening (numbers only)."""
     parent = PARENT_LEVEL[level]
     wide = _parent_scope(parents, level)
@@ -108,22 +110,36 @@ def league_table(frame: pl.LazyFrame, scope: Scope, filters: Filters, level: str
     current = overview.secondary_suppression(
         overview.kpis(frame, scope, filters.with_wave(wave), [level])
         .filter(pl.col(level).is_not_null())
-        .with_columns(change=pl.lit(None, pl.Float64), prev_nps=pl.lit(None, pl.Float64),
-                      z=pl.lit(None, pl.Float64), significant=pl.lit(False))
+        .with_columns(
+            change=pl.lit(None, pl.Float64),
+            prev_nps=pl.lit(None, pl.Float64),
+            z=pl.lit(None, pl.Float64),
+            significant=pl.lit(False),
+        )
     )
     current = _rank(current, level, "rank")
     if prev is not None:
-        before = overview.kpis(frame, scope, filters.with_wave(prev), [level]).filter(pl.col(level).is_not_null())
+        before = overview.kpis(frame, scope, filters.with_wave(prev), [level]).filter(
+            pl.col(level).is_not_null()
+        )
         before = _rank(before, level, "prev_rank").select(level, "prev_rank")
     else:
         before = pl.DataFrame(schema={level: pl.String, "prev_rank": pl.Int32})
     links = _entity_parent(frame, scope, filters.with_wave(wave), level)
-    parents = _parent_kpis(frame, filters.with_wave(wave), level, sorted(links["parent"].unique().to_list()))
-    df = current.join(before, on=level, how="left").join(links, on=level, how="left").join(parents, on="parent", how="left")
+    parents = _parent_kpis(
+        frame, filters.with_wave(wave), level, sorted(links["parent"].unique().to_list())
+    )
+    df = (
+        current.join(before, on=level, how="left")
+        .join(links, on=level, how="left")
+        .join(parents, on="parent", how="left")
+    )
     # The user's own rows inside each parent; a remainder of 1..4 answers would be revealed.
     own = df.group_by("parent").agg(pl.col("n").sum().alias("own_n"))
     rest = pl.col("parent_n") - pl.col("own_n")
-    hide_parent = pl.col("parent_suppressed").fill_null(True) | ((rest > 0) & (rest < metrics.SUPPRESS_BELOW))
+    hide_parent = pl.col("parent_suppressed").fill_null(True) | (
+        (rest > 0) & (rest < metrics.SUPPRESS_BELOW)
+    )
     df = df.join(own, on="parent", how="left").with_columns(
         parent_nps=pl.when(hide_parent).then(None).otherwise(pl.col("parent_nps")),
         parent_moe=pl.when(hide_parent).then(None).otherwise(pl.col("parent_moe")),
@@ -141,26 +157,47 @@ def league_table(frame: pl.LazyFrame, scope: Scope, filters: Filters, level: str
         prev_wave=pl.lit(prev, pl.String),
     ).with_columns(
         vs_parent_significant=(
-            (pl.col("vs_parent_z").abs() > metrics.Z95) & ~pl.col("low_base") & ~pl.col("suppressed")
+            (pl.col("vs_parent_z").abs() > metrics.Z95)
+            & ~pl.col("low_base")
+            & ~pl.col("suppressed")
         ).fill_null(False),
     )
     names = [entity_label(level, v) for v in df[level].to_list()]
     df = df.with_columns(pl.Series("name", names, dtype=pl.String))
     columns = [
-        level, "name", "n", "nps", "nps_moe", "lo", "hi", "parent", "parent_nps", "parent_moe", "vs_parent",
-        "vs_parent_z", "vs_parent_significant", "rank", "prev_rank", "rank_change", "low_base",
-        "suppressed", "wave", "prev_wave",
+        level,
+        "name",
+        "n",
+        "nps",
+        "nps_moe",
+        "lo",
+        "hi",
+        "parent",
+        "parent_nps",
+        "parent_moe",
+        "vs_parent",
+        "vs_parent_z",
+        "vs_parent_significant",
+        "rank",
+        "prev_rank",
+        "rank_change",
+        "low_base",
+        "suppressed",
+        "wave",
+        "prev_wave",
     ]
-    return df.select(columns).sort(
-        [pl.col("rank").is_null(), "rank", level], nulls_last=True
-    )
+    return df.select(columns).sort([pl.col("rank").is_null(), "rank", level], nulls_last=True)
 
 
 def _attr_aggs(columns: list[str]) -> list[pl.Expr]:
     """Per attribute: weighted mean, its standard error and the unweighted base, as wide columns."""
     w = pl.col("weight")
-    out: list[pl.Expr] = [metrics.n().alias("nps__n"), metrics.nps().alias("nps__mean"),
-                          (metrics.nps_moe() / metrics.Z95).alias("nps__se"), pl.len().alias("rows")]
+    out: list[pl.Expr] = [
+        metrics.n().alias("nps__n"),
+        metrics.nps().alias("nps__mean"),
+        (metrics.nps_moe() / metrics.Z95).alias("nps__se"),
+        pl.len().alias("rows"),
+    ]
     for a in attributes(columns):
         x = pl.col(a)
         ws = w.filter(x.is_not_null())
@@ -184,7 +221,12 @@ def parent_of(frame: pl.LazyFrame, scope: Scope) -> tuple[Scope | None, str | No
         return None, None
     if all(e.level == "agency" for e in scope.entries):
         codes = sorted(
-            c for c in restrict(frame, scope).select(pl.col("country").unique()).collect().to_series().to_list()
+            c
+            for c in restrict(frame, scope)
+            .select(pl.col("country").unique())
+            .collect()
+            .to_series()
+            .to_list()
             if c is not None
         )
         if not codes:
@@ -220,11 +262,15 @@ def attribute_benchmark(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> 
     wide = pl.concat(parts, how="diagonal_relaxed").collect()
     long = (
         wide.unpivot(index=["group", "rows", "rows_all"])
-        .with_columns(pl.col("variable").str.split_exact("__", 1).struct.rename_fields(["attribute", "stat"]))
+        .with_columns(
+            pl.col("variable").str.split_exact("__", 1).struct.rename_fields(["attribute", "stat"])
+        )
         .unnest("variable")
         .pivot(on="stat", index=["group", "attribute", "rows", "rows_all"], values="value")
     )
-    own_rows = long.filter(pl.col("group") == "own").select("attribute", pl.col("rows").alias("own_rows"))
+    own_rows = long.filter(pl.col("group") == "own").select(
+        "attribute", pl.col("rows").alias("own_rows")
+    )
     comp = pl.col("rows_all") - pl.col("rows")
     rest = pl.col("rows") - pl.col("own_rows")
     hidden = (
@@ -239,7 +285,12 @@ def attribute_benchmark(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> 
     )
     table = long.pivot(on="group", index="attribute", values=["mean", "se", "n", "hidden"])
     for g in ("own", "parent", "world"):
-        for stat, dtype in (("mean", pl.Float64), ("se", pl.Float64), ("n", pl.Float64), ("hidden", pl.Boolean)):
+        for stat, dtype in (
+            ("mean", pl.Float64),
+            ("se", pl.Float64),
+            ("n", pl.Float64),
+            ("hidden", pl.Boolean),
+        ):
             if f"{stat}_{g}" not in table.columns:
                 table = table.with_columns(pl.lit(None, dtype).alias(f"{stat}_{g}"))
 
@@ -253,7 +304,8 @@ def attribute_benchmark(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> 
     labels = {NPS_ROW: "NPS"} | {a: attribute_label(a) for a in attributes(cols)}
     return (
         table.with_columns(
-            z_parent=z("parent"), z_world=z("world"),
+            z_parent=z("parent"),
+            z_world=z("world"),
             diff_parent=pl.col("mean_own") - pl.col("mean_parent"),
             diff_world=pl.col("mean_own") - pl.col("mean_world"),
             low_base=low,
@@ -263,18 +315,32 @@ def attribute_benchmark(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> 
             significant_parent=((pl.col("z_parent").abs() > metrics.Z95) & ~low).fill_null(False),
             significant_world=((pl.col("z_world").abs() > metrics.Z95) & ~low).fill_null(False),
             label=pl.col("attribute").replace_strict(labels, default=pl.col("attribute")),
-            order=pl.col("attribute").replace_strict(order, list(range(len(order))), default=len(order)),
+            order=pl.col("attribute").replace_strict(
+                order, list(range(len(order))), default=len(order)
+            ),
             parent=pl.lit(parent_label, pl.String),
             wave=pl.lit(wave),
         )
         .sort("order")
         .select(
-            "attribute", "label",
-            pl.col("mean_own").alias("own_mean"), pl.col("n_own").cast(pl.Int64).alias("own_n"),
-            pl.col("mean_parent").alias("parent_mean"), pl.col("n_parent").cast(pl.Int64).alias("parent_n"),
-            pl.col("mean_world").alias("world_mean"), pl.col("n_world").cast(pl.Int64).alias("world_n"),
-            "diff_parent", "z_parent", "significant_parent", "diff_world", "z_world", "significant_world",
-            "low_base", "suppressed", "parent", "wave",
+            "attribute",
+            "label",
+            pl.col("mean_own").alias("own_mean"),
+            pl.col("n_own").cast(pl.Int64).alias("own_n"),
+            pl.col("mean_parent").alias("parent_mean"),
+            pl.col("n_parent").cast(pl.Int64).alias("parent_n"),
+            pl.col("mean_world").alias("world_mean"),
+            pl.col("n_world").cast(pl.Int64).alias("world_n"),
+            "diff_parent",
+            "z_parent",
+            "significant_parent",
+            "diff_world",
+            "z_world",
+            "significant_world",
+            "low_base",
+            "suppressed",
+            "parent",
+            "wave",
         )
     )
 
@@ -370,15 +436,24 @@ def league_view(df: pl.DataFrame, level: str, label: str) -> pl.DataFrame:
         pl.col("nps").round(1).alias("NPS"),
         pl.col("nps_moe").round(1).alias("± MoE"),
         pl.col("vs_parent").round(1).alias(f"vs {parent}"),
-        pl.when(pl.col("rank_change") > 0).then(pl.format("▲ {}", pl.col("rank_change")))
-        .when(pl.col("rank_change") < 0).then(pl.format("▼ {}", -pl.col("rank_change")))
-        .when(pl.col("rank_change") == 0).then(pl.lit("="))
-        .otherwise(pl.lit("–")).alias("Move"),
-        pl.when(pl.col("suppressed")).then(pl.lit("hidden (n < 5)"))
-        .when(pl.col("low_base")).then(pl.lit("low base, not ranked"))
-        .when(pl.col("vs_parent_significant") & (pl.col("vs_parent") > 0)).then(pl.lit("▲ significant"))
-        .when(pl.col("vs_parent_significant") & (pl.col("vs_parent") < 0)).then(pl.lit("▼ significant"))
-        .otherwise(pl.lit("")).alias("Note"),
+        pl.when(pl.col("rank_change") > 0)
+        .then(pl.format("▲ {}", pl.col("rank_change")))
+        .when(pl.col("rank_change") < 0)
+        .then(pl.format("▼ {}", -pl.col("rank_change")))
+        .when(pl.col("rank_change") == 0)
+        .then(pl.lit("="))
+        .otherwise(pl.lit("–"))
+        .alias("Move"),
+        pl.when(pl.col("suppressed"))
+        .then(pl.lit("hidden (n < 5)"))
+        .when(pl.col("low_base"))
+        .then(pl.lit("low base, not ranked"))
+        .when(pl.col("vs_parent_significant") & (pl.col("vs_parent") > 0))
+        .then(pl.lit("▲ significant"))
+        .when(pl.col("vs_parent_significant") & (pl.col("vs_parent") < 0))
+        .then(pl.lit("▼ significant"))
+        .otherwise(pl.lit(""))
+        .alias("Note"),
     )
 
 
@@ -391,17 +466,26 @@ def own_parent(df: pl.DataFrame) -> str | None:
 def attribute_view(df: pl.DataFrame, own_label: str) -> pl.DataFrame:
     """The attribute benchmark as shown: scope, parent and world means with the gaps."""
     parent = own_parent(df)
-    cols = [pl.col("label").alias("Measure"), pl.col("own_n").alias("n"), pl.col("own_mean").round(2).alias(own_label)]
+    cols = [
+        pl.col("label").alias("Measure"),
+        pl.col("own_n").alias("n"),
+        pl.col("own_mean").round(2).alias(own_label),
+    ]
     if parent:
         cols += [
             pl.col("parent_mean").round(2).alias(parent),
             pl.col("diff_parent").round(2).alias(f"vs {parent}"),
-            pl.when(pl.col("significant_parent")).then(pl.lit("yes")).otherwise(pl.lit("")).alias("significant"),
+            pl.when(pl.col("significant_parent"))
+            .then(pl.lit("yes"))
+            .otherwise(pl.lit(""))
+            .alias("significant"),
         ]
     cols += [
         pl.col("world_mean").round(2).alias(WORLD),
         pl.col("diff_world").round(2).alias(f"vs {WORLD}"),
-        pl.when(pl.col("significant_world")).then(pl.lit("yes")).otherwise(pl.lit(""))
+        pl.when(pl.col("significant_world"))
+        .then(pl.lit("yes"))
+        .otherwise(pl.lit(""))
         .alias("significant (world)" if parent else "significant"),
     ]
     return df.select(cols)

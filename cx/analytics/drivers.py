@@ -30,8 +30,14 @@ from cx.core.labels import QUADRANT_LABELS
 from cx.core.scope import Scope
 
 SCHEMA = {
-    "attribute": pl.String, "label": pl.String, "mean": pl.Float64, "importance": pl.Float64,
-    "significant": pl.Boolean, "quadrant": pl.String, "r2": pl.Float64, "n": pl.Int64,
+    "attribute": pl.String,
+    "label": pl.String,
+    "mean": pl.Float64,
+    "importance": pl.Float64,
+    "significant": pl.Boolean,
+    "quadrant": pl.String,
+    "r2": pl.Float64,
+    "n": pl.Int64,
     "low_base": pl.Boolean,
 }
 
@@ -71,10 +77,14 @@ def quadrants(df: pl.DataFrame) -> pl.DataFrame:
     perf_cut = pl.col("mean").filter(usable).mean()
     high_imp, high_perf = pl.col("importance") >= imp_cut, pl.col("mean") >= perf_cut
     return df.with_columns(
-        quadrant=pl.when(~usable).then(None)
-        .when(high_imp & high_perf).then(pl.lit("key_strength"))
-        .when(high_imp).then(pl.lit("improvement_area"))
-        .when(high_perf).then(pl.lit("secondary_strength"))
+        quadrant=pl.when(~usable)
+        .then(None)
+        .when(high_imp & high_perf)
+        .then(pl.lit("key_strength"))
+        .when(high_imp)
+        .then(pl.lit("improvement_area"))
+        .when(high_perf)
+        .then(pl.lit("secondary_strength"))
         .otherwise(pl.lit("secondary_weakness"))
     )
 
@@ -93,10 +103,14 @@ def key_drivers(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.DataF
         return _empty()
     rows = scoped(frame, scope, filters)
     # 1st pass: coverage and performance (an attribute nobody answered in the scope is left out).
-    perf = rows.select(
-        *[metrics.attribute_mean(a).alias(f"mean:{a}") for a in attrs],
-        *[pl.col(a).count().alias(f"n:{a}") for a in attrs],
-    ).collect().row(0, named=True)
+    perf = (
+        rows.select(
+            *[metrics.attribute_mean(a).alias(f"mean:{a}") for a in attrs],
+            *[pl.col(a).count().alias(f"n:{a}") for a in attrs],
+        )
+        .collect()
+        .row(0, named=True)
+    )
     used = [a for a in attrs if perf[f"n:{a}"] > 0]
     if not used:
         return _empty()
@@ -105,24 +119,43 @@ def key_drivers(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.DataF
     complete = pl.all_horizontal([pl.col(c).is_not_null() for c in cols])
     w = pl.col("weight")
     x = [pl.col(c).cast(pl.Float64) for c in cols]
-    sums = [w.filter(complete).sum().alias("sw"), w.pow(2).filter(complete).sum().alias("sw2"), complete.sum().alias("n")]
+    sums = [
+        w.filter(complete).sum().alias("sw"),
+        w.pow(2).filter(complete).sum().alias("sw2"),
+        complete.sum().alias("n"),
+    ]
     sums += [(w * x[i]).filter(complete).sum().alias(f"s{i}") for i in range(len(cols))]
-    sums += [(w * x[i] * x[j]).filter(complete).sum().alias(f"s{i}_{j}") for i in range(len(cols)) for j in range(i, len(cols))]
+    sums += [
+        (w * x[i] * x[j]).filter(complete).sum().alias(f"s{i}_{j}")
+        for i in range(len(cols))
+        for j in range(i, len(cols))
+    ]
     s = rows.select(sums).collect().row(0, named=True)
     n = int(s["n"] or 0)
     base = pl.DataFrame(
         {
             "attribute": used,
             "label": [attribute_label(a) for a in used],
-            "mean": [perf[f"mean:{a}"] if perf[f"n:{a}"] >= metrics.SUPPRESS_BELOW else None for a in used],
+            "mean": [
+                perf[f"mean:{a}"] if perf[f"n:{a}"] >= metrics.SUPPRESS_BELOW else None
+                for a in used
+            ],
         },
         schema={"attribute": pl.String, "label": pl.String, "mean": pl.Float64},
     )
     if n < metrics.LOW_BASE:
-        return base.with_columns(
-            importance=pl.lit(None, pl.Float64), significant=pl.lit(False), quadrant=pl.lit(None, pl.String),
-            r2=pl.lit(None, pl.Float64), n=pl.lit(n, pl.Int64), low_base=pl.lit(True),
-        ).sort("attribute").select(list(SCHEMA))
+        return (
+            base.with_columns(
+                importance=pl.lit(None, pl.Float64),
+                significant=pl.lit(False),
+                quadrant=pl.lit(None, pl.String),
+                r2=pl.lit(None, pl.Float64),
+                n=pl.lit(n, pl.Int64),
+                low_base=pl.lit(True),
+            )
+            .sort("attribute")
+            .select(list(SCHEMA))
+        )
     k1 = len(cols)
     mean = np.array([s[f"s{i}"] for i in range(k1)]) / s["sw"]
     second = np.empty((k1, k1))
@@ -151,7 +184,11 @@ def key_drivers(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.DataF
         n=pl.lit(n, pl.Int64),
         low_base=pl.lit(False),
     )
-    return quadrants(out).sort(["importance", "attribute"], descending=[True, False]).select(list(SCHEMA))
+    return (
+        quadrants(out)
+        .sort(["importance", "attribute"], descending=[True, False])
+        .select(list(SCHEMA))
+    )
 
 
 def top_drivers(frame: pl.LazyFrame, scope: Scope, filters: Filters, k: int = 3) -> list[str]:
@@ -160,14 +197,18 @@ def top_drivers(frame: pl.LazyFrame, scope: Scope, filters: Filters, k: int = 3)
     return df["attribute"].head(k).to_list()
 
 
-def service_promise(frame: pl.LazyFrame, scope: Scope, filters: Filters, k: int = 3) -> pl.DataFrame:
+def service_promise(
+    frame: pl.LazyFrame, scope: Scope, filters: Filters, k: int = 3
+) -> pl.DataFrame:
     """The top ``k`` drivers of the filter's wave, followed across every wave (mean per wave)."""
     top = top_drivers(frame, scope, filters, k)
     trend = attribute_trend(frame, scope, filters)
     return trend.filter(pl.col("attribute").is_in(top))
 
 
-def takeaway(drivers: pl.DataFrame, trend: pl.DataFrame | None = None, wave: str | None = None) -> str:
+def takeaway(
+    drivers: pl.DataFrame, trend: pl.DataFrame | None = None, wave: str | None = None
+) -> str:
     """E.g. "Cleanliness is your biggest improvement area: high impact (18 % of the explained NPS),
     score 6.1, -0.8 vs 2026-Q2 (significant)."."""
     if drivers.is_empty():
@@ -181,8 +222,14 @@ def takeaway(drivers: pl.DataFrame, trend: pl.DataFrame | None = None, wave: str
     if pick.is_empty():
         pick, kind = drivers, "most important driver"
     row = pick.row(0, named=True)
-    text = f"{row['label']} is your {kind}: " + ("high impact" if row["quadrant"] in ("improvement_area", "key_strength") else "impact")
-    text += f" ({100 * row['importance']:.0f} % of the explained NPS), score {row['mean']:.1f}" if row["mean"] is not None else ""
+    text = f"{row['label']} is your {kind}: " + (
+        "high impact" if row["quadrant"] in ("improvement_area", "key_strength") else "impact"
+    )
+    text += (
+        f" ({100 * row['importance']:.0f} % of the explained NPS), score {row['mean']:.1f}"
+        if row["mean"] is not None
+        else ""
+    )
     if trend is not None and wave is not None and not trend.is_empty():
         now = trend.filter((pl.col("wave") == wave) & (pl.col("attribute") == row["attribute"]))
         if now.height and now["change"][0] is not None and now["prev_wave"][0] is not None:
@@ -197,11 +244,15 @@ def quadrant_lists(drivers: pl.DataFrame) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {label: [] for label in QUADRANT_LABELS.values()}
     for row in drivers.filter(pl.col("quadrant").is_not_null()).iter_rows(named=True):
         mark = "" if row["significant"] else " – not significant"
-        out[QUADRANT_LABELS[row["quadrant"]]].append(f"{row['label']} ({row['mean']:.1f}/10, {100 * row['importance']:.0f} %{mark})")
+        out[QUADRANT_LABELS[row["quadrant"]]].append(
+            f"{row['label']} ({row['mean']:.1f}/10, {100 * row['importance']:.0f} %{mark})"
+        )
     return out
 
 
 def improvement_areas(drivers: pl.DataFrame) -> list[tuple[str, str]]:
     """(attribute, label) of the improvement areas, most important first: what an action plan targets."""
-    rows = drivers.filter(pl.col("quadrant") == "improvement_area").sort("importance", descending=True)
+    rows = drivers.filter(pl.col("quadrant") == "improvement_area").sort(
+        "importance", descending=True
+    )
     return list(zip(rows["attribute"].to_list(), rows["label"].to_list(), strict=True))

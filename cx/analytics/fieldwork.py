@@ -61,15 +61,25 @@ def _responses(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.LazyFr
 
 def _rates(lf: pl.LazyFrame) -> pl.LazyFrame:
     return lf.with_columns(
-        delivery_rate=pl.when(pl.col("invitations") > 0).then(pl.col("delivered") / pl.col("invitations")),
-        response_rate=pl.when(pl.col("delivered") > 0).then(pl.col("responses") / pl.col("delivered")),
-        attainment=pl.when(pl.col("target_responses") > 0).then(pl.col("responses") / pl.col("target_responses")),
+        delivery_rate=pl.when(pl.col("invitations") > 0).then(
+            pl.col("delivered") / pl.col("invitations")
+        ),
+        response_rate=pl.when(pl.col("delivered") > 0).then(
+            pl.col("responses") / pl.col("delivered")
+        ),
+        attainment=pl.when(pl.col("target_responses") > 0).then(
+            pl.col("responses") / pl.col("target_responses")
+        ),
     )
 
 
-def _by(frame: pl.LazyFrame, scope: Scope, filters: Filters, root: str, keys: list[str]) -> pl.LazyFrame:
-    sent = _fieldwork(root, scope, filters).group_by(keys).agg(
-        [pl.col(c).sum().cast(pl.Int64) for c in COUNTS]
+def _by(
+    frame: pl.LazyFrame, scope: Scope, filters: Filters, root: str, keys: list[str]
+) -> pl.LazyFrame:
+    sent = (
+        _fieldwork(root, scope, filters)
+        .group_by(keys)
+        .agg([pl.col(c).sum().cast(pl.Int64) for c in COUNTS])
     )
     got = _responses(frame, scope, filters).group_by(keys).agg(responses=pl.len().cast(pl.Int64))
     joined = sent.join(got, on=keys, how="full", coalesce=True).with_columns(
@@ -95,21 +105,23 @@ def as_of_date(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> date | No
     return None if latest is None else latest.date()
 
 
-def channel_rates(frame: pl.LazyFrame, scope: Scope, filters: Filters, *, root: str) -> pl.DataFrame:
+def channel_rates(
+    frame: pl.LazyFrame, scope: Scope, filters: Filters, *, root: str
+) -> pl.DataFrame:
     """Per channel: invitations, delivered, responses, delivery and response rates."""
     return _by(frame, scope, filters, root, ["channel"]).sort("channel").collect()
 
 
-def agency_progress(frame: pl.LazyFrame, scope: Scope, filters: Filters, *, root: str) -> pl.DataFrame:
+def agency_progress(
+    frame: pl.LazyFrame, scope: Scope, filters: Filters, *, root: str
+) -> pl.DataFrame:
     """Per agency: counts, rates, attainment vs expected, and whether it lags (worst first)."""
     if filters.wave is None:
         raise FieldworkError("choose a wave: fieldwork progress is per wave")
     as_of = as_of_date(frame, scope, filters)
     expected = 0.0 if as_of is None else elapsed_share(filters.wave, as_of)
     by = _by(frame, scope, filters, root, ["region", "country", "agency"])
-    overall = by.select(
-        (pl.col("responses").sum() / pl.col("delivered").sum()).alias("scope_rate")
-    )
+    overall = by.select((pl.col("responses").sum() / pl.col("delivered").sum()).alias("scope_rate"))
     return (
         by.join(overall, how="cross")
         .with_columns(expected=pl.lit(expected))
@@ -121,7 +133,9 @@ def agency_progress(frame: pl.LazyFrame, scope: Scope, filters: Filters, *, root
             ).fill_null(False),
             rate_vs_scope=pl.col("response_rate") / pl.col("scope_rate"),
         )
-        .sort(["lagging", "rate_vs_scope", "agency"], descending=[True, False, False], nulls_last=True)
+        .sort(
+            ["lagging", "rate_vs_scope", "agency"], descending=[True, False, False], nulls_last=True
+        )
         .collect()
     )
 
@@ -130,21 +144,34 @@ def summary(frame: pl.LazyFrame, scope: Scope, filters: Filters, *, root: str) -
     """One row: the scope's totals, rates, attainment, expected attainment and lagging count."""
     agencies = agency_progress(frame, scope, filters, root=root)
     as_of = as_of_date(frame, scope, filters)
-    return _rates(agencies.lazy().select([pl.col(c).sum() for c in (*COUNTS, "responses")])).with_columns(
-        expected=pl.lit(0.0 if as_of is None or filters.wave is None else elapsed_share(filters.wave, as_of)),
-        lagging=pl.lit(int(agencies["lagging"].sum())),
-        lagging_agencies=pl.lit(agencies.filter("lagging")["agency"].to_list(), dtype=pl.List(pl.String)),
-        as_of=pl.lit(as_of, dtype=pl.Date),
-    ).collect()
+    return (
+        _rates(agencies.lazy().select([pl.col(c).sum() for c in (*COUNTS, "responses")]))
+        .with_columns(
+            expected=pl.lit(
+                0.0 if as_of is None or filters.wave is None else elapsed_share(filters.wave, as_of)
+            ),
+            lagging=pl.lit(int(agencies["lagging"].sum())),
+            lagging_agencies=pl.lit(
+                agencies.filter("lagging")["agency"].to_list(), dtype=pl.List(pl.String)
+            ),
+            as_of=pl.lit(as_of, dtype=pl.Date),
+        )
+        .collect()
+    )
 
 
-def daily_progress(frame: pl.LazyFrame, scope: Scope, filters: Filters, *, root: str) -> pl.DataFrame:
+def daily_progress(
+    frame: pl.LazyFrame, scope: Scope, filters: Filters, *, root: str
+) -> pl.DataFrame:
     """Per day of the wave: responses, cumulative responses and the cumulative target (even pace)."""
     if filters.wave is None:
         raise FieldworkError("choose a wave: fieldwork progress is per wave")
     start, end = data.wave_period(filters.wave)
     days = pl.DataFrame({"day": pl.date_range(start, end, timedelta(days=1), eager=True)})
-    target = _fieldwork(root, scope, filters).select(pl.col("target_responses").sum()).collect().item() or 0
+    target = (
+        _fieldwork(root, scope, filters).select(pl.col("target_responses").sum()).collect().item()
+        or 0
+    )
     per_day = (
         _responses(frame, scope, filters)
         .group_by(day=pl.col("responded_at").dt.date())
@@ -157,7 +184,9 @@ def daily_progress(frame: pl.LazyFrame, scope: Scope, filters: Filters, *, root:
         .with_columns(pl.col("responses").fill_null(0))
         .with_columns(
             # Days after the latest response have not happened yet in a running wave.
-            cumulative=pl.when(pl.col("day") <= per_day["day"].max()).then(pl.col("responses").cum_sum()),
+            cumulative=pl.when(pl.col("day") <= per_day["day"].max()).then(
+                pl.col("responses").cum_sum()
+            ),
             target_cumulative=(pl.int_range(1, pl.len() + 1) * (float(target) / n_days)).round(1),
         )
         .sort("day")
@@ -173,10 +202,14 @@ def takeaway(summary_row: pl.DataFrame, wave: str | None) -> str:
         return f"No invitations recorded for wave {wave} in this scope."
     rate = f"{100 * (r['response_rate'] or 0):.1f} %"
     pace = f"{100 * (r['attainment'] or 0):.0f} % of the target" + (
-        "" if r["expected"] >= 1 else f" with {100 * r['expected']:.0f} % of the wave elapsed")
+        "" if r["expected"] >= 1 else f" with {100 * r['expected']:.0f} % of the wave elapsed"
+    )
     lag = r["lagging_agencies"] or []
-    lagging = (f"{', '.join(lag[:3])}{' and others' if len(lag) > 3 else ''} lag{'s' if len(lag) == 1 else ''} behind"
-               if lag else "no agency lags behind")
+    lagging = (
+        f"{', '.join(lag[:3])}{' and others' if len(lag) > 3 else ''} lag{'s' if len(lag) == 1 else ''} behind"
+        if lag
+        else "no agency lags behind"
+    )
     return f"Wave {wave}: {r['responses']:,} responses from {r['delivered']:,} delivered invitations ({rate} response rate), {pace}; {lagging}."
 
 

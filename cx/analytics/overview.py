@@ -20,11 +20,18 @@ from cx.core.filters import Filters
 from cx.core.scope import Scope, restrict
 
 SCORE_COLUMNS = (
-    "promoter_share", "passive_share", "detractor_share", "nps", "nps_moe", "csat",
+    "promoter_share",
+    "passive_share",
+    "detractor_share",
+    "nps",
+    "nps_moe",
+    "csat",
 )
 
 
-def scoped(frame: pl.LazyFrame, scope: Scope, filters: Filters, *, waves: bool = True) -> pl.LazyFrame:
+def scoped(
+    frame: pl.LazyFrame, scope: Scope, filters: Filters, *, waves: bool = True
+) -> pl.LazyFrame:
     """Rows inside the scope (the one restriction), then the shared filters."""
     return filters_mod.apply(restrict(frame, scope), filters, waves=waves)
 
@@ -40,7 +47,9 @@ def waves(frame: pl.LazyFrame) -> list[str]:
 
 def wave_rank(order: Sequence[str]) -> pl.Expr:
     """Chronological position of ``wave`` (for sorting and for "previous wave" joins)."""
-    return pl.col("wave").replace_strict(list(order), list(range(len(order))), default=-1, return_dtype=pl.Int32)
+    return pl.col("wave").replace_strict(
+        list(order), list(range(len(order))), default=-1, return_dtype=pl.Int32
+    )
 
 
 def _summed(rows: pl.LazyFrame, columns: Sequence[str], by: Sequence[str]) -> pl.LazyFrame:
@@ -58,14 +67,24 @@ def _finish(df: pl.DataFrame, has_csat: bool) -> pl.DataFrame:
     comp = pl.col("n_all") - pl.col("n") if "n_all" in df.columns else pl.lit(0)
     df = df.with_columns(
         metrics.low_base(),
-        ((pl.col("n") < metrics.SUPPRESS_BELOW) | ((comp > 0) & (comp < metrics.SUPPRESS_BELOW))).alias("suppressed"),
+        (
+            (pl.col("n") < metrics.SUPPRESS_BELOW) | ((comp > 0) & (comp < metrics.SUPPRESS_BELOW))
+        ).alias("suppressed"),
     )
-    hidden = [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in SCORE_COLUMNS]
-    hidden += [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in ("promoters", "passives", "detractors")]
+    hidden = [
+        pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
+        for c in SCORE_COLUMNS
+    ]
+    hidden += [
+        pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
+        for c in ("promoters", "passives", "detractors")
+    ]
     return df.with_columns(hidden).drop("n_all", strict=False)
 
 
-def kpis(frame: pl.LazyFrame, scope: Scope, filters: Filters, by: Sequence[str] = ()) -> pl.DataFrame:
+def kpis(
+    frame: pl.LazyFrame, scope: Scope, filters: Filters, by: Sequence[str] = ()
+) -> pl.DataFrame:
     """NPS, its MoE, shares, counts and CSAT for the scope and filters, grouped by ``by``.
 
     With ``filters.wave`` set only that wave counts; ``by`` may include ``wave``.
@@ -79,8 +98,12 @@ def kpis(frame: pl.LazyFrame, scope: Scope, filters: Filters, by: Sequence[str] 
     if filters.is_narrowed:
         base = scoped(frame, scope, Filters(wave=filters.wave))
         n_col = pl.col("n").sum() if rollup.is_rollup(cols) else pl.col("nps").count()
-        n_all = base.group_by(by).agg(n_col.alias("n_all")) if by else base.select(n_col.alias("n_all"))
-        out = out.join(n_all, on=by, how="left") if by else pl.concat([out, n_all], how="horizontal")
+        n_all = (
+            base.group_by(by).agg(n_col.alias("n_all")) if by else base.select(n_col.alias("n_all"))
+        )
+        out = (
+            out.join(n_all, on=by, how="left") if by else pl.concat([out, n_all], how="horizontal")
+        )
     df = out.with_columns(metrics.moe_from_columns()).collect()
     df = _finish(df, "csat" in cols or rollup.is_rollup(cols))
     if by:
@@ -90,34 +113,58 @@ def kpis(frame: pl.LazyFrame, scope: Scope, filters: Filters, by: Sequence[str] 
     return df
 
 
-def _compare(frame: pl.LazyFrame, scope: Scope, filters: Filters, by: Sequence[str], compare_to: str | None) -> pl.DataFrame:
+def _compare(
+    frame: pl.LazyFrame, scope: Scope, filters: Filters, by: Sequence[str], compare_to: str | None
+) -> pl.DataFrame:
     """KPIs of the filter's wave joined with those of ``compare_to`` (prefixed ``prev_``)."""
     current = kpis(frame, scope, filters, by)
     if compare_to is None:
         prev = current.clear().select(*by, "nps", "nps_moe", "n", "suppressed", "low_base")
     else:
-        prev = kpis(frame, scope, filters.with_wave(compare_to), by).select(*by, "nps", "nps_moe", "n", "suppressed", "low_base")
+        prev = kpis(frame, scope, filters.with_wave(compare_to), by).select(
+            *by, "nps", "nps_moe", "n", "suppressed", "low_base"
+        )
     prev = prev.rename({c: f"prev_{c}" for c in ("nps", "nps_moe", "n", "suppressed", "low_base")})
     if by:
         joined = current.join(prev, on=list(by), how="left")
     else:
-        joined = pl.concat([current, prev if prev.height else pl.DataFrame([pl.Series(c, [None], dtype=prev.schema[c]) for c in prev.columns])], how="horizontal")
-    z = metrics.z_change(pl.col("nps"), pl.col("nps_moe"), pl.col("prev_nps"), pl.col("prev_nps_moe"))
+        joined = pl.concat(
+            [
+                current,
+                prev
+                if prev.height
+                else pl.DataFrame(
+                    [pl.Series(c, [None], dtype=prev.schema[c]) for c in prev.columns]
+                ),
+            ],
+            how="horizontal",
+        )
+    z = metrics.z_change(
+        pl.col("nps"), pl.col("nps_moe"), pl.col("prev_nps"), pl.col("prev_nps_moe")
+    )
     return joined.with_columns(
         prev_wave=pl.lit(compare_to, pl.String),
         change=pl.col("nps") - pl.col("prev_nps"),
         z=z,
-        significant=(z > metrics.Z95).fill_null(False) & ~pl.col("low_base") & ~pl.col("prev_low_base").fill_null(True),
+        significant=(z > metrics.Z95).fill_null(False)
+        & ~pl.col("low_base")
+        & ~pl.col("prev_low_base").fill_null(True),
     )
 
 
-def headline(frame: pl.LazyFrame, scope: Scope, filters: Filters, compare_to: str | None = None) -> pl.DataFrame:
+def headline(
+    frame: pl.LazyFrame, scope: Scope, filters: Filters, compare_to: str | None = None
+) -> pl.DataFrame:
     """One row: the wave's KPIs and the change vs ``compare_to`` (default: previous wave)."""
     wave, compare_to = _wave_and_previous(frame, filters, compare_to)
-    return _compare(frame, scope, filters.with_wave(wave), (), compare_to).with_columns(wave=pl.lit(wave))
+    return _compare(frame, scope, filters.with_wave(wave), (), compare_to).with_columns(
+        wave=pl.lit(wave)
+    )
 
 
-def _wave_and_previous(frame: pl.LazyFrame, filters: Filters, compare_to: str | None) -> tuple[str, str | None]:
+def _wave_and_previous(
+    frame: pl.LazyFrame, filters: Filters, compare_to: str | None
+) -> tuple[str, str | None]:
     """The filter's wave (default: the latest) and the wave to compare with (default: the one before)."""
     if filters.wave is not None and compare_to is not None:
         return filters.wave, compare_to
@@ -137,8 +184,13 @@ def nps_trend(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.DataFra
         hi=pl.col("nps") + pl.col("nps_moe"),
         change=pl.col("nps") - pl.col("nps").shift(1),
         significant=(
-            metrics.z_change(pl.col("nps"), pl.col("nps_moe"), pl.col("nps").shift(1), pl.col("nps_moe").shift(1)) > metrics.Z95
-        ).fill_null(False) & ~pl.col("low_base") & ~pl.col("low_base").shift(1).fill_null(True),
+            metrics.z_change(
+                pl.col("nps"), pl.col("nps_moe"), pl.col("nps").shift(1), pl.col("nps_moe").shift(1)
+            )
+            > metrics.Z95
+        ).fill_null(False)
+        & ~pl.col("low_base")
+        & ~pl.col("low_base").shift(1).fill_null(True),
         order=pl.int_range(pl.len()),
     )
 
@@ -166,12 +218,28 @@ def secondary_suppression(df: pl.DataFrame) -> pl.DataFrame:
     key = df.columns[0]
     mask = pl.col(key) == smallest[key]
     return df.with_columns(
-        [pl.when(mask).then(None).otherwise(pl.col(c)).alias(c) for c in (*SCORE_COLUMNS, "promoters", "passives", "detractors", "change", "prev_nps", "z")]
-        + [(pl.col("suppressed") | mask).alias("suppressed"), pl.when(mask).then(False).otherwise(pl.col("significant")).alias("significant")]
+        [
+            pl.when(mask).then(None).otherwise(pl.col(c)).alias(c)
+            for c in (
+                *SCORE_COLUMNS,
+                "promoters",
+                "passives",
+                "detractors",
+                "change",
+                "prev_nps",
+                "z",
+            )
+        ]
+        + [
+            (pl.col("suppressed") | mask).alias("suppressed"),
+            pl.when(mask).then(False).otherwise(pl.col("significant")).alias("significant"),
+        ]
     )
 
 
-def breakdown(frame: pl.LazyFrame, scope: Scope, filters: Filters, level: str, compare_to: str | None = None) -> pl.DataFrame:
+def breakdown(
+    frame: pl.LazyFrame, scope: Scope, filters: Filters, level: str, compare_to: str | None = None
+) -> pl.DataFrame:
     """KPIs per entity of ``level`` for the wave, with change and significance vs the previous wave.
 
     Sorted by NPS (best first); low bases are listed after ranked entities, never ranked.
@@ -179,15 +247,21 @@ def breakdown(frame: pl.LazyFrame, scope: Scope, filters: Filters, level: str, c
     if level not in columns_of(frame):
         return pl.DataFrame()
     wave, compare_to = _wave_and_previous(frame, filters, compare_to)
-    df = _compare(frame, scope, filters.with_wave(wave), [level], compare_to).filter(pl.col(level).is_not_null())
+    df = _compare(frame, scope, filters.with_wave(wave), [level], compare_to).filter(
+        pl.col(level).is_not_null()
+    )
     df = secondary_suppression(df)
-    ranked = df.filter(~pl.col("low_base")).sort(["nps", level], descending=[True, False], nulls_last=True)
+    ranked = df.filter(~pl.col("low_base")).sort(
+        ["nps", level], descending=[True, False], nulls_last=True
+    )
     ranked = ranked.with_columns(rank=pl.int_range(1, pl.len() + 1).cast(pl.Int32))
     unranked = df.filter(pl.col("low_base")).sort(level).with_columns(rank=pl.lit(None, pl.Int32))
     return pl.concat([ranked, unranked], how="vertical_relaxed").with_columns(level=pl.lit(level))
 
 
-def filter_options(frame: pl.LazyFrame, scope: Scope, filters: Filters | None = None) -> dict[str, list[str]]:
+def filter_options(
+    frame: pl.LazyFrame, scope: Scope, filters: Filters | None = None
+) -> dict[str, list[str]]:
     """Values offered by the shared filters, taken from rows inside the scope only."""
     cols = columns_of(frame)
     rows = restrict(frame, scope)

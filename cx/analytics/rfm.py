@@ -51,7 +51,12 @@ class TierMap:
 def _range(raw: object, where: str) -> tuple[int, int] | None:
     if raw is None:
         return None
-    if not (isinstance(raw, list) and len(raw) == 2 and all(isinstance(v, int) and 1 <= v <= 5 for v in raw) and raw[0] <= raw[1]):
+    if not (
+        isinstance(raw, list)
+        and len(raw) == 2
+        and all(isinstance(v, int) and 1 <= v <= 5 for v in raw)
+        and raw[0] <= raw[1]
+    ):
         raise ValueError(f"{where}: expected [min, max] with 1 <= min <= max <= 5, got {raw!r}")
     return (raw[0], raw[1])
 
@@ -68,7 +73,12 @@ def load_tiers(path: str | Path | None = None) -> TierMap:
     for i, item in enumerate(raw.get("tiers") or []):
         if not isinstance(item, dict) or not item.get("name"):
             raise ValueError(f"{where}: tier #{i + 1} has no name")
-        rules.append(TierRule(str(item["name"]), *(_range(item.get(k), f"{where}: tier {item['name']!r} {k}") for k in "rfm")))
+        rules.append(
+            TierRule(
+                str(item["name"]),
+                *(_range(item.get(k), f"{where}: tier {item['name']!r} {k}") for k in "rfm"),
+            )
+        )
     if not rules:
         raise ValueError(f"{where}: no tiers defined")
     return TierMap(tuple(rules), str(raw.get("fallback") or "Other"))
@@ -82,8 +92,14 @@ def tier_expr(tiers: TierMap) -> pl.Expr:
         for key, rng in (("r", rule.r), ("f", rule.f), ("m", rule.m)):
             if rng is not None:
                 cond = cond & pl.col(key).is_between(rng[0], rng[1])
-        chain = pl.when(cond).then(pl.lit(rule.name)) if chain is None else chain.when(cond).then(pl.lit(rule.name))
-    expr: pl.Expr = chain.otherwise(pl.lit(tiers.fallback)) if chain is not None else pl.lit(tiers.fallback)
+        chain = (
+            pl.when(cond).then(pl.lit(rule.name))
+            if chain is None
+            else chain.when(cond).then(pl.lit(rule.name))
+        )
+    expr: pl.Expr = (
+        chain.otherwise(pl.lit(tiers.fallback)) if chain is not None else pl.lit(tiers.fallback)
+    )
     return expr.alias("rfm_tier")
 
 
@@ -103,17 +119,23 @@ def scan_transactions(root: Path) -> pl.LazyFrame:
     """The CRM purchases (customer_id, date, amount); DataError naming the file and column."""
     path = transactions_path(root)
     if not path.exists():
-        raise DataError(f"{path}: no CRM transactions file (RFM tiers need crm/transactions.parquet)")
+        raise DataError(
+            f"{path}: no CRM transactions file (RFM tiers need crm/transactions.parquet)"
+        )
     names = pq.read_schema(path).names
     for column in ("customer_id", "date", "amount"):
         if column not in names:
             raise DataError(f"{path}: required column {column!r} is missing")
     return pl.scan_parquet(path).select(
-        pl.col("customer_id").cast(pl.String), pl.col("date").cast(pl.Date), pl.col("amount").cast(pl.Float64)
+        pl.col("customer_id").cast(pl.String),
+        pl.col("date").cast(pl.Date),
+        pl.col("amount").cast(pl.Float64),
     )
 
 
-def rfm_scores(transactions: pl.LazyFrame | pl.DataFrame, as_of: date, tiers: TierMap | None = None) -> pl.LazyFrame:
+def rfm_scores(
+    transactions: pl.LazyFrame | pl.DataFrame, as_of: date, tiers: TierMap | None = None
+) -> pl.LazyFrame:
     """Recency, frequency, monetary, their 1..5 scores and the tier of each customer as of a day.
 
     Customers with no transaction on or before ``as_of`` are left out (no history, no tier).
@@ -145,21 +167,39 @@ def rfm_tiers(root: Path, wave: str) -> pl.DataFrame:
     return rfm_scores(scan_transactions(root), wave_period(wave)[1]).collect()
 
 
-def with_rfm(frame: pl.LazyFrame, root: Path, columns: tuple[str, ...] = ("rfm_tier",), waves: Sequence[str] | None = None) -> pl.LazyFrame:
+def with_rfm(
+    frame: pl.LazyFrame,
+    root: Path,
+    columns: tuple[str, ...] = ("rfm_tier",),
+    waves: Sequence[str] | None = None,
+) -> pl.LazyFrame:
     """Add RFM columns to responses, each as of its own wave's last day (null: no history).
 
     ``waves`` limits the work to the waves a query reads (rows of other waves get nulls).
     Without a CRM file the columns are added as nulls, so screens degrade gracefully.
     """
-    dtypes = {"recency": pl.Int64, "frequency": pl.Int64, "monetary": pl.Float64, "r": pl.Int8, "f": pl.Int8, "m": pl.Int8, "rfm_tier": pl.String}
+    dtypes = {
+        "recency": pl.Int64,
+        "frequency": pl.Int64,
+        "monetary": pl.Float64,
+        "r": pl.Int8,
+        "f": pl.Int8,
+        "m": pl.Int8,
+        "rfm_tier": pl.String,
+    }
     if not transactions_path(root).exists():
         return frame.with_columns([pl.lit(None, dtypes[c]).alias(c) for c in columns])
     if waves is None:
-        waves = sort_waves(frame.select(pl.col("wave").unique()).collect().to_series().drop_nulls().to_list())
+        waves = sort_waves(
+            frame.select(pl.col("wave").unique()).collect().to_series().drop_nulls().to_list()
+        )
     tx = scan_transactions(root)
     tiers = load_tiers()
     by_wave = [
-        rfm_scores(tx, wave_period(w)[1], tiers).select(pl.lit(w).alias("wave"), "customer_id", *columns) for w in waves
+        rfm_scores(tx, wave_period(w)[1], tiers).select(
+            pl.lit(w).alias("wave"), "customer_id", *columns
+        )
+        for w in waves
     ]
     if not by_wave:
         return frame.with_columns([pl.lit(None, dtypes[c]).alias(c) for c in columns])

@@ -16,7 +16,19 @@ import polars as pl
 from cx.core import metrics
 
 KEYS = ("wave", "region", "country", "agency", "advisor_id", "channel", "touchpoint", "segment")
-SUMS = ("n", "promoters", "passives", "detractors", "sw", "sw2", "swp", "swpa", "swd", "csat_w", "csat_top")
+SUMS = (
+    "n",
+    "promoters",
+    "passives",
+    "detractors",
+    "sw",
+    "sw2",
+    "swp",
+    "swpa",
+    "swd",
+    "csat_w",
+    "csat_top",
+)
 MARKER = "sw2"
 
 
@@ -65,7 +77,9 @@ def from_sums() -> list[pl.Expr]:
         share("swd").alias("detractor_share"),
         pl.when(sw > 0).then(100 * (pl.col("swp") - pl.col("swd")) / sw).alias("nps"),
         pl.when(pl.col("sw2") > 0).then(sw.pow(2) / pl.col("sw2")).alias("effective_base"),
-        pl.when(pl.col("csat_w") > 0).then(100 * pl.col("csat_top") / pl.col("csat_w")).alias("csat"),
+        pl.when(pl.col("csat_w") > 0)
+        .then(100 * pl.col("csat_top") / pl.col("csat_w"))
+        .alias("csat"),
     ]
 
 

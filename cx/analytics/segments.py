@@ -22,14 +22,16 @@ from cx.core.scope import Scope
 NPS_GROUPS = ("Promoters", "Passives", "Detractors")
 
 
-def _waves_read(frame: pl.LazyFrame, filters: Filters, *, previous: bool = False) -> list[str] | None:
+def _waves_read(
+    frame: pl.LazyFrame, filters: Filters, *, previous: bool = False
+) -> list[str] | None:
     """The waves a query reads: the filter's wave (and the one before); None = every wave."""
     all_waves = overview.waves(frame)
     wave = filters.wave or (all_waves[-1] if all_waves else None)
     if wave is None or wave not in all_waves:
         return None
     i = all_waves.index(wave)
-    return all_waves[max(i - 1, 0): i + 1] if previous else [wave]
+    return all_waves[max(i - 1, 0) : i + 1] if previous else [wave]
 
 
 def segment_nps(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.DataFrame:
@@ -41,15 +43,21 @@ def segment_trend(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.Dat
     """NPS per segment and wave, every wave (chronological), with the 95 % band."""
     if "segment" not in overview.columns_of(frame):
         return pl.DataFrame()
-    df = overview.kpis(frame, scope, filters.with_wave(None), ["wave", "segment"]).filter(pl.col("segment").is_not_null())
-    return df.with_columns(lo=pl.col("nps") - pl.col("nps_moe"), hi=pl.col("nps") + pl.col("nps_moe"))
+    df = overview.kpis(frame, scope, filters.with_wave(None), ["wave", "segment"]).filter(
+        pl.col("segment").is_not_null()
+    )
+    return df.with_columns(
+        lo=pl.col("nps") - pl.col("nps_moe"), hi=pl.col("nps") + pl.col("nps_moe")
+    )
 
 
 def tier_nps(frame: pl.LazyFrame, scope: Scope, filters: Filters, root: str) -> pl.DataFrame:
     """NPS ± MoE per RFM tier (tier as of the wave's end), best first; empty without CRM data."""
     if not rfm.transactions_path(Path(root)).exists():
         return pl.DataFrame()
-    enriched = rfm.with_rfm(frame, Path(root), ("rfm_tier",), waves=_waves_read(frame, filters, previous=True))
+    enriched = rfm.with_rfm(
+        frame, Path(root), ("rfm_tier",), waves=_waves_read(frame, filters, previous=True)
+    )
     df = overview.breakdown(enriched, scope, filters, "rfm_tier")
     return df.filter(pl.col("rfm_tier").is_not_null())
 
@@ -60,15 +68,19 @@ def _secondary(df: pl.DataFrame, group: str, key: str, hide: list[str]) -> pl.Da
     one_hidden = pl.col("suppressed").sum().over(group) == 1
     visible_n = pl.when(~pl.col("suppressed")).then(pl.col("n"))
     smallest = (visible_n == visible_n.min().over(group)) & (
-        pl.col(key) == pl.when(visible_n == visible_n.min().over(group)).then(pl.col(key)).min().over(group)
+        pl.col(key)
+        == pl.when(visible_n == visible_n.min().over(group)).then(pl.col(key)).min().over(group)
     )
     mask = (one_hidden & smallest).fill_null(False)
     return df.with_columns(
-        [pl.when(mask).then(None).otherwise(pl.col(c)).alias(c) for c in hide] + [(pl.col("suppressed") | mask).alias("suppressed")]
+        [pl.when(mask).then(None).otherwise(pl.col(c)).alias(c) for c in hide]
+        + [(pl.col("suppressed") | mask).alias("suppressed")]
     )
 
 
-def tier_segment_grid(frame: pl.LazyFrame, scope: Scope, filters: Filters, root: str) -> pl.DataFrame:
+def tier_segment_grid(
+    frame: pl.LazyFrame, scope: Scope, filters: Filters, root: str
+) -> pl.DataFrame:
     """NPS of every RFM tier x segment cell; suppressed cells (and their complements) hidden."""
     cols = overview.columns_of(frame)
     if "segment" not in cols or not rfm.transactions_path(Path(root)).exists():
@@ -79,10 +91,15 @@ def tier_segment_grid(frame: pl.LazyFrame, scope: Scope, filters: Filters, root:
     hide = [*overview.SCORE_COLUMNS, "promoters", "passives", "detractors"]
     df = _secondary(_secondary(df, "rfm_tier", "segment", hide), "segment", "rfm_tier", hide)
     order = rfm.load_tiers().names
-    return df.sort(pl.col("rfm_tier").replace_strict(order, list(range(len(order))), default=len(order)), "segment")
+    return df.sort(
+        pl.col("rfm_tier").replace_strict(order, list(range(len(order))), default=len(order)),
+        "segment",
+    )
 
 
-def value_by(frame: pl.LazyFrame, scope: Scope, filters: Filters, root: str, by: str = "nps_group") -> pl.DataFrame:
+def value_by(
+    frame: pl.LazyFrame, scope: Scope, filters: Filters, root: str, by: str = "nps_group"
+) -> pl.DataFrame:
     """Revenue share and revenue per customer of surveyed customers by NPS group or RFM tier.
 
     ``by`` is ``nps_group`` (Promoters / Passives / Detractors) or ``rfm_tier``. Columns: group,
@@ -92,12 +109,17 @@ def value_by(frame: pl.LazyFrame, scope: Scope, filters: Filters, root: str, by:
         raise ValueError(f"value_by: by must be 'nps_group' or 'rfm_tier', not {by!r}")
     if not rfm.transactions_path(Path(root)).exists():
         return pl.DataFrame()
-    enriched = rfm.with_rfm(frame, Path(root), ("monetary", "rfm_tier"), waves=_waves_read(frame, filters))
+    enriched = rfm.with_rfm(
+        frame, Path(root), ("monetary", "rfm_tier"), waves=_waves_read(frame, filters)
+    )
     group = (
-        pl.when(metrics.is_promoter()).then(pl.lit(NPS_GROUPS[0]))
-        .when(metrics.is_passive()).then(pl.lit(NPS_GROUPS[1]))
+        pl.when(metrics.is_promoter())
+        .then(pl.lit(NPS_GROUPS[0]))
+        .when(metrics.is_passive())
+        .then(pl.lit(NPS_GROUPS[1]))
         .otherwise(pl.lit(NPS_GROUPS[2]))
-        if by == "nps_group" else pl.col("rfm_tier")
+        if by == "nps_group"
+        else pl.col("rfm_tier")
     )
     df = (
         overview.scoped(enriched, scope, filters)
@@ -116,21 +138,34 @@ def value_by(frame: pl.LazyFrame, scope: Scope, filters: Filters, root: str, by:
         .collect()
     )
     hide = ["revenue", "revenue_share", "revenue_per_customer"]
-    df = df.with_columns([pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in hide])
+    df = df.with_columns(
+        [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in hide]
+    )
     df = _secondary(df.with_columns(all=pl.lit(1)), "all", "group", hide).drop("all")
     order = list(NPS_GROUPS) if by == "nps_group" else rfm.load_tiers().names
     return (
-        df.sort(pl.col("group").replace_strict(order, list(range(len(order))), default=len(order)), "group")
+        df.sort(
+            pl.col("group").replace_strict(order, list(range(len(order))), default=len(order)),
+            "group",
+        )
         .rename({"n": "customers"})
-        .select("group", "customers", "revenue", "revenue_share", "revenue_per_customer", "suppressed")
+        .select(
+            "group", "customers", "revenue", "revenue_share", "revenue_per_customer", "suppressed"
+        )
     )
 
 
-def takeaway(segments: pl.DataFrame, trend: pl.DataFrame, tiers: pl.DataFrame, value: pl.DataFrame) -> str:
+def takeaway(
+    segments: pl.DataFrame, trend: pl.DataFrame, tiers: pl.DataFrame, value: pl.DataFrame
+) -> str:
     """E.g. "Young is the lowest segment at 3.1 (−14.2 since 2024-Q4); Champions score 32.2;
     detractors spend 38 % less per customer than promoters."."""
     parts: list[str] = []
-    shown = segments.filter(~pl.col("suppressed") & pl.col("nps").is_not_null()) if not segments.is_empty() else segments
+    shown = (
+        segments.filter(~pl.col("suppressed") & pl.col("nps").is_not_null())
+        if not segments.is_empty()
+        else segments
+    )
     if shown.is_empty():
         return "Too few responses in this scope to compare segments."
     worst = shown.sort("nps", "segment").row(0, named=True)
@@ -141,7 +176,9 @@ def takeaway(segments: pl.DataFrame, trend: pl.DataFrame, tiers: pl.DataFrame, v
             text += f" ({signed(line['nps'][-1] - line['nps'][0])} since {line['wave'][0]})"
     parts.append(text)
     if not tiers.is_empty():
-        best = tiers.filter(~pl.col("suppressed") & pl.col("nps").is_not_null()).sort("nps", "rfm_tier", descending=[True, False])
+        best = tiers.filter(~pl.col("suppressed") & pl.col("nps").is_not_null()).sort(
+            "nps", "rfm_tier", descending=[True, False]
+        )
         if best.height:
             b = best.row(0, named=True)
             parts.append(f"{b['rfm_tier']} is the happiest RFM tier at {number(b['nps'])}")

@@ -22,7 +22,9 @@ def overview_takeaway(headline: pl.DataFrame, breakdown: pl.DataFrame | None = N
     if row["n"] == 0:
         return f"No responses in {row['wave']} for this scope and these filters."
     if row["suppressed"]:
-        return f"Only {row['n']} responses in {row['wave']}: too few to show a score (fewer than 5)."
+        return (
+            f"Only {row['n']} responses in {row['wave']}: too few to show a score (fewer than 5)."
+        )
     text = f"NPS is {row['nps']:.1f} ± {row['nps_moe']:.1f} in {row['wave']}, " + _change_words(
         row["change"], bool(row["significant"]), row["prev_wave"]
     )

@@ -49,11 +49,16 @@ def _sibling_suppression(df: pl.DataFrame, parent: str | None, key: str) -> pl.D
     """
     over = pl.col(parent) if parent else pl.lit(True)
     lone = pl.col("suppressed").sum().over(over) == 1
-    first = pl.int_range(pl.len()).over(over, order_by=[pl.col("suppressed"), pl.col("n"), pl.col(key)]) == 0
+    first = (
+        pl.int_range(pl.len()).over(over, order_by=[pl.col("suppressed"), pl.col("n"), pl.col(key)])
+        == 0
+    )
     return df.with_columns(suppressed=pl.col("suppressed") | (lone & first & ~pl.col("suppressed")))
 
 
-def zone_table(frame: pl.LazyFrame, scope: Scope, filters: Filters, metric: str = "nps") -> pl.DataFrame:
+def zone_table(
+    frame: pl.LazyFrame, scope: Scope, filters: Filters, metric: str = "nps"
+) -> pl.DataFrame:
     """One row per region and per country of the scope for the wave.
 
     Columns: ``level`` (region | country), ``region``, ``country`` (null on region rows),
@@ -68,11 +73,15 @@ def zone_table(frame: pl.LazyFrame, scope: Scope, filters: Filters, metric: str 
     wave = filters.wave or overview.waves(frame)[-1]
     f = filters.with_wave(wave)
     keep = ["n", "nps", "nps_moe", "csat", "low_base", "suppressed"]
-    countries = overview.kpis(frame, scope, f, ["region", "country"]).select("region", "country", *keep)
+    countries = overview.kpis(frame, scope, f, ["region", "country"]).select(
+        "region", "country", *keep
+    )
     regions = overview.kpis(frame, scope, f, ["region"]).select("region", *keep)
     if metric.startswith("attr_"):
         rows = overview.scoped(frame, scope, f)
-        by_country = rows.group_by("region", "country").agg(metrics.attribute_mean(metric).alias("value"))
+        by_country = rows.group_by("region", "country").agg(
+            metrics.attribute_mean(metric).alias("value")
+        )
         by_region = rows.group_by("region").agg(metrics.attribute_mean(metric).alias("value"))
         means = pl.collect_all([by_country, by_region])
         countries = countries.join(means[0], on=["region", "country"], how="left")
@@ -80,14 +89,22 @@ def zone_table(frame: pl.LazyFrame, scope: Scope, filters: Filters, metric: str 
     else:
         countries = countries.with_columns(value=pl.col(metric))
         regions = regions.with_columns(value=pl.col(metric))
-    countries = _sibling_suppression(countries.filter(pl.col("country").is_not_null()), "region", "country")
+    countries = _sibling_suppression(
+        countries.filter(pl.col("country").is_not_null()), "region", "country"
+    )
     regions = _sibling_suppression(regions.filter(pl.col("region").is_not_null()), None, "region")
-    hide = [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in ("value", "nps", "nps_moe", "csat")]
+    hide = [
+        pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
+        for c in ("value", "nps", "nps_moe", "csat")
+    ]
     countries = countries.with_columns(hide).join(
         _geo_lookup(countries["country"].drop_nulls().to_list()), on="country", how="left"
     )
     regions = regions.with_columns(
-        *hide, country=pl.lit(None, pl.String), name=pl.col("region"), iso_numeric=pl.lit(None, pl.String)
+        *hide,
+        country=pl.lit(None, pl.String),
+        name=pl.col("region"),
+        iso_numeric=pl.lit(None, pl.String),
     )
     eligible = ~pl.col("low_base") & ~pl.col("suppressed") & pl.col("value").is_not_null()
     ranks = (
@@ -95,13 +112,28 @@ def zone_table(frame: pl.LazyFrame, scope: Scope, filters: Filters, metric: str 
         .sort(["value", "country"], descending=[True, False])
         .select("country", pl.int_range(1, pl.len() + 1).cast(pl.Int32).alias("rank"))
     )
-    countries = countries.join(ranks, on="country", how="left").with_columns(level=pl.lit("country"))
-    region_order = regions.sort(["value", "region"], descending=[True, False], nulls_last=True).select(
-        "region", pl.int_range(pl.len()).alias("region_order")
+    countries = countries.join(ranks, on="country", how="left").with_columns(
+        level=pl.lit("country")
     )
+    region_order = regions.sort(
+        ["value", "region"], descending=[True, False], nulls_last=True
+    ).select("region", pl.int_range(pl.len()).alias("region_order"))
     regions = regions.with_columns(level=pl.lit("region"), rank=pl.lit(None, pl.Int32))
-    columns = ["level", "region", "country", "name", "iso_numeric", "n", "nps", "nps_moe", "csat",
-               "value", "rank", "low_base", "suppressed"]
+    columns = [
+        "level",
+        "region",
+        "country",
+        "name",
+        "iso_numeric",
+        "n",
+        "nps",
+        "nps_moe",
+        "csat",
+        "value",
+        "rank",
+        "low_base",
+        "suppressed",
+    ]
     return (
         pl.concat([regions.select(columns), countries.select(columns)], how="vertical_relaxed")
         .join(region_order, on="region", how="left")
@@ -111,7 +143,9 @@ def zone_table(frame: pl.LazyFrame, scope: Scope, filters: Filters, metric: str 
             nulls_last=True,
         )
         .drop("region_order")
-        .with_columns(metric=pl.lit(metric), metric_label=pl.lit(options[metric]), wave=pl.lit(wave))
+        .with_columns(
+            metric=pl.lit(metric), metric_label=pl.lit(options[metric]), wave=pl.lit(wave)
+        )
     )
 
 
@@ -121,7 +155,9 @@ def zones_takeaway(table: pl.DataFrame) -> str:
         return "No responses in this wave for this scope and these filters."
     label = table["metric_label"][0].split(" (")[0]
     fmt = "{:.1f}" if table["metric"][0] != "csat" else "{:.0f} %"
-    regions = table.filter((pl.col("level") == "region") & pl.col("value").is_not_null() & ~pl.col("low_base"))
+    regions = table.filter(
+        (pl.col("level") == "region") & pl.col("value").is_not_null() & ~pl.col("low_base")
+    )
     ranked = table.filter(pl.col("rank").is_not_null()).sort("rank")
     parts = []
     if regions.height > 1:
@@ -147,7 +183,10 @@ def zone_view(table: pl.DataFrame) -> pl.DataFrame:
     label = table["metric_label"][0] if table.height else "Value"
     metric = table["metric"][0] if table.height else "nps"
     out = [
-        pl.when(pl.col("level") == "region").then(pl.col("name")).otherwise(pl.format("   {}", pl.col("name"))).alias("Zone / country"),
+        pl.when(pl.col("level") == "region")
+        .then(pl.col("name"))
+        .otherwise(pl.format("   {}", pl.col("name")))
+        .alias("Zone / country"),
         pl.col("n"),
         pl.col("nps").round(1).alias("NPS"),
         pl.col("nps_moe").round(1).alias("± MoE"),
@@ -155,8 +194,11 @@ def zone_view(table: pl.DataFrame) -> pl.DataFrame:
     if metric != "nps":
         out.append(pl.col("value").round(1 if metric == "csat" else 2).alias(label))
     out.append(
-        pl.when(pl.col("suppressed")).then(pl.lit("hidden (n < 5)"))
-        .when(pl.col("low_base")).then(pl.lit("low base"))
-        .otherwise(pl.lit("")).alias("Note")
+        pl.when(pl.col("suppressed"))
+        .then(pl.lit("hidden (n < 5)"))
+        .when(pl.col("low_base"))
+        .then(pl.lit("low base"))
+        .otherwise(pl.lit(""))
+        .alias("Note")
     )
     return table.select(out)

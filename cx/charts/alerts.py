@@ -21,14 +21,34 @@ def sparkline_chart(history: pl.DataFrame, *, height: int = 90) -> alt.LayerChar
         lo, hi = mid - MIN_SPAN / 2, mid + MIN_SPAN / 2
     df = history.with_columns(label=pl.format("{}", pl.col("mean").round(1)))
     base = alt.Chart(records(df)).encode(
-        x=alt.X("wave:N", sort=order, title=None, axis=alt.Axis(labels=False, ticks=False, domain=False, grid=False)),
-        y=alt.Y("mean:Q", title=None, scale=alt.Scale(domain=[round(lo - 0.2, 2), round(hi + 0.2, 2)], nice=False), axis=alt.Axis(tickCount=3, labelFontSize=12, grid=False)),
+        x=alt.X(
+            "wave:N",
+            sort=order,
+            title=None,
+            axis=alt.Axis(labels=False, ticks=False, domain=False, grid=False),
+        ),
+        y=alt.Y(
+            "mean:Q",
+            title=None,
+            scale=alt.Scale(domain=[round(lo - 0.2, 2), round(hi + 0.2, 2)], nice=False),
+            axis=alt.Axis(tickCount=3, labelFontSize=12, grid=False),
+        ),
         tooltip=[alt.Tooltip("wave:N"), alt.Tooltip("mean:Q", format=".2f", title="mean (0-10)")],
     )
     line = base.mark_line(color=PALETTE["brand"], strokeWidth=2.5)
     points = base.mark_point(filled=True, size=50).encode(
-        color=alt.Color("latest:N", scale=alt.Scale(domain=[False, True], range=[PALETTE["brand"], PALETTE["down"]]), legend=None),
-        size=alt.Size("latest:N", scale=alt.Scale(domain=[False, True], range=[40, 140]), legend=None),
+        color=alt.Color(
+            "latest:N",
+            scale=alt.Scale(domain=[False, True], range=[PALETTE["brand"], PALETTE["down"]]),
+            legend=None,
+        ),
+        size=alt.Size(
+            "latest:N", scale=alt.Scale(domain=[False, True], range=[40, 140]), legend=None
+        ),
     )
-    last = base.transform_filter(alt.datum.latest).mark_text(dx=-4, dy=-14, align="right", fontSize=15, fontWeight=700, color=PALETTE["down"]).encode(text="label:N")
+    last = (
+        base.transform_filter(alt.datum.latest)
+        .mark_text(dx=-4, dy=-14, align="right", fontSize=15, fontWeight=700, color=PALETTE["down"])
+        .encode(text="label:N")
+    )
     return alt.layer(line, points, last).properties(height=height)

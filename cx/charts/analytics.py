@@ -21,7 +21,11 @@ QUADRANT_COLOURS = {
     "Secondary strength": "#7fbf8e",
     "Secondary weakness": PALETTE["passive"],
 }
-GROUP_COLOURS = {"Promoters": PALETTE["promoter"], "Passives": PALETTE["passive"], "Detractors": PALETTE["detractor"]}
+GROUP_COLOURS = {
+    "Promoters": PALETTE["promoter"],
+    "Passives": PALETTE["passive"],
+    "Detractors": PALETTE["detractor"],
+}
 
 
 def _stat(value: object, default: float) -> float:
@@ -31,47 +35,88 @@ def _stat(value: object, default: float) -> float:
 
 def quadrant_chart(drivers: pl.DataFrame) -> AnyChart:
     """Importance (x, % of explained NPS) vs performance (y, mean 0-10), split at the scope's means."""
-    shown = drivers.filter(pl.col("importance").is_not_null() & pl.col("mean").is_not_null()).with_columns(
+    shown = drivers.filter(
+        pl.col("importance").is_not_null() & pl.col("mean").is_not_null()
+    ).with_columns(
         importance_pct=100 * pl.col("importance"),
         quadrant_label=pl.col("quadrant").replace_strict(QUADRANT_LABELS, default=None),
-        sig=pl.when(pl.col("significant")).then(pl.lit("significant")).otherwise(pl.lit("not significant")),
+        sig=pl.when(pl.col("significant"))
+        .then(pl.lit("significant"))
+        .otherwise(pl.lit("not significant")),
     )
     cut_x, cut_y = _stat(shown["importance_pct"].mean(), 0.0), _stat(shown["mean"].mean(), 0.0)
     lo_y = min(_stat(shown["mean"].min(), 0.0), cut_y) - 0.4
     hi_y = max(_stat(shown["mean"].max(), 10.0), cut_y) + 0.4
     shown = shown.with_columns(cut_x=pl.lit(cut_x), cut_y=pl.lit(cut_y))
     base = alt.Chart(records(shown)).encode(
-        x=alt.X("importance_pct:Q", title="Importance (% of the NPS variance explained)", scale=alt.Scale(zero=True, nice=True)),
-        y=alt.Y("mean:Q", title="Performance (mean score, 0–10)", scale=alt.Scale(domain=[lo_y, hi_y], zero=False)),
+        x=alt.X(
+            "importance_pct:Q",
+            title="Importance (% of the NPS variance explained)",
+            scale=alt.Scale(zero=True, nice=True),
+        ),
+        y=alt.Y(
+            "mean:Q",
+            title="Performance (mean score, 0–10)",
+            scale=alt.Scale(domain=[lo_y, hi_y], zero=False),
+        ),
     )
     points = base.mark_circle(size=420, opacity=0.9).encode(
-        color=alt.Color("quadrant_label:N", title=None, scale=alt.Scale(domain=list(QUADRANT_COLOURS), range=list(QUADRANT_COLOURS.values())),
-                        legend=alt.Legend(columns=2, labelLimit=220)),
+        color=alt.Color(
+            "quadrant_label:N",
+            title=None,
+            scale=alt.Scale(domain=list(QUADRANT_COLOURS), range=list(QUADRANT_COLOURS.values())),
+            legend=alt.Legend(columns=2, labelLimit=220),
+        ),
         stroke=alt.condition("datum.significant", alt.value(PALETTE["ink"]), alt.value("white")),
         tooltip=[
-            alt.Tooltip("label:N", title="Attribute"), alt.Tooltip("importance_pct:Q", format=".1f", title="Importance %"),
-            alt.Tooltip("mean:Q", format=".2f", title="Mean"), alt.Tooltip("quadrant_label:N", title="Quadrant"),
+            alt.Tooltip("label:N", title="Attribute"),
+            alt.Tooltip("importance_pct:Q", format=".1f", title="Importance %"),
+            alt.Tooltip("mean:Q", format=".2f", title="Mean"),
+            alt.Tooltip("quadrant_label:N", title="Quadrant"),
             alt.Tooltip("sig:N", title="Driver"),
         ],
     )
-    labels = base.mark_text(align="left", dx=14, fontSize=16, fontWeight=600, color=PALETTE["ink"]).encode(text="label:N")
-    vline = base.mark_rule(strokeDash=[6, 4], color=PALETTE["muted"]).encode(x="cut_x:Q", y=alt.Y(), tooltip=alt.value(None))
-    hline = base.mark_rule(strokeDash=[6, 4], color=PALETTE["muted"]).encode(y="cut_y:Q", x=alt.X(), tooltip=alt.value(None))
-    return alt.layer(vline, hline, points, labels).properties(height=520, title="Importance vs performance")
+    labels = base.mark_text(
+        align="left", dx=14, fontSize=16, fontWeight=600, color=PALETTE["ink"]
+    ).encode(text="label:N")
+    vline = base.mark_rule(strokeDash=[6, 4], color=PALETTE["muted"]).encode(
+        x="cut_x:Q", y=alt.Y(), tooltip=alt.value(None)
+    )
+    hline = base.mark_rule(strokeDash=[6, 4], color=PALETTE["muted"]).encode(
+        y="cut_y:Q", x=alt.X(), tooltip=alt.value(None)
+    )
+    return alt.layer(vline, hline, points, labels).properties(
+        height=520, title="Importance vs performance"
+    )
 
 
 def importance_chart(drivers: pl.DataFrame) -> AnyChart:
     """Horizontal bars of importance (%), strongest first; non-significant drivers faded."""
     shown = drivers.filter(pl.col("importance").is_not_null()).with_columns(
         importance_pct=100 * pl.col("importance"),
-        sig=pl.when(pl.col("significant")).then(pl.lit("significant")).otherwise(pl.lit("not significant")),
+        sig=pl.when(pl.col("significant"))
+        .then(pl.lit("significant"))
+        .otherwise(pl.lit("not significant")),
     )
     order = shown["label"].to_list()
-    base = alt.Chart(records(shown)).encode(y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)))
+    base = alt.Chart(records(shown)).encode(
+        y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=260))
+    )
     bars = base.mark_bar(cornerRadiusEnd=3).encode(
         x=alt.X("importance_pct:Q", title="Importance (% of explained NPS)"),
-        color=alt.Color("sig:N", title=None, scale=alt.Scale(domain=["significant", "not significant"], range=[PALETTE["brand"], PALETTE["low_base"]])),
-        tooltip=[alt.Tooltip("label:N", title="Attribute"), alt.Tooltip("importance_pct:Q", format=".1f", title="%"), alt.Tooltip("sig:N", title="Driver")],
+        color=alt.Color(
+            "sig:N",
+            title=None,
+            scale=alt.Scale(
+                domain=["significant", "not significant"],
+                range=[PALETTE["brand"], PALETTE["low_base"]],
+            ),
+        ),
+        tooltip=[
+            alt.Tooltip("label:N", title="Attribute"),
+            alt.Tooltip("importance_pct:Q", format=".1f", title="%"),
+            alt.Tooltip("sig:N", title="Driver"),
+        ],
     )
     text = base.mark_text(align="left", dx=6, fontSize=15, fontWeight=600).encode(
         x="importance_pct:Q", text=alt.Text("importance_pct:Q", format=".0f")
@@ -82,8 +127,11 @@ def importance_chart(drivers: pl.DataFrame) -> AnyChart:
 def attribute_trend_chart(trend: pl.DataFrame, columns: int = 4, width: int = 250) -> AnyChart:
     """One small panel per attribute: mean per wave, ▲/▼ where the change is significant."""
     shown = trend.filter(~pl.col("suppressed") & pl.col("mean").is_not_null()).with_columns(
-        mark=pl.when(pl.col("significant") & (pl.col("change") > 0)).then(pl.lit("▲"))
-        .when(pl.col("significant") & (pl.col("change") < 0)).then(pl.lit("▼")).otherwise(pl.lit("")),
+        mark=pl.when(pl.col("significant") & (pl.col("change") > 0))
+        .then(pl.lit("▲"))
+        .when(pl.col("significant") & (pl.col("change") < 0))
+        .then(pl.lit("▼"))
+        .otherwise(pl.lit("")),
     )
     waves = shown.sort("order")["wave"].unique(maintain_order=True).to_list()
     lo, hi = _stat(shown["mean"].min(), 0.5) - 0.5, _stat(shown["mean"].max(), 9.5) + 0.5
@@ -91,40 +139,92 @@ def attribute_trend_chart(trend: pl.DataFrame, columns: int = 4, width: int = 25
         x=alt.X("wave:N", sort=waves, title=None, axis=alt.Axis(labelAngle=-45, labelFontSize=12)),
         y=alt.Y("mean:Q", title="Mean (0–10)", scale=alt.Scale(domain=[lo, hi], zero=False)),
     )
-    line = base.mark_line(color=PALETTE["brand"], strokeWidth=3, point=alt.OverlayMarkDef(size=60, color=PALETTE["brand"])).encode(
-        tooltip=[alt.Tooltip("label:N", title="Attribute"), alt.Tooltip("wave:N"), alt.Tooltip("mean:Q", format=".2f"),
-                 alt.Tooltip("change:Q", format="+.2f"), alt.Tooltip("n:Q")],
+    line = base.mark_line(
+        color=PALETTE["brand"],
+        strokeWidth=3,
+        point=alt.OverlayMarkDef(size=60, color=PALETTE["brand"]),
+    ).encode(
+        tooltip=[
+            alt.Tooltip("label:N", title="Attribute"),
+            alt.Tooltip("wave:N"),
+            alt.Tooltip("mean:Q", format=".2f"),
+            alt.Tooltip("change:Q", format="+.2f"),
+            alt.Tooltip("n:Q"),
+        ],
     )
     arrows = base.mark_text(dy=-16, fontSize=17, fontWeight=700).encode(
         text="mark:N",
-        color=alt.Color("mark:N", legend=None, scale=alt.Scale(domain=["▲", "▼", ""], range=[PALETTE["up"], PALETTE["down"], PALETTE["muted"]])),
+        color=alt.Color(
+            "mark:N",
+            legend=None,
+            scale=alt.Scale(
+                domain=["▲", "▼", ""], range=[PALETTE["up"], PALETTE["down"], PALETTE["muted"]]
+            ),
+        ),
     )
     return (
         alt.layer(line, arrows, data=records(shown))
         .properties(width=width, height=170)
-        .facet(facet=alt.Facet("label:N", title=None, header=alt.Header(labelFontSize=17, labelFontWeight=600)), columns=columns)
+        .facet(
+            facet=alt.Facet(
+                "label:N", title=None, header=alt.Header(labelFontSize=17, labelFontWeight=600)
+            ),
+            columns=columns,
+        )
     )
 
 
 def comparison_chart(compare: pl.DataFrame) -> AnyChart:
     """Change between two waves per attribute (b − a), coloured when significant."""
-    shown = compare.filter((pl.col("measure") != "nps") & pl.col("change").is_not_null()).with_columns(
-        verdict=pl.when(~pl.col("significant")).then(pl.lit("not significant"))
-        .when(pl.col("change") > 0).then(pl.lit("significant rise")).otherwise(pl.lit("significant fall")),
-    ).sort("change", "measure")
+    shown = (
+        compare.filter((pl.col("measure") != "nps") & pl.col("change").is_not_null())
+        .with_columns(
+            verdict=pl.when(~pl.col("significant"))
+            .then(pl.lit("not significant"))
+            .when(pl.col("change") > 0)
+            .then(pl.lit("significant rise"))
+            .otherwise(pl.lit("significant fall")),
+        )
+        .sort("change", "measure")
+    )
     order = shown["label"].to_list()
     reach = max([abs(v) for v in shown["change"].to_list()] + [0.1])
-    domain = [min(0.0, _stat(shown["change"].min(), 0.0)) - 0.35 * reach, max(0.0, _stat(shown["change"].max(), 0.0)) + 0.35 * reach]
-    base = alt.Chart(records(shown)).encode(y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)))
-    bars = base.mark_bar(cornerRadiusEnd=3).encode(
-        x=alt.X("change:Q", title="Change in mean score (points on 0–10)", scale=alt.Scale(domain=domain, nice=False)),
-        color=alt.Color("verdict:N", title=None, legend=alt.Legend(orient="bottom"), scale=alt.Scale(
-            domain=["significant rise", "significant fall", "not significant"], range=[PALETTE["up"], PALETTE["down"], PALETTE["low_base"]])),
-        tooltip=[alt.Tooltip("label:N", title="Attribute"), alt.Tooltip("a:Q", format=".2f", title="from"),
-                 alt.Tooltip("b:Q", format=".2f", title="to"), alt.Tooltip("change:Q", format="+.2f"), alt.Tooltip("verdict:N")],
+    domain = [
+        min(0.0, _stat(shown["change"].min(), 0.0)) - 0.35 * reach,
+        max(0.0, _stat(shown["change"].max(), 0.0)) + 0.35 * reach,
+    ]
+    base = alt.Chart(records(shown)).encode(
+        y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=260))
     )
-    right = base.transform_filter("datum.change >= 0").mark_text(align="left", dx=6, fontSize=15, fontWeight=600)
-    left = base.transform_filter("datum.change < 0").mark_text(align="right", dx=-6, fontSize=15, fontWeight=600)
+    bars = base.mark_bar(cornerRadiusEnd=3).encode(
+        x=alt.X(
+            "change:Q",
+            title="Change in mean score (points on 0–10)",
+            scale=alt.Scale(domain=domain, nice=False),
+        ),
+        color=alt.Color(
+            "verdict:N",
+            title=None,
+            legend=alt.Legend(orient="bottom"),
+            scale=alt.Scale(
+                domain=["significant rise", "significant fall", "not significant"],
+                range=[PALETTE["up"], PALETTE["down"], PALETTE["low_base"]],
+            ),
+        ),
+        tooltip=[
+            alt.Tooltip("label:N", title="Attribute"),
+            alt.Tooltip("a:Q", format=".2f", title="from"),
+            alt.Tooltip("b:Q", format=".2f", title="to"),
+            alt.Tooltip("change:Q", format="+.2f"),
+            alt.Tooltip("verdict:N"),
+        ],
+    )
+    right = base.transform_filter("datum.change >= 0").mark_text(
+        align="left", dx=6, fontSize=15, fontWeight=600
+    )
+    left = base.transform_filter("datum.change < 0").mark_text(
+        align="right", dx=-6, fontSize=15, fontWeight=600
+    )
     text = [m.encode(x="change:Q", text=alt.Text("change:Q", format="+.2f")) for m in (right, left)]
     return alt.layer(bars, *text).properties(height=alt.Step(40))
 
@@ -139,15 +239,29 @@ def segment_trend_chart(trend: pl.DataFrame) -> AnyChart:
     shown = trend.filter(~pl.col("suppressed") & pl.col("nps").is_not_null())
     waves = shown["wave"].unique(maintain_order=True).to_list()
     last = shown.group_by("segment").agg(pl.all().last()).sort("segment")
-    base = alt.Chart(records(shown)).encode(x=alt.X("wave:N", sort=waves, title=None, axis=alt.Axis(labelAngle=0)))
+    base = alt.Chart(records(shown)).encode(
+        x=alt.X("wave:N", sort=waves, title=None, axis=alt.Axis(labelAngle=0))
+    )
     lines = base.mark_line(strokeWidth=3, point=alt.OverlayMarkDef(size=70)).encode(
         y=alt.Y("nps:Q", title="NPS (points)"),
         color=alt.Color("segment:N", title=None),
-        tooltip=[alt.Tooltip("segment:N"), alt.Tooltip("wave:N"), alt.Tooltip("nps:Q", format=".1f"),
-                 alt.Tooltip("nps_moe:Q", format=".1f", title="± MoE"), alt.Tooltip("n:Q")],
+        tooltip=[
+            alt.Tooltip("segment:N"),
+            alt.Tooltip("wave:N"),
+            alt.Tooltip("nps:Q", format=".1f"),
+            alt.Tooltip("nps_moe:Q", format=".1f", title="± MoE"),
+            alt.Tooltip("n:Q"),
+        ],
     )
-    tags = alt.Chart(records(last)).mark_text(align="left", dx=10, fontSize=15, fontWeight=600).encode(
-        x=alt.X("wave:N", sort=waves), y="nps:Q", text="segment:N", color=alt.Color("segment:N", legend=None),
+    tags = (
+        alt.Chart(records(last))
+        .mark_text(align="left", dx=10, fontSize=15, fontWeight=600)
+        .encode(
+            x=alt.X("wave:N", sort=waves),
+            y="nps:Q",
+            text="segment:N",
+            color=alt.Color("segment:N", legend=None),
+        )
     )
     return alt.layer(lines, tags).properties(height=360, title="NPS by segment over waves")
 
@@ -155,25 +269,52 @@ def segment_trend_chart(trend: pl.DataFrame) -> AnyChart:
 def tier_segment_heatmap(grid: pl.DataFrame, tiers: list[str]) -> AnyChart:
     """RFM tier x segment grid coloured by NPS; hidden cells (n < 5) show only their count."""
     shown = grid.with_columns(
-        text=pl.when(pl.col("suppressed")).then(pl.format("n={}", pl.col("n")))
+        text=pl.when(pl.col("suppressed"))
+        .then(pl.format("n={}", pl.col("n")))
         .otherwise(pl.format("{}", pl.col("nps").round(0).cast(pl.Int64))),
-        base=pl.when(pl.col("suppressed")).then(pl.lit("hidden")).when(pl.col("low_base")).then(pl.lit("low base"))
+        base=pl.when(pl.col("suppressed"))
+        .then(pl.lit("hidden"))
+        .when(pl.col("low_base"))
+        .then(pl.lit("low base"))
         .otherwise(pl.lit("n ≥ 30")),
         tone=pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("nps")),
     )
     order = [t for t in tiers if t in set(shown["rfm_tier"].to_list())]
     base = alt.Chart(records(shown)).encode(
-        x=alt.X("segment:N", title=None, axis=alt.Axis(orient="top", labelAngle=0, labelFontSize=15, labelLimit=120, labelOverlap=False)),
+        x=alt.X(
+            "segment:N",
+            title=None,
+            axis=alt.Axis(
+                orient="top", labelAngle=0, labelFontSize=15, labelLimit=120, labelOverlap=False
+            ),
+        ),
         y=alt.Y("rfm_tier:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)),
     )
     cells = base.mark_rect(stroke="white", strokeWidth=2).encode(
-        color=alt.Color("tone:Q", title="NPS", scale=alt.Scale(scheme="redyellowgreen", domainMid=0), legend=alt.Legend(orient="bottom", gradientLength=260)),
-        tooltip=[alt.Tooltip("rfm_tier:N", title="Tier"), alt.Tooltip("segment:N"), alt.Tooltip("nps:Q", format=".1f"),
-                 alt.Tooltip("nps_moe:Q", format=".1f", title="± MoE"), alt.Tooltip("n:Q")],
+        color=alt.Color(
+            "tone:Q",
+            title="NPS",
+            scale=alt.Scale(scheme="redyellowgreen", domainMid=0),
+            legend=alt.Legend(orient="bottom", gradientLength=260),
+        ),
+        tooltip=[
+            alt.Tooltip("rfm_tier:N", title="Tier"),
+            alt.Tooltip("segment:N"),
+            alt.Tooltip("nps:Q", format=".1f"),
+            alt.Tooltip("nps_moe:Q", format=".1f", title="± MoE"),
+            alt.Tooltip("n:Q"),
+        ],
     )
     text = base.mark_text(fontSize=17, fontWeight=600).encode(
         text="text:N",
-        color=alt.Color("base:N", legend=None, scale=alt.Scale(domain=["n ≥ 30", "low base", "hidden"], range=[PALETTE["ink"], PALETTE["muted"], PALETTE["muted"]])),
+        color=alt.Color(
+            "base:N",
+            legend=None,
+            scale=alt.Scale(
+                domain=["n ≥ 30", "low base", "hidden"],
+                range=[PALETTE["ink"], PALETTE["muted"], PALETTE["muted"]],
+            ),
+        ),
     )
     return alt.layer(cells, text).properties(height=alt.Step(46), width=alt.Step(120))
 
@@ -181,18 +322,31 @@ def tier_segment_heatmap(grid: pl.DataFrame, tiers: list[str]) -> AnyChart:
 def value_chart(value: pl.DataFrame, title: str) -> AnyChart:
     """Revenue per customer by group (bars), labelled "per customer · % of all revenue"."""
     shown = value.filter(~pl.col("suppressed")).with_columns(
-        label=pl.format("{} · {} %", pl.col("revenue_per_customer").round(0).cast(pl.Int64),
-                        (100 * pl.col("revenue_share")).round(0).cast(pl.Int64)),
+        label=pl.format(
+            "{} · {} %",
+            pl.col("revenue_per_customer").round(0).cast(pl.Int64),
+            (100 * pl.col("revenue_share")).round(0).cast(pl.Int64),
+        ),
     )
     order = shown["group"].to_list()
     colours = [GROUP_COLOURS.get(g, PALETTE["brand"]) for g in order]
-    base = alt.Chart(records(shown)).encode(y=alt.Y("group:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)))
+    base = alt.Chart(records(shown)).encode(
+        y=alt.Y("group:N", sort=order, title=None, axis=alt.Axis(labelLimit=260))
+    )
     bars = base.mark_bar(cornerRadiusEnd=3).encode(
         x=alt.X("revenue_per_customer:Q", title="Revenue per customer, last 12 months"),
         color=alt.Color("group:N", legend=None, scale=alt.Scale(domain=order, range=colours)),
-        tooltip=[alt.Tooltip("group:N"), alt.Tooltip("customers:Q"), alt.Tooltip("revenue_per_customer:Q", format=",.0f"),
-                 alt.Tooltip("revenue_share:Q", format=".1%", title="share of revenue")],
+        tooltip=[
+            alt.Tooltip("group:N"),
+            alt.Tooltip("customers:Q"),
+            alt.Tooltip("revenue_per_customer:Q", format=",.0f"),
+            alt.Tooltip("revenue_share:Q", format=".1%", title="share of revenue"),
+        ],
     )
-    text = base.mark_text(align="left", dx=6, fontSize=15, fontWeight=600).encode(x="revenue_per_customer:Q", text="label:N")
-    heading = alt.TitleParams(title, subtitle="labels: revenue per customer · share of revenue", subtitleFontSize=14)
+    text = base.mark_text(align="left", dx=6, fontSize=15, fontWeight=600).encode(
+        x="revenue_per_customer:Q", text="label:N"
+    )
+    heading = alt.TitleParams(
+        title, subtitle="labels: revenue per customer · share of revenue", subtitleFontSize=14
+    )
     return alt.layer(bars, text).properties(height=alt.Step(40), title=heading)

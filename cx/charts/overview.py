@@ -11,32 +11,59 @@ from cx.charts.theme import PALETTE, records
 def nps_trend_chart(trend: pl.DataFrame, title: str = "NPS over waves") -> alt.LayerChart:
     """NPS per wave with its 95 % band; hollow points for low bases, ▲/▼ for significant changes."""
     shown = trend.filter(~pl.col("suppressed")).with_columns(
-        base=pl.when(pl.col("low_base")).then(pl.lit("low base (n < 30)")).otherwise(pl.lit("n ≥ 30")),
-        mark=pl.when(pl.col("significant") & (pl.col("change") > 0)).then(pl.lit("▲"))
-        .when(pl.col("significant") & (pl.col("change") < 0)).then(pl.lit("▼")).otherwise(pl.lit("")),
+        base=pl.when(pl.col("low_base"))
+        .then(pl.lit("low base (n < 30)"))
+        .otherwise(pl.lit("n ≥ 30")),
+        mark=pl.when(pl.col("significant") & (pl.col("change") > 0))
+        .then(pl.lit("▲"))
+        .when(pl.col("significant") & (pl.col("change") < 0))
+        .then(pl.lit("▼"))
+        .otherwise(pl.lit("")),
     )
     order = shown["wave"].to_list()
     base = alt.Chart(records(shown)).encode(
         x=alt.X("wave:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
     )
     band = base.mark_area(opacity=0.35, color=PALETTE["band"]).encode(
-        y=alt.Y("lo:Q", title="NPS (points)", scale=alt.Scale(zero=False, padding=24)), y2="hi:Q",
-        tooltip=[alt.Tooltip("wave:N"), alt.Tooltip("lo:Q", format=".1f", title="low"), alt.Tooltip("hi:Q", format=".1f", title="high")],
+        y=alt.Y("lo:Q", title="NPS (points)", scale=alt.Scale(zero=False, padding=24)),
+        y2="hi:Q",
+        tooltip=[
+            alt.Tooltip("wave:N"),
+            alt.Tooltip("lo:Q", format=".1f", title="low"),
+            alt.Tooltip("hi:Q", format=".1f", title="high"),
+        ],
     )
     line = base.mark_line(color=PALETTE["brand"], strokeWidth=3).encode(y="nps:Q")
     points = base.mark_point(size=110, strokeWidth=2.5, color=PALETTE["brand"]).encode(
         y="nps:Q",
-        fill=alt.Fill("base:N", scale=alt.Scale(domain=["n ≥ 30", "low base (n < 30)"], range=[PALETTE["brand"], "white"]), legend=None),
+        fill=alt.Fill(
+            "base:N",
+            scale=alt.Scale(
+                domain=["n ≥ 30", "low base (n < 30)"], range=[PALETTE["brand"], "white"]
+            ),
+            legend=None,
+        ),
         tooltip=[
-            alt.Tooltip("wave:N"), alt.Tooltip("nps:Q", format=".1f", title="NPS"),
-            alt.Tooltip("nps_moe:Q", format=".1f", title="± MoE"), alt.Tooltip("n:Q", title="n"),
+            alt.Tooltip("wave:N"),
+            alt.Tooltip("nps:Q", format=".1f", title="NPS"),
+            alt.Tooltip("nps_moe:Q", format=".1f", title="± MoE"),
+            alt.Tooltip("n:Q", title="n"),
             alt.Tooltip("base:N", title="base"),
         ],
     )
-    labels = base.mark_text(dy=-18, fontSize=16, fontWeight=600, color=PALETTE["ink"]).encode(y="nps:Q", text=alt.Text("nps:Q", format=".1f"))
+    labels = base.mark_text(dy=-18, fontSize=16, fontWeight=600, color=PALETTE["ink"]).encode(
+        y="nps:Q", text=alt.Text("nps:Q", format=".1f")
+    )
     arrows = base.mark_text(dy=22, fontSize=18).encode(
-        y="nps:Q", text="mark:N",
-        color=alt.Color("mark:N", scale=alt.Scale(domain=["▲", "▼", ""], range=[PALETTE["up"], PALETTE["down"], PALETTE["muted"]]), legend=None),
+        y="nps:Q",
+        text="mark:N",
+        color=alt.Color(
+            "mark:N",
+            scale=alt.Scale(
+                domain=["▲", "▼", ""], range=[PALETTE["up"], PALETTE["down"], PALETTE["muted"]]
+            ),
+            legend=None,
+        ),
     )
     return alt.layer(band, line, points, labels, arrows).properties(title=title, height=340)
 
@@ -46,31 +73,58 @@ def nps_bar_chart(df: pl.DataFrame, level: str, label: str) -> alt.LayerChart:
     shown = df.filter(~pl.col("suppressed")).with_columns(
         lo=pl.col("nps") - pl.col("nps_moe"),
         hi=pl.col("nps") + pl.col("nps_moe"),
-        base=pl.when(pl.col("low_base")).then(pl.lit("low base (n < 30)")).otherwise(pl.lit("n ≥ 30")),
+        base=pl.when(pl.col("low_base"))
+        .then(pl.lit("low base (n < 30)"))
+        .otherwise(pl.lit("n ≥ 30")),
     )
     order = shown[level].to_list()
     base = alt.Chart(records(shown)).encode(
-        y=alt.Y(f"{level}:N", sort=order, title=None, axis=alt.Axis(labelLimit=260), scale=alt.Scale(paddingInner=0.3))
+        y=alt.Y(
+            f"{level}:N",
+            sort=order,
+            title=None,
+            axis=alt.Axis(labelLimit=260),
+            scale=alt.Scale(paddingInner=0.3),
+        )
     )
     bars = base.mark_bar(cornerRadiusEnd=3).encode(
         x=alt.X("nps:Q", title="NPS (points), 95 % interval"),
-        color=alt.Color("base:N", scale=alt.Scale(domain=["n ≥ 30", "low base (n < 30)"], range=[PALETTE["brand"], PALETTE["low_base"]]), legend=alt.Legend(title=None)),
+        color=alt.Color(
+            "base:N",
+            scale=alt.Scale(
+                domain=["n ≥ 30", "low base (n < 30)"],
+                range=[PALETTE["brand"], PALETTE["low_base"]],
+            ),
+            legend=alt.Legend(title=None),
+        ),
         tooltip=[
-            alt.Tooltip(f"{level}:N", title=label), alt.Tooltip("nps:Q", format=".1f", title="NPS"),
-            alt.Tooltip("nps_moe:Q", format=".1f", title="± MoE"), alt.Tooltip("n:Q"),
+            alt.Tooltip(f"{level}:N", title=label),
+            alt.Tooltip("nps:Q", format=".1f", title="NPS"),
+            alt.Tooltip("nps_moe:Q", format=".1f", title="± MoE"),
+            alt.Tooltip("n:Q"),
         ],
     )
     errors = base.mark_rule(color=PALETTE["ink"], strokeWidth=1.5).encode(x="lo:Q", x2="hi:Q")
-    text = base.mark_text(align="left", dx=6, fontSize=15, fontWeight=600, color=PALETTE["ink"]).encode(x="hi:Q", text=alt.Text("nps:Q", format=".1f"))
+    text = base.mark_text(
+        align="left", dx=6, fontSize=15, fontWeight=600, color=PALETTE["ink"]
+    ).encode(x="hi:Q", text=alt.Text("nps:Q", format=".1f"))
     return alt.layer(bars, errors, text).properties(height=alt.Step(40))
 
 
 def shares_chart(headline: pl.DataFrame) -> alt.Chart:
     """One stacked bar: promoters, passives, detractors (weighted shares, %)."""
     row = headline.row(0, named=True)
-    parts = [("Promoters", row.get("promoter_share")), ("Passives", row.get("passive_share")), ("Detractors", row.get("detractor_share"))]
+    parts = [
+        ("Promoters", row.get("promoter_share")),
+        ("Passives", row.get("passive_share")),
+        ("Detractors", row.get("detractor_share")),
+    ]
     df = pl.DataFrame(
-        {"group": [p for p, _ in parts], "share": [100 * (v or 0.0) for _, v in parts], "order": [0, 1, 2]}
+        {
+            "group": [p for p, _ in parts],
+            "share": [100 * (v or 0.0) for _, v in parts],
+            "order": [0, 1, 2],
+        }
     ).with_columns(label=pl.format("{}%", pl.col("share").round(0).cast(pl.Int64)))
     domain = ["Promoters", "Passives", "Detractors"]
     colours = [PALETTE["promoter"], PALETTE["passive"], PALETTE["detractor"]]
@@ -79,10 +133,13 @@ def shares_chart(headline: pl.DataFrame) -> alt.Chart:
         order=alt.Order("order:Q"),
     )
     bar = base.mark_bar(height=44).encode(
-        color=alt.Color("group:N", scale=alt.Scale(domain=domain, range=colours), legend=alt.Legend(title=None)),
+        color=alt.Color(
+            "group:N", scale=alt.Scale(domain=domain, range=colours), legend=alt.Legend(title=None)
+        ),
         tooltip=[alt.Tooltip("group:N"), alt.Tooltip("share:Q", format=".1f", title="%")],
     )
     text = base.mark_text(dx=-8, align="right", color="white", fontSize=18, fontWeight=700).encode(
-        x=alt.X("share:Q", stack="zero"), text="label:N",
+        x=alt.X("share:Q", stack="zero"),
+        text="label:N",
     )
     return alt.layer(bar, text).properties(height=80)

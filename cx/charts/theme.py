@@ -34,16 +34,43 @@ def cx_theme() -> alt.theme.ThemeConfig:
             "font": FONT,
             "background": "transparent",
             "view": {"stroke": None},
-            "title": {"fontSize": 22, "fontWeight": 600, "color": PALETTE["ink"], "anchor": "start", "offset": 12},
-            "axis": {
-                "labelFontSize": 15, "titleFontSize": 16, "titleColor": PALETTE["muted"],
-                "labelColor": PALETTE["ink"], "gridColor": PALETTE["grid"], "domainColor": PALETTE["grid"],
-                "tickColor": PALETTE["grid"], "titleFontWeight": 500,
+            "title": {
+                "fontSize": 22,
+                "fontWeight": 600,
+                "color": PALETTE["ink"],
+                "anchor": "start",
+                "offset": 12,
             },
-            "legend": {"labelFontSize": 15, "titleFontSize": 15, "orient": "top", "symbolSize": 160},
+            "axis": {
+                "labelFontSize": 15,
+                "titleFontSize": 16,
+                "titleColor": PALETTE["muted"],
+                "labelColor": PALETTE["ink"],
+                "gridColor": PALETTE["grid"],
+                "domainColor": PALETTE["grid"],
+                "tickColor": PALETTE["grid"],
+                "titleFontWeight": 500,
+            },
+            "legend": {
+                "labelFontSize": 15,
+                "titleFontSize": 15,
+                "orient": "top",
+                "symbolSize": 160,
+            },
             "header": {"labelFontSize": 16, "titleFontSize": 16},
             "text": {"fontSize": 15, "color": PALETTE["ink"]},
-            "range": {"category": [PALETTE["brand"], "#e8773a", "#2aa198", "#8e6bbf", "#c2418f", "#7f8c8d", "#b58900", "#268bd2"]},
+            "range": {
+                "category": [
+                    PALETTE["brand"],
+                    "#e8773a",
+                    "#2aa198",
+                    "#8e6bbf",
+                    "#c2418f",
+                    "#7f8c8d",
+                    "#b58900",
+                    "#268bd2",
+                ]
+            },
         }
     }
 
@@ -51,5 +78,3 @@ def cx_theme() -> alt.theme.ThemeConfig:
 def records(df: pl.DataFrame) -> alt.Data:
     """Altair data from a Polars frame (values inline, so the spec is self-contained)."""
     return alt.Data(values=df.to_dicts())
-
-

@@ -19,7 +19,9 @@ from cx.core import users as users_mod
 MODULES = (demo, analytics, users, voice, loop, ingest, reports, improve, bench)
 """Every command module, in the order ``cx --help`` lists them."""
 
-COMMANDS: dict[str, Command] = {name: fn for module in MODULES for name, fn in module.COMMANDS.items()}
+COMMANDS: dict[str, Command] = {
+    name: fn for module in MODULES for name, fn in module.COMMANDS.items()
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +37,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         rows = COMMANDS[args.command](args)
-    except (CliError, data.DataError, users_mod.UserError, ValueError, KeyError, FileNotFoundError, PermissionError) as exc:
+    except (
+        CliError,
+        data.DataError,
+        users_mod.UserError,
+        ValueError,
+        KeyError,
+        FileNotFoundError,
+        PermissionError,
+    ) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"cx {args.command}: {message}", file=sys.stderr)
         return 2
@@ -43,7 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cx {args.command}: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # last resort: one line, never a traceback
-        print(f"cx {args.command}: unexpected error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        print(
+            f"cx {args.command}: unexpected error: {exc.__class__.__name__}: {exc}", file=sys.stderr
+        )
         return 1
     if rows is not None:
         emit(rows, getattr(args, "format", "table"))

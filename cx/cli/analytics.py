@@ -37,7 +37,10 @@ def cmd_kpis(args: argparse.Namespace) -> Rows:
     except KeyError as exc:
         raise CliError(str(exc.args[0])) from None
     columns = [*by, *KPI_COLUMNS]
-    if df["csat"].null_count() == df.height and "csat" not in responses_of(args).collect_schema().names():
+    if (
+        df["csat"].null_count() == df.height
+        and "csat" not in responses_of(args).collect_schema().names()
+    ):
         columns.remove("csat")
     return rows_of(df, columns)
 
@@ -51,7 +54,9 @@ def cmd_drivers(args: argparse.Namespace) -> Rows:
     if df.is_empty():
         raise CliError("no attribute ratings in this scope and wave: nothing to analyse")
     if df["low_base"][0]:
-        raise CliError(f"low base: {df['n'][0]} complete answers (fewer than 30), no driver analysis")
+        raise CliError(
+            f"low base: {df['n'][0]} complete answers (fewer than 30), no driver analysis"
+        )
     return rows_of(df, DRIVER_COLUMNS)
 
 
@@ -60,7 +65,9 @@ def add_parsers(sub: Any) -> None:
     add_common(p)
     p.add_argument("--by", help="comma-separated columns to group by, e.g. agency,wave")
 
-    p = sub.add_parser("drivers", help="key drivers of NPS: importance, performance and quadrant per attribute")
+    p = sub.add_parser(
+        "drivers", help="key drivers of NPS: importance, performance and quadrant per attribute"
+    )
     add_common(p)
 
 

@@ -40,11 +40,22 @@ class CliError(Exception):
 def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="data directory (default: data/ or CX_DATA_DIR)")
     p.add_argument("--user", help="apply this user's geography scope")
-    p.add_argument("--scope", action="append", help="world, region:<name>, country:<code> or agency:<name> (repeatable; default world)")
+    p.add_argument(
+        "--scope",
+        action="append",
+        help="world, region:<name>, country:<code> or agency:<name> (repeatable; default world)",
+    )
     p.add_argument("--wave", help="wave label (default: the latest wave)")
     p.add_argument("--channel", action="append", default=[], help="filter: channel (repeatable)")
-    p.add_argument("--touchpoint", action="append", default=[], help="filter: touchpoint, or 'relational' (repeatable)")
-    p.add_argument("--segment", action="append", default=[], help="filter: customer segment (repeatable)")
+    p.add_argument(
+        "--touchpoint",
+        action="append",
+        default=[],
+        help="filter: touchpoint, or 'relational' (repeatable)",
+    )
+    p.add_argument(
+        "--segment", action="append", default=[], help="filter: customer segment (repeatable)"
+    )
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
 
@@ -68,7 +79,9 @@ def responses_of(args: argparse.Namespace) -> pl.LazyFrame:
     return data.scan_responses(root_of(args))
 
 
-def filters_of(args: argparse.Namespace, frame: pl.LazyFrame, *, default_wave: bool = True) -> Filters:
+def filters_of(
+    args: argparse.Namespace, frame: pl.LazyFrame, *, default_wave: bool = True
+) -> Filters:
     all_waves = overview.waves(frame)
     wave = getattr(args, "wave", None)
     if wave is not None and wave not in all_waves:
@@ -129,14 +142,26 @@ def emit(rows: Rows, fmt: str, out: Any = None) -> None:
         writer = csv.writer(buf)
         writer.writerow(keys)
         for r in rows:
-            writer.writerow(["" if r.get(k) is None else (",".join(map(str, r[k])) if isinstance(r.get(k), list) else r.get(k)) for k in keys])
+            writer.writerow(
+                [
+                    ""
+                    if r.get(k) is None
+                    else (",".join(map(str, r[k])) if isinstance(r.get(k), list) else r.get(k))
+                    for k in keys
+                ]
+            )
         out.write(buf.getvalue())
         return
     cells = [[_cell(r.get(k)) for k in keys] for r in rows]
     widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
     out.write("  ".join(k.ljust(w) for k, w in zip(keys, widths, strict=True)).rstrip() + "\n")
     for c in cells:
-        out.write("  ".join(v.rjust(w) if _numeric(v) else v.ljust(w) for v, w in zip(c, widths, strict=True)).rstrip() + "\n")
+        out.write(
+            "  ".join(
+                v.rjust(w) if _numeric(v) else v.ljust(w) for v, w in zip(c, widths, strict=True)
+            ).rstrip()
+            + "\n"
+        )
 
 
 def _numeric(text: str) -> bool:

@@ -19,7 +19,12 @@ def cmd_demo(args: argparse.Namespace) -> Rows:
 def add_parsers(sub: Any) -> None:
     p = sub.add_parser("demo", help="write the demo dataset into --data")
     add_common(p)
-    p.add_argument("--rows", type=int, default=200_000, help="total responses over the 8 waves (default 200000)")
+    p.add_argument(
+        "--rows",
+        type=int,
+        default=200_000,
+        help="total responses over the 8 waves (default 200000)",
+    )
     p.add_argument("--seed", type=int, default=42)
 
 

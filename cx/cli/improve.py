@@ -16,7 +16,10 @@ def cmd_digests(args: argparse.Namespace) -> Rows:
 
 
 def add_parsers(sub: Any) -> None:
-    p = sub.add_parser("digests", help="enqueue one e-mail per plan owner with plans or tasks due (then: cx notify)")
+    p = sub.add_parser(
+        "digests",
+        help="enqueue one e-mail per plan owner with plans or tasks due (then: cx notify)",
+    )
     add_common(p)
     p.add_argument("--within-days", type=int, default=7)
 

@@ -42,8 +42,16 @@ def cmd_import(args: argparse.Namespace) -> Rows:
     if args.scale:
         scales["*"] = args.scale
     result = _run(
-        ingest.import_file, Path(args.file), args.wave, root=root, mode=args.mode, survey=args.survey,
-        overrides=_pairs(args.map, "--map"), scales=scales, delimiter=args.delimiter, dry_run=args.dry_run,
+        ingest.import_file,
+        Path(args.file),
+        args.wave,
+        root=root,
+        mode=args.mode,
+        survey=args.survey,
+        overrides=_pairs(args.map, "--map"),
+        scales=scales,
+        delimiter=args.delimiter,
+        dry_run=args.dry_run,
         after_import=rules.after_import,
     )
     return result.as_rows(root)
@@ -60,20 +68,45 @@ def cmd_import_fieldwork(args: argparse.Namespace) -> Rows:
 
 
 def add_parsers(sub: Any) -> None:
-    p = sub.add_parser("import", help="import a survey export (CSV, .xlsx, .sav, Triple-S, Parquet) as a wave")
+    p = sub.add_parser(
+        "import", help="import a survey export (CSV, .xlsx, .sav, Triple-S, Parquet) as a wave"
+    )
     p.add_argument("file", help="the file; its type is detected from its content")
     p.add_argument("--data", help="data directory (default: data/ or CX_DATA_DIR)")
     p.add_argument("--wave", help="the wave label, e.g. 2026-Q4, 2026-10 or 2026-W42")
-    p.add_argument("--mode", choices=ingest.MODES, default="new", help="new (refuse an existing wave), replace or append")
+    p.add_argument(
+        "--mode",
+        choices=ingest.MODES,
+        default="new",
+        help="new (refuse an existing wave), replace or append",
+    )
     p.add_argument("--survey", help="survey name: its saved column mapping is reused and updated")
-    p.add_argument("--map", action="append", help="SOURCE=TARGET column mapping (repeatable; TARGET empty drops it)")
-    p.add_argument("--scale", choices=tuple(SCALES), help="source scale of every attr_* column (rescaled to 0-10)")
-    p.add_argument("--attr-scale", action="append", help="attr_x=1-5: the source scale of one attribute (repeatable)")
+    p.add_argument(
+        "--map",
+        action="append",
+        help="SOURCE=TARGET column mapping (repeatable; TARGET empty drops it)",
+    )
+    p.add_argument(
+        "--scale",
+        choices=tuple(SCALES),
+        help="source scale of every attr_* column (rescaled to 0-10)",
+    )
+    p.add_argument(
+        "--attr-scale",
+        action="append",
+        help="attr_x=1-5: the source scale of one attribute (repeatable)",
+    )
     p.add_argument("--delimiter", help="CSV delimiter (default: detected)")
     p.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    for name, help_, modes in (("import-crm", "import CRM transactions (customer_id, date, amount)", ("append", "replace")),
-                               ("import-fieldwork", "import fieldwork counts per wave x agency x channel", None)):
+    for name, help_, modes in (
+        (
+            "import-crm",
+            "import CRM transactions (customer_id, date, amount)",
+            ("append", "replace"),
+        ),
+        ("import-fieldwork", "import fieldwork counts per wave x agency x channel", None),
+    ):
         q = sub.add_parser(name, help=help_)
         q.add_argument("file")
         q.add_argument("--data", help="data directory (default: data/ or CX_DATA_DIR)")
@@ -82,4 +115,8 @@ def add_parsers(sub: Any) -> None:
         q.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
 
-COMMANDS: dict[str, Command] = {"import": cmd_import, "import-crm": cmd_import_crm, "import-fieldwork": cmd_import_fieldwork}
+COMMANDS: dict[str, Command] = {
+    "import": cmd_import,
+    "import-crm": cmd_import_crm,
+    "import-fieldwork": cmd_import_fieldwork,
+}

@@ -53,7 +53,9 @@ def _count_pages(path: Path) -> int:
 
 def cmd_report(args: argparse.Namespace) -> Rows:
     if not args.out:
-        raise CliError("--out is required (a .pdf, .pptx or .png file; a folder with --email-managers)")
+        raise CliError(
+            "--out is required (a .pdf, .pptx or .png file; a folder with --email-managers)"
+        )
     frame = responses_of(args)
     f = filters_of(args, frame)
     out = Path(args.out)
@@ -65,11 +67,24 @@ def cmd_report(args: argparse.Namespace) -> Rows:
     suffix = out.suffix.lower()
     if args.infographic or suffix == ".png":
         write_infographic(frame, scope, f, out)
-        return [{"kind": "infographic", "file": str(out), "format": suffix.lstrip("."), "scope": str(scope),
-                 "wave": f.wave, "pages": 1, "sections": [], "skipped": [], "bytes": out.stat().st_size,
-                 "seconds": round(time.perf_counter() - t0, 2)}]
+        return [
+            {
+                "kind": "infographic",
+                "file": str(out),
+                "format": suffix.lstrip("."),
+                "scope": str(scope),
+                "wave": f.wave,
+                "pages": 1,
+                "sections": [],
+                "skipped": [],
+                "bytes": out.stat().st_size,
+                "seconds": round(time.perf_counter() - t0, 2),
+            }
+        ]
     if suffix not in reports.FORMATS:
-        raise CliError(f"{out}: unknown report format {suffix or '(none)'!r}; use .pdf, .pptx or .png")
+        raise CliError(
+            f"{out}: unknown report format {suffix or '(none)'!r}; use .pdf, .pptx or .png"
+        )
     if not out.parent.exists():
         raise CliError(f"{out.parent}: folder does not exist")
     if scope.is_empty:
@@ -77,16 +92,27 @@ def cmd_report(args: argparse.Namespace) -> Rows:
     user_name = args.user or ""
     built = reports.build_sections(frame, scope, f, engine=_engine(root), user_name=user_name)
     (reports.write_pdf if suffix == ".pdf" else reports.write_pptx)(built, out)
-    return [{
-        "kind": "report", "file": str(out), "format": suffix.lstrip("."), "scope": str(scope), "wave": built.ctx.wave,
-        "pages": _count_pages(out), "sections": [s.title for s in built.sections], "skipped": built.skipped,
-        "bytes": out.stat().st_size, "seconds": round(time.perf_counter() - t0, 2),
-    }]
+    return [
+        {
+            "kind": "report",
+            "file": str(out),
+            "format": suffix.lstrip("."),
+            "scope": str(scope),
+            "wave": built.ctx.wave,
+            "pages": _count_pages(out),
+            "sections": [s.title for s in built.sections],
+            "skipped": built.skipped,
+            "bytes": out.stat().st_size,
+            "seconds": round(time.perf_counter() - t0, 2),
+        }
+    ]
 
 
 def _email_managers(args: argparse.Namespace, frame: Any, f: Any, out: Path, root: Path) -> Rows:
     if args.user or args.scope:
-        raise CliError("--email-managers sends each manager their own scope: leave out --user and --scope")
+        raise CliError(
+            "--email-managers sends each manager their own scope: leave out --user and --scope"
+        )
     out.mkdir(parents=True, exist_ok=True)
     settings = mailer.SmtpSettings.from_notify(NotifySettings.from_env(root))
     engine = store.init(store.make_engine(store.database_url(root)))
@@ -94,12 +120,25 @@ def _email_managers(args: argparse.Namespace, frame: Any, f: Any, out: Path, roo
 
 
 def add_parsers(sub: Any) -> None:
-    p = sub.add_parser("report", help="write the scope's report (PDF / PPTX), the infographic, or mail the weekly reports")
+    p = sub.add_parser(
+        "report",
+        help="write the scope's report (PDF / PPTX), the infographic, or mail the weekly reports",
+    )
     add_common(p)
-    p.add_argument("--out", help="output file: .pdf or .pptx report, .png infographic; a folder with --email-managers")
-    p.add_argument("--infographic", action="store_true", help="write the one-page infographic (PNG or PDF by --out)")
-    p.add_argument("--email-managers", action="store_true",
-                   help="e-mail each manager the PDF of their own scope (CX_SMTP_* settings; once per ISO week)")
+    p.add_argument(
+        "--out",
+        help="output file: .pdf or .pptx report, .png infographic; a folder with --email-managers",
+    )
+    p.add_argument(
+        "--infographic",
+        action="store_true",
+        help="write the one-page infographic (PNG or PDF by --out)",
+    )
+    p.add_argument(
+        "--email-managers",
+        action="store_true",
+        help="e-mail each manager the PDF of their own scope (CX_SMTP_* settings; once per ISO week)",
+    )
 
 
 COMMANDS: dict[str, Command] = {"report": cmd_report}

@@ -34,29 +34,52 @@ def read_table(path: Path) -> pl.DataFrame:
 
 def cmd_themes(args: argparse.Namespace) -> Rows:
     df = read_table(Path(args.file))
-    for option, column in (("--text-column", args.text_column), ("--id-column", args.id_column), ("--language-column", args.language_column)):
+    for option, column in (
+        ("--text-column", args.text_column),
+        ("--id-column", args.id_column),
+        ("--language-column", args.language_column),
+    ):
         if column is not None and column not in df.columns:
-            raise CliError(f"{option} {column!r} is not a column of {args.file}; columns are {', '.join(df.columns)}")
+            raise CliError(
+                f"{option} {column!r} is not a column of {args.file}; columns are {', '.join(df.columns)}"
+            )
     taxonomy = themes.load_taxonomy(args.taxonomy) if args.taxonomy else None
     id_column = args.id_column or "row"
     frame = df.select(
         pl.col(args.id_column) if args.id_column else pl.int_range(1, pl.len() + 1).alias("row"),
         pl.col(args.text_column).cast(pl.String).alias("__text"),
-        *([pl.col(args.language_column).cast(pl.String).alias("__language")] if args.language_column else []),
+        *(
+            [pl.col(args.language_column).cast(pl.String).alias("__language")]
+            if args.language_column
+            else []
+        ),
     )
     try:
-        out = themes.tag(frame, text="__text", language="__language" if args.language_column else None, taxonomy=taxonomy)
+        out = themes.tag(
+            frame,
+            text="__text",
+            language="__language" if args.language_column else None,
+            taxonomy=taxonomy,
+        )
     except themes.ThemeError as exc:
         raise CliError(str(exc)) from None
-    return rows_of(out.with_columns(pl.col("sentiment").round(3)), [id_column, "themes", "sentiment"])
+    return rows_of(
+        out.with_columns(pl.col("sentiment").round(3)), [id_column, "themes", "sentiment"]
+    )
 
 
 def add_parsers(sub: Any) -> None:
-    p = sub.add_parser("themes", help="tag comments of a CSV/Parquet file with theme ids and sentiment")
+    p = sub.add_parser(
+        "themes", help="tag comments of a CSV/Parquet file with theme ids and sentiment"
+    )
     p.add_argument("file", help="a .csv or .parquet file")
     p.add_argument("--text-column", required=True, help="the column holding the comment text")
-    p.add_argument("--id-column", help="a column to echo as the row id (default: row number from 1)")
-    p.add_argument("--language-column", help="ISO 639-1 language column (default: detected from the text)")
+    p.add_argument(
+        "--id-column", help="a column to echo as the row id (default: row number from 1)"
+    )
+    p.add_argument(
+        "--language-column", help="ISO 639-1 language column (default: detected from the text)"
+    )
     p.add_argument("--taxonomy", help="a themes.yaml to use instead of the default taxonomy")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
 

@@ -23,7 +23,9 @@ ANTARCTICA = "010"
 def iso_codes() -> dict[str, tuple[str, str]]:
     """ISO alpha-2 -> (numeric id as in the TopoJSON, e.g. ``"724"``, English short name)."""
     text = resources.files(GEO_PACKAGE).joinpath(ISO_FILE).read_text(encoding="utf-8")
-    return {row["alpha2"]: (row["numeric"], row["name"]) for row in csv.DictReader(text.splitlines())}
+    return {
+        row["alpha2"]: (row["numeric"], row["name"]) for row in csv.DictReader(text.splitlines())
+    }
 
 
 def country_name(code: str) -> str:
@@ -33,12 +35,12 @@ def country_name(code: str) -> str:
 
 def topology() -> dict[str, Any]:
     """The world TopoJSON without country names (they come from our in-scope data only)."""
-    data = json.loads(resources.files(GEO_PACKAGE).joinpath(TOPOLOGY_FILE).read_text(encoding="utf-8"))
+    data = json.loads(
+        resources.files(GEO_PACKAGE).joinpath(TOPOLOGY_FILE).read_text(encoding="utf-8")
+    )
     geometries = data["objects"]["countries"]["geometries"]
     # Antarctica (010) takes a fifth of the frame and never has customers.
     geometries[:] = [g for g in geometries if g.get("id") != ANTARCTICA]
     for geometry in geometries:
         geometry.pop("properties", None)
     return data
-
-

@@ -12,9 +12,20 @@ import polars as pl
 import yaml
 
 COUNTRY_NAMES = {
-    "ES": "Spain", "FR": "France", "GB": "United Kingdom", "US": "United States",
-    "MX": "Mexico", "AR": "Argentina", "RU": "Russia", "DE": "Germany", "IT": "Italy",
-    "PT": "Portugal", "BR": "Brazil", "CO": "Colombia", "CL": "Chile", "KZ": "Kazakhstan",
+    "ES": "Spain",
+    "FR": "France",
+    "GB": "United Kingdom",
+    "US": "United States",
+    "MX": "Mexico",
+    "AR": "Argentina",
+    "RU": "Russia",
+    "DE": "Germany",
+    "IT": "Italy",
+    "PT": "Portugal",
+    "BR": "Brazil",
+    "CO": "Colombia",
+    "CL": "Chile",
+    "KZ": "Kazakhstan",
 }
 
 
@@ -86,11 +97,23 @@ def load(root: Path, responses: pl.LazyFrame | None = None) -> Org:
                             country=code,
                             region=str(region["name"]),
                             city=str(agency.get("city", agency["name"])),
-                            contacts={str(k): str(v) for k, v in (agency.get("contacts") or {}).items()},
+                            contacts={
+                                str(k): str(v) for k, v in (agency.get("contacts") or {}).items()
+                            },
                         )
                     )
         return Org(tuple(agencies), names, langs)
     if responses is None:
         return Org(())
-    geo = responses.select("region", "country", "agency").unique().sort("region", "country", "agency").collect()
-    return Org(tuple(Agency(r["agency"], r["country"], r["region"], r["agency"]) for r in geo.iter_rows(named=True)))
+    geo = (
+        responses.select("region", "country", "agency")
+        .unique()
+        .sort("region", "country", "agency")
+        .collect()
+    )
+    return Org(
+        tuple(
+            Agency(r["agency"], r["country"], r["region"], r["agency"])
+            for r in geo.iter_rows(named=True)
+        )
+    )

@@ -17,10 +17,9 @@ from typing import Any
 import bcrypt
 import yaml
 
+from cx.core.roles import MANAGERS, ROLES
 from cx.core.scope import Scope
 
-ROLES = ("ceo", "country_manager", "agency_manager", "advisor", "teleoperator", "analyst")
-MANAGER_ROLES = ("ceo", "country_manager", "agency_manager")
 DEFAULT_FILE = Path(".streamlit/users.yaml")
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
 
@@ -42,7 +41,7 @@ class User:
 
     @property
     def is_manager(self) -> bool:
-        return self.has(*MANAGER_ROLES)
+        return self.has(*MANAGERS)
 
 
 def users_file(path: str | Path | None = None) -> Path:
@@ -53,7 +52,10 @@ def load_config(path: str | Path | None = None) -> dict[str, Any]:
     """The whole users file as a dict (credentials + cookie settings)."""
     p = users_file(path)
     if not p.exists():
-        return {"cookie": {"name": "cx_review_auth", "expiry_days": 7}, "credentials": {"usernames": {}}}
+        return {
+            "cookie": {"name": "cx_review_auth", "expiry_days": 7},
+            "credentials": {"usernames": {}},
+        }
     return yaml.safe_load(p.read_text(encoding="utf-8")) or {}
 
 
@@ -104,7 +106,16 @@ def _check_roles(roles: list[str]) -> list[str]:
     return roles
 
 
-def add(username: str, *, password: str, name: str, email: str, roles: list[str], scope: list[str], path: str | Path | None = None) -> User:
+def add(
+    username: str,
+    *,
+    password: str,
+    name: str,
+    email: str,
+    roles: list[str],
+    scope: list[str],
+    path: str | Path | None = None,
+) -> User:
     """Add a user with a bcrypt-hashed password; refuse an existing or malformed name."""
     if not _USERNAME.match(username):
         raise UserError(f"bad username {username!r}: 2-40 of a-z 0-9 . _ -")
@@ -116,8 +127,11 @@ def add(username: str, *, password: str, name: str, email: str, roles: list[str]
         raise UserError(f"user {username!r} already exists")
     parsed = Scope.parse(scope)
     users[username] = {
-        "name": name, "email": email, "password": hash_password(password),
-        "roles": _check_roles(roles), "scope": [str(e) for e in parsed.entries],
+        "name": name,
+        "email": email,
+        "password": hash_password(password),
+        "roles": _check_roles(roles),
+        "scope": [str(e) for e in parsed.entries],
     }
     save_config(config, path)
     return _to_user(username, users[username])
@@ -144,11 +158,46 @@ def remove(username: str, path: str | Path | None = None) -> None:
 
 DEMO_USERS: list[dict[str, Any]] = [
     {"username": "ceo", "name": "Carmen Ortega (CEO)", "roles": ["ceo"], "scope": ["world"]},
-    {"username": "es.manager", "name": "Javier Ruiz (Spain)", "roles": ["country_manager"], "scope": ["country:ES"]},
-    {"username": "fr.manager", "name": "Claire Dubois (France)", "roles": ["country_manager"], "scope": ["country:FR"]},
-    {"username": "madrid.manager", "name": "Lucía Fernández (Madrid)", "roles": ["agency_manager"], "scope": ["agency:Madrid"]},
-    {"username": "paris.manager", "name": "Hugo Bernard (Paris)", "roles": ["agency_manager"], "scope": ["agency:Paris"]},
-    {"username": "madrid.advisor", "name": "Pablo Navarro (Madrid advisor)", "roles": ["advisor"], "scope": ["agency:Madrid"]},
-    {"username": "madrid.teleop", "name": "Elena Martín (Madrid teleoperator)", "roles": ["teleoperator"], "scope": ["agency:Madrid"]},
-    {"username": "analyst", "name": "Sam Analyst (data admin)", "roles": ["analyst"], "scope": ["world"]},
+    {
+        "username": "es.manager",
+        "name": "Javier Ruiz (Spain)",
+        "roles": ["country_manager"],
+        "scope": ["country:ES"],
+    },
+    {
+        "username": "fr.manager",
+        "name": "Claire Dubois (France)",
+        "roles": ["country_manager"],
+        "scope": ["country:FR"],
+    },
+    {
+        "username": "madrid.manager",
+        "name": "Lucía Fernández (Madrid)",
+        "roles": ["agency_manager"],
+        "scope": ["agency:Madrid"],
+    },
+    {
+        "username": "paris.manager",
+        "name": "Hugo Bernard (Paris)",
+        "roles": ["agency_manager"],
+        "scope": ["agency:Paris"],
+    },
+    {
+        "username": "madrid.advisor",
+        "name": "Pablo Navarro (Madrid advisor)",
+        "roles": ["advisor"],
+        "scope": ["agency:Madrid"],
+    },
+    {
+        "username": "madrid.teleop",
+        "name": "Elena Martín (Madrid teleoperator)",
+        "roles": ["teleoperator"],
+        "scope": ["agency:Madrid"],
+    },
+    {
+        "username": "analyst",
+        "name": "Sam Analyst (data admin)",
+        "roles": ["analyst"],
+        "scope": ["world"],
+    },
 ]

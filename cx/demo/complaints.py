@@ -16,7 +16,15 @@ from cx.loop import cases
 from cx.voice import themes
 
 
-def seed_demo_cases(engine: Engine, frame: pl.LazyFrame, *, agencies: Sequence[str] = ("Madrid", "Paris"), per_agency: int = 25, actor: str = "system", now: datetime | None = None) -> int:
+def seed_demo_cases(
+    engine: Engine,
+    frame: pl.LazyFrame,
+    *,
+    agencies: Sequence[str] = ("Madrid", "Paris"),
+    per_agency: int = 25,
+    actor: str = "system",
+    now: datetime | None = None,
+) -> int:
     """Open cases for the strongest detractors of the latest wave in a few agencies (idempotent).
 
     Returns the number of cases opened now (0 when they already exist).
@@ -30,8 +38,14 @@ def seed_demo_cases(engine: Engine, frame: pl.LazyFrame, *, agencies: Sequence[s
     detractors = (
         scoped.filter(pl.col("wave") == waves[-1], pl.col("nps") <= 6)
         .filter(~pl.col("excluded").fill_null(False) if "excluded" in columns else pl.lit(True))
-        .sort("agency", "nps", pl.col("comment").is_null() if "comment" in columns else pl.lit(0), "response_id")
-        .group_by("agency", maintain_order=True).head(per_agency)
+        .sort(
+            "agency",
+            "nps",
+            pl.col("comment").is_null() if "comment" in columns else pl.lit(0),
+            "response_id",
+        )
+        .group_by("agency", maintain_order=True)
+        .head(per_agency)
         .collect()
     )
     if "comment" in columns:
@@ -39,6 +53,15 @@ def seed_demo_cases(engine: Engine, frame: pl.LazyFrame, *, agencies: Sequence[s
     opened = 0
     with store.session(engine) as s:
         for response in detractors.iter_rows(named=True):
-            if cases.open_case(s, response=response, reason="Detractor (NPS 0–6) in the latest wave", actor=actor, now=now) is not None:
+            if (
+                cases.open_case(
+                    s,
+                    response=response,
+                    reason="Detractor (NPS 0–6) in the latest wave",
+                    actor=actor,
+                    now=now,
+                )
+                is not None
+            ):
                 opened += 1
     return opened

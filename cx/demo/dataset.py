@@ -38,25 +38,62 @@ GEOGRAPHY: dict[str, dict[str, list[str]]] = {
     "North America": {"US": ["New York", "Chicago", "Houston", "Miami"]},
 }
 COUNTRY_INFO = {
-    "ES": ("Spain", "es"), "FR": ("France", "fr"), "GB": ("United Kingdom", "en"),
-    "MX": ("Mexico", "es"), "AR": ("Argentina", "es"), "RU": ("Russia", "ru"),
+    "ES": ("Spain", "es"),
+    "FR": ("France", "fr"),
+    "GB": ("United Kingdom", "en"),
+    "MX": ("Mexico", "es"),
+    "AR": ("Argentina", "es"),
+    "RU": ("Russia", "ru"),
     "US": ("United States", "en"),
 }
 LANGUAGES = ("es", "fr", "en", "ru")
 WAVES = ("2024-Q4", "2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3")
 ATTRIBUTES = (
-    "cleanliness", "waiting_time", "staff_attitude", "staff_competence",
-    "price", "product_quality", "digital", "opening_hours",
+    "cleanliness",
+    "waiting_time",
+    "staff_attitude",
+    "staff_competence",
+    "price",
+    "product_quality",
+    "digital",
+    "opening_hours",
 )
 # True weights of the attributes in the demo's NPS model (the key drivers a reviewer should find).
 ATTRIBUTE_WEIGHTS = (0.12, 0.18, 0.22, 0.14, 0.10, 0.16, 0.05, 0.03)
 SEGMENTS = ("Retail", "Premium", "Business", "Young")
 SEGMENT_P = (0.45, 0.20, 0.15, 0.20)
-CHANNEL_P = {"email": 0.34, "sms": 0.15, "web": 0.15, "qr": 0.08, "ivr": 0.05, "phone": 0.08, "in_person": 0.10, "chat": 0.05}
+CHANNEL_P = {
+    "email": 0.34,
+    "sms": 0.15,
+    "web": 0.15,
+    "qr": 0.08,
+    "ivr": 0.05,
+    "phone": 0.08,
+    "in_person": 0.10,
+    "chat": 0.05,
+}
 TOUCHPOINTS = (None, "purchase", "delivery", "support")
 TOUCHPOINT_P = (0.30, 0.32, 0.20, 0.18)
-RESPONSE_RATE = {"email": 0.12, "sms": 0.09, "web": 0.06, "qr": 0.04, "ivr": 0.10, "phone": 0.20, "in_person": 0.30, "chat": 0.15}
-DELIVERY_RATE = {"email": 0.93, "sms": 0.97, "web": 1.0, "qr": 1.0, "ivr": 0.95, "phone": 0.90, "in_person": 1.0, "chat": 0.99}
+RESPONSE_RATE = {
+    "email": 0.12,
+    "sms": 0.09,
+    "web": 0.06,
+    "qr": 0.04,
+    "ivr": 0.10,
+    "phone": 0.20,
+    "in_person": 0.30,
+    "chat": 0.15,
+}
+DELIVERY_RATE = {
+    "email": 0.93,
+    "sms": 0.97,
+    "web": 1.0,
+    "qr": 1.0,
+    "ivr": 0.95,
+    "phone": 0.90,
+    "in_person": 1.0,
+    "chat": 0.99,
+}
 DEFAULT_ROWS = 200_000
 DEFAULT_SEED = 42
 ATTRIBUTE_THEMES = ATTRIBUTES
@@ -76,10 +113,26 @@ class DemoSummary:
 
     def as_rows(self) -> list[dict[str, object]]:
         return [
-            {"file": "waves/wave=*/part-0.parquet", "rows": self.responses, "detail": f"{self.waves} waves, {self.agencies} agencies"},
-            {"file": "crm/transactions.parquet", "rows": self.transactions, "detail": "CRM purchases for RFM"},
-            {"file": "fieldwork.parquet", "rows": self.fieldwork_rows, "detail": "wave x agency x channel"},
-            {"file": "org.yaml", "rows": self.agencies, "detail": "region -> country -> agency, contacts"},
+            {
+                "file": "waves/wave=*/part-0.parquet",
+                "rows": self.responses,
+                "detail": f"{self.waves} waves, {self.agencies} agencies",
+            },
+            {
+                "file": "crm/transactions.parquet",
+                "rows": self.transactions,
+                "detail": "CRM purchases for RFM",
+            },
+            {
+                "file": "fieldwork.parquet",
+                "rows": self.fieldwork_rows,
+                "detail": "wave x agency x channel",
+            },
+            {
+                "file": "org.yaml",
+                "rows": self.agencies,
+                "detail": "region -> country -> agency, contacts",
+            },
         ]
 
 
@@ -101,11 +154,15 @@ def _geo_table() -> pl.DataFrame:
     for region, countries in GEOGRAPHY.items():
         for country, agencies in countries.items():
             for i, agency in enumerate(agencies):
-                rows.append({
-                    "region": region, "country": country, "agency": agency,
-                    "language": COUNTRY_INFO[country][1],
-                    "size": 1.8 if i == 0 else 1.0 - 0.1 * i,
-                })
+                rows.append(
+                    {
+                        "region": region,
+                        "country": country,
+                        "agency": agency,
+                        "language": COUNTRY_INFO[country][1],
+                        "size": 1.8 if i == 0 else 1.0 - 0.1 * i,
+                    }
+                )
     return pl.DataFrame(rows)
 
 
@@ -117,7 +174,9 @@ def _templates() -> dict:
 def _attribute_means(geo: pl.DataFrame, rng: np.random.Generator) -> np.ndarray:
     """Mean of each attribute per agency x wave, with the planted stories. Shape (A, W, K)."""
     n_ag, n_w, n_k = geo.height, len(WAVES), len(ATTRIBUTES)
-    base = 7.1 + rng.normal(0, 0.25, size=(n_ag, 1, n_k)) + rng.normal(0, 0.08, size=(n_ag, n_w, n_k))
+    base = (
+        7.1 + rng.normal(0, 0.25, size=(n_ag, 1, n_k)) + rng.normal(0, 0.08, size=(n_ag, n_w, n_k))
+    )
     base = base + np.array([0.2, -0.4, 0.3, 0.1, -0.6, 0.2, -0.1, 0.3])[None, None, :]
     agencies = geo["agency"].to_list()
     k = ATTRIBUTES.index
@@ -130,7 +189,9 @@ def _attribute_means(geo: pl.DataFrame, rng: np.random.Generator) -> np.ndarray:
     return np.clip(base, 1.0, 9.6)
 
 
-def generate(rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED, *, comments: bool = True) -> dict[str, pl.DataFrame]:
+def generate(
+    rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED, *, comments: bool = True
+) -> dict[str, pl.DataFrame]:
     """Build the demo frames in memory: responses, transactions, fieldwork (deterministic)."""
     rng = np.random.default_rng(seed)
     geo = _geo_table()
@@ -151,7 +212,9 @@ def generate(rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED, *, comments: bo
     wave_idx = np.repeat(np.arange(n_w), per_wave)
     n = rows
     agency_idx = rng.choice(n_ag, size=n, p=size / size.sum())
-    cust_idx = starts[agency_idx] + (rng.random(n) * np.maximum(counts[agency_idx], 1)).astype(np.int64)
+    cust_idx = starts[agency_idx] + (rng.random(n) * np.maximum(counts[agency_idx], 1)).astype(
+        np.int64
+    )
     cust_idx = np.minimum(cust_idx, n_cust - 1)
     agency_idx = cust_agency[cust_idx]
     seg = cust_segment[cust_idx]
@@ -159,21 +222,38 @@ def generate(rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED, *, comments: bo
 
     halo = rng.normal(0, 1.0, size=n)
     mu = means[agency_idx, wave_idx, :]
-    attrs = np.clip(np.rint(mu + 0.9 * halo[:, None] + rng.normal(0, 1.3, size=(n, len(ATTRIBUTES)))), 0, 10)
+    attrs = np.clip(
+        np.rint(mu + 0.9 * halo[:, None] + rng.normal(0, 1.3, size=(n, len(ATTRIBUTES)))), 0, 10
+    )
     weights = np.array(ATTRIBUTE_WEIGHTS)
     seg_effect = np.zeros(n)
-    seg_effect[seg == SEGMENTS.index("Young")] = -0.05 - 0.16 * np.maximum(wave_idx[seg == SEGMENTS.index("Young")] - 2, 0)
-    seg_effect[seg == SEGMENTS.index("Business")] = 0.08 * wave_idx[seg == SEGMENTS.index("Business")]
+    seg_effect[seg == SEGMENTS.index("Young")] = -0.05 - 0.16 * np.maximum(
+        wave_idx[seg == SEGMENTS.index("Young")] - 2, 0
+    )
+    seg_effect[seg == SEGMENTS.index("Business")] = (
+        0.08 * wave_idx[seg == SEGMENTS.index("Business")]
+    )
     seg_effect[seg == SEGMENTS.index("Premium")] = 0.3
-    latent = 7.85 + 1.05 * ((attrs - 7.0) @ weights) / weights.sum() + 0.45 * halo + 0.55 * loy + seg_effect + rng.normal(0, 1.25, size=n)
+    latent = (
+        7.85
+        + 1.05 * ((attrs - 7.0) @ weights) / weights.sum()
+        + 0.45 * halo
+        + 0.55 * loy
+        + seg_effect
+        + rng.normal(0, 1.25, size=n)
+    )
     score = np.clip(np.rint(latent), 0, 10).astype(np.int64)
-    csat = np.clip(np.rint(1.2 + (latent - 1.0) / 2.3 + rng.normal(0, 0.5, size=n)), 1, 5).astype(np.int64)
+    csat = np.clip(np.rint(1.2 + (latent - 1.0) / 2.3 + rng.normal(0, 0.5, size=n)), 1, 5).astype(
+        np.int64
+    )
     attr_missing = rng.random((n, len(ATTRIBUTES))) < 0.06
 
     wave_start = np.array([np.datetime64(wave_period(w)[0]) for w in WAVES])
     wave_days = np.array([(wave_period(w)[1] - wave_period(w)[0]).days + 1 for w in WAVES])
     offset_s = (rng.random(n) * wave_days[wave_idx] * 86400).astype("int64")
-    responded = (wave_start[wave_idx].astype("datetime64[s]") + offset_s.astype("timedelta64[s]")).astype("datetime64[us]")
+    responded = (
+        wave_start[wave_idx].astype("datetime64[s]") + offset_s.astype("timedelta64[s]")
+    ).astype("datetime64[us]")
 
     channels = list(CHANNEL_P)
     channel_idx = rng.choice(len(channels), size=n, p=list(CHANNEL_P.values()))
@@ -202,19 +282,32 @@ def generate(rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED, *, comments: bo
         }
     ).with_row_index("row")
     for j, a in enumerate(ATTRIBUTES):
-        frame = frame.with_columns(pl.Series(f"attr_{a}", np.where(attr_missing[:, j], np.nan, attrs[:, j])).fill_nan(None).cast(pl.Int8))
-    geo_i = geo.with_row_index("agency_i").with_columns(pl.col("agency_i").cast(pl.Int32), pl.Series("code", codes))
+        frame = frame.with_columns(
+            pl.Series(f"attr_{a}", np.where(attr_missing[:, j], np.nan, attrs[:, j]))
+            .fill_nan(None)
+            .cast(pl.Int8)
+        )
+    geo_i = geo.with_row_index("agency_i").with_columns(
+        pl.col("agency_i").cast(pl.Int32), pl.Series("code", codes)
+    )
     waves = pl.DataFrame({"wave_i": np.arange(n_w, dtype=np.int32), "wave": list(WAVES)})
-    tps = pl.DataFrame({"tp_i": np.arange(len(TOUCHPOINTS), dtype=np.int8), "touchpoint": list(TOUCHPOINTS)}, schema={"tp_i": pl.Int8, "touchpoint": pl.String})
+    tps = pl.DataFrame(
+        {"tp_i": np.arange(len(TOUCHPOINTS), dtype=np.int8), "touchpoint": list(TOUCHPOINTS)},
+        schema={"tp_i": pl.Int8, "touchpoint": pl.String},
+    )
     responses = (
         frame.join(geo_i, on="agency_i", how="left")
         .join(waves, on="wave_i", how="left")
         .join(tps, on="tp_i", how="left")
         .with_columns(
-            response_id=pl.format("{}-{}", pl.col("wave"), pl.col("row").cast(pl.String).str.zfill(8)),
+            response_id=pl.format(
+                "{}-{}", pl.col("wave"), pl.col("row").cast(pl.String).str.zfill(8)
+            ),
             customer_id=pl.format("C{}", pl.col("customer_i").cast(pl.String).str.zfill(7)),
             city=pl.col("agency"),
-            advisor_id=pl.format("{}-{}", pl.col("code"), pl.col("advisor_n").cast(pl.String).str.zfill(2)),
+            advisor_id=pl.format(
+                "{}-{}", pl.col("code"), pl.col("advisor_n").cast(pl.String).str.zfill(2)
+            ),
             csat=pl.when(pl.col("csat_missing")).then(None).otherwise(pl.col("csat")),
             responded_at=pl.col("responded_at").dt.cast_time_unit("us").dt.replace_time_zone("UTC"),
         )
@@ -224,9 +317,25 @@ def generate(rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED, *, comments: bo
     else:
         responses = responses.with_columns(comment=pl.lit(None, pl.String))
     columns = [
-        "response_id", "wave", "responded_at", "customer_id", "region", "country", "agency", "city",
-        "channel", "touchpoint", "nps", "csat", *[f"attr_{a}" for a in ATTRIBUTES], "comment",
-        "language", "segment", "advisor_id", "weight", "excluded",
+        "response_id",
+        "wave",
+        "responded_at",
+        "customer_id",
+        "region",
+        "country",
+        "agency",
+        "city",
+        "channel",
+        "touchpoint",
+        "nps",
+        "csat",
+        *[f"attr_{a}" for a in ATTRIBUTES],
+        "comment",
+        "language",
+        "segment",
+        "advisor_id",
+        "weight",
+        "excluded",
     ]
     responses = responses.select(columns).sort("wave", "responded_at")
 
@@ -255,7 +364,11 @@ def _with_comments(responses: pl.DataFrame, rng: np.random.Generator) -> pl.Data
     tp = responses["touchpoint"].to_numpy()
     swap = rng.random(n) < 0.35
     themes = np.where(swap & (tp == "delivery"), "delivery", themes)
-    themes = np.where(swap & (tp == "support") & negative, np.where(rng.random(n) < 0.5, "phone_support", "problem_resolution"), themes)
+    themes = np.where(
+        swap & (tp == "support") & negative,
+        np.where(rng.random(n) < 0.5, "phone_support", "problem_resolution"),
+        themes,
+    )
     themes = np.where((rng.random(n) < 0.04) & negative, "billing", themes)
     waves = responses["wave"].to_numpy()
     login = (waves == "2026-Q2") & negative & (rng.random(n) < 0.22)
@@ -270,10 +383,21 @@ def _with_comments(responses: pl.DataFrame, rng: np.random.Generator) -> pl.Data
         for lang, pol in langs.items():
             for p, phrases in pol.items():
                 for k, phrase in enumerate(phrases):
-                    rows.append({"theme": theme, "language": lang, "polarity": p, "k": k, "phrase": phrase, "of": len(phrases)})
+                    rows.append(
+                        {
+                            "theme": theme,
+                            "language": lang,
+                            "polarity": p,
+                            "k": k,
+                            "phrase": phrase,
+                            "of": len(phrases),
+                        }
+                    )
     phrases = pl.DataFrame(rows)
     counts = phrases.group_by("theme", "language", "polarity").agg(pl.col("of").first())
-    second = np.array(ATTRIBUTE_THEMES, dtype=object)[rng.integers(0, len(ATTRIBUTE_THEMES), size=n)]
+    second = np.array(ATTRIBUTE_THEMES, dtype=object)[
+        rng.integers(0, len(ATTRIBUTE_THEMES), size=n)
+    ]
     pii = rng.random(n) < 0.006
     keys = pl.DataFrame(
         {
@@ -290,7 +414,11 @@ def _with_comments(responses: pl.DataFrame, rng: np.random.Generator) -> pl.Data
         }
     ).with_columns(language=responses["language"])
     pii_df = pl.DataFrame(
-        [{"language": lang, "u3": i, "pii_text": t} for lang, texts in tpl["_pii"].items() for i, t in enumerate(texts)],
+        [
+            {"language": lang, "u3": i, "pii_text": t}
+            for lang, texts in tpl["_pii"].items()
+            for i, t in enumerate(texts)
+        ],
         schema={"language": pl.String, "u3": pl.Int64, "pii_text": pl.String},
     )
 
@@ -300,7 +428,11 @@ def _with_comments(responses: pl.DataFrame, rng: np.random.Generator) -> pl.Data
             .select("row_n", "language", "polarity", pl.col(theme_col).alias("theme"), u_col)
             .join(counts.lazy(), on=["theme", "language", "polarity"], how="left")
             .with_columns(k=(pl.col(u_col) * pl.col("of").fill_null(1)).floor().cast(pl.Int64))
-            .join(phrases.lazy().select("theme", "language", "polarity", "k", "phrase"), on=["theme", "language", "polarity", "k"], how="left")
+            .join(
+                phrases.lazy().select("theme", "language", "polarity", "k", "phrase"),
+                on=["theme", "language", "polarity", "k"],
+                how="left",
+            )
             .select("row_n", pl.col("phrase").alias(out))
         )
 
@@ -344,33 +476,68 @@ def _transactions(customers: pl.DataFrame, rng: np.random.Generator) -> pl.DataF
     # Loyal customers bought more recently: skew the day towards the end for high loyalty.
     skew = 1.0 / (1.0 + np.exp(-loyalty[owner]))
     day = (span * rng.random(total) ** (1.0 - 0.6 * skew)).astype(np.int64)
-    spend = np.array([60.0, 180.0, 140.0, 35.0])[segment[owner]] * np.exp(0.25 * loyalty[owner] + rng.normal(0, 0.5, size=total))
-    return pl.DataFrame(
-        {
-            "transaction_id": pl.Series(np.arange(total)).cast(pl.String).str.zfill(9),
-            "customer_id": pl.Series(owner).cast(pl.String).str.zfill(7),
-            "date": pl.Series(np.datetime64(first) + day.astype("timedelta64[D]")).cast(pl.Date),
-            "amount": np.round(spend, 2),
-        }
-    ).with_columns(
-        transaction_id=pl.lit("T") + pl.col("transaction_id"), customer_id=pl.lit("C") + pl.col("customer_id")
-    ).sort("date", "transaction_id")
+    spend = np.array([60.0, 180.0, 140.0, 35.0])[segment[owner]] * np.exp(
+        0.25 * loyalty[owner] + rng.normal(0, 0.5, size=total)
+    )
+    return (
+        pl.DataFrame(
+            {
+                "transaction_id": pl.Series(np.arange(total)).cast(pl.String).str.zfill(9),
+                "customer_id": pl.Series(owner).cast(pl.String).str.zfill(7),
+                "date": pl.Series(np.datetime64(first) + day.astype("timedelta64[D]")).cast(
+                    pl.Date
+                ),
+                "amount": np.round(spend, 2),
+            }
+        )
+        .with_columns(
+            transaction_id=pl.lit("T") + pl.col("transaction_id"),
+            customer_id=pl.lit("C") + pl.col("customer_id"),
+        )
+        .sort("date", "transaction_id")
+    )
 
 
 def _fieldwork(responses: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     """Invitations, deliveries and customers served per wave x agency x channel; Leeds lags."""
-    got = responses.group_by("wave", "region", "country", "agency", "channel").agg(pl.len().alias("responses"))
-    rr = pl.DataFrame({"channel": list(RESPONSE_RATE), "rr": list(RESPONSE_RATE.values()), "dr": [DELIVERY_RATE[c] for c in RESPONSE_RATE]})
+    got = responses.group_by("wave", "region", "country", "agency", "channel").agg(
+        pl.len().alias("responses")
+    )
+    rr = pl.DataFrame(
+        {
+            "channel": list(RESPONSE_RATE),
+            "rr": list(RESPONSE_RATE.values()),
+            "dr": [DELIVERY_RATE[c] for c in RESPONSE_RATE],
+        }
+    )
     got = got.join(rr, on="channel").sort("wave", "agency", "channel")
     noise = rng.normal(1.0, 0.08, size=got.height)
     lag = np.where(got["agency"].to_numpy() == "Leeds", 1.8, 1.0)
-    return got.with_columns(
-        invitations=(pl.col("responses") / pl.col("rr") * pl.Series(noise * lag)).round().cast(pl.Int64),
-    ).with_columns(
-        delivered=(pl.col("invitations") * pl.col("dr")).round().cast(pl.Int64),
-        customers_served=(pl.col("invitations") / 0.7).round().cast(pl.Int64),
-        target_responses=(pl.col("invitations") / pl.Series(lag) * pl.col("rr") * 1.05).round().cast(pl.Int64),
-    ).select("wave", "region", "country", "agency", "channel", "customers_served", "invitations", "delivered", "target_responses")
+    return (
+        got.with_columns(
+            invitations=(pl.col("responses") / pl.col("rr") * pl.Series(noise * lag))
+            .round()
+            .cast(pl.Int64),
+        )
+        .with_columns(
+            delivered=(pl.col("invitations") * pl.col("dr")).round().cast(pl.Int64),
+            customers_served=(pl.col("invitations") / 0.7).round().cast(pl.Int64),
+            target_responses=(pl.col("invitations") / pl.Series(lag) * pl.col("rr") * 1.05)
+            .round()
+            .cast(pl.Int64),
+        )
+        .select(
+            "wave",
+            "region",
+            "country",
+            "agency",
+            "channel",
+            "customers_served",
+            "invitations",
+            "delivered",
+            "target_responses",
+        )
+    )
 
 
 def org_yaml() -> dict:
@@ -380,26 +547,38 @@ def org_yaml() -> dict:
         cs = []
         for code, agencies in countries.items():
             name, lang = COUNTRY_INFO[code]
-            cs.append({
-                "code": code, "name": name, "language": lang,
-                "contacts": {"manager": f"{code.lower()}.manager@cx-demo.example"},
-                "agencies": [
-                    {
-                        "name": a, "city": a,
-                        "contacts": {
-                            "manager": f"{_slug(a)}.manager@cx-demo.example",
-                            "cleaning": f"cleaning.{_slug(a)}@cx-demo.example",
-                            "customer_care": f"care.{_slug(a)}@cx-demo.example",
-                        },
-                    }
-                    for a in agencies
-                ],
-            })
+            cs.append(
+                {
+                    "code": code,
+                    "name": name,
+                    "language": lang,
+                    "contacts": {"manager": f"{code.lower()}.manager@cx-demo.example"},
+                    "agencies": [
+                        {
+                            "name": a,
+                            "city": a,
+                            "contacts": {
+                                "manager": f"{_slug(a)}.manager@cx-demo.example",
+                                "cleaning": f"cleaning.{_slug(a)}@cx-demo.example",
+                                "customer_care": f"care.{_slug(a)}@cx-demo.example",
+                            },
+                        }
+                        for a in agencies
+                    ],
+                }
+            )
         regions.append({"name": region, "countries": cs})
     return {"regions": regions}
 
 
-def write_demo(root: Path, rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED, *, comments: bool = True, progress: Callable[[str, float], None] | None = None) -> DemoSummary:
+def write_demo(
+    root: Path,
+    rows: int = DEFAULT_ROWS,
+    seed: int = DEFAULT_SEED,
+    *,
+    comments: bool = True,
+    progress: Callable[[str, float], None] | None = None,
+) -> DemoSummary:
     """Generate the demo dataset and write it under ``root`` atomically (temp dir, then rename)."""
     say = progress or (lambda _msg, _frac: None)
     say("Generating responses…", 0.05)
@@ -418,7 +597,9 @@ def write_demo(root: Path, rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED, *
         (tmp / "crm").mkdir()
         frames["transactions"].write_parquet(tmp / "crm" / "transactions.parquet")
         frames["fieldwork"].write_parquet(tmp / "fieldwork.parquet")
-        (tmp / "org.yaml").write_text(yaml.safe_dump(org_yaml(), allow_unicode=True, sort_keys=False), encoding="utf-8")
+        (tmp / "org.yaml").write_text(
+            yaml.safe_dump(org_yaml(), allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
         for name in ("waves", "crm", "fieldwork.parquet", "org.yaml"):
             target = root / name
             if target.is_dir():
@@ -429,10 +610,19 @@ def write_demo(root: Path, rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED, *
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     say("Demo data ready.", 1.0)
-    return DemoSummary(root, responses.height, len(WAVES), len(_geo_table()), frames["transactions"].height, frames["fieldwork"].height)
+    return DemoSummary(
+        root,
+        responses.height,
+        len(WAVES),
+        len(_geo_table()),
+        frames["transactions"].height,
+        frames["fieldwork"].height,
+    )
 
 
-def ensure_demo(root: Path, progress: Callable[[str, float], None] | None = None) -> DemoSummary | None:
+def ensure_demo(
+    root: Path, progress: Callable[[str, float], None] | None = None
+) -> DemoSummary | None:
     """Write the demo dataset when ``root`` has no waves; return None when data is already there."""
     if has_waves(root):
         return None
@@ -441,4 +631,6 @@ def ensure_demo(root: Path, progress: Callable[[str, float], None] | None = None
 
 def today_of_demo() -> datetime:
     """The demo's "now": the last day of its last wave (keeps the demo deterministic)."""
-    return datetime.combine(wave_period(WAVES[-1])[1], datetime.min.time(), tzinfo=UTC) + timedelta(hours=18)
+    return datetime.combine(wave_period(WAVES[-1])[1], datetime.min.time(), tzinfo=UTC) + timedelta(
+        hours=18
+    )

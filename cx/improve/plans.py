@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from cx import store
 from cx.analytics import overview
@@ -26,8 +26,9 @@ from cx.core import metrics, users
 from cx.core.data import attribute_label, sort_waves, wave_period
 from cx.core.filters import Filters
 from cx.core.org import Org
+from cx.core.roles import MANAGERS
 from cx.core.scope import Scope, contains, restrict_statement
-from cx.core.users import MANAGER_ROLES, User
+from cx.core.users import User
 from cx.store.models import Plan, PlanComment, PlanTask
 
 PROBLEM_KINDS = ("improvement_area", "attribute", "theme", "alert")
@@ -36,11 +37,25 @@ OPEN_STATUSES = ("planned", "in_progress")
 APPROVALS = ("proposed", "approved", "rejected")
 TARGET_OPS = (">=", "<=")
 EDITABLE = (
-    "title", "owner", "contributors", "target_attribute", "target_op", "target_value", "target_wave",
-    "due_date", "status", "progress", "problem_kind", "problem_ref",
+    "title",
+    "owner",
+    "contributors",
+    "target_attribute",
+    "target_op",
+    "target_value",
+    "target_wave",
+    "due_date",
+    "status",
+    "progress",
+    "problem_kind",
+    "problem_ref",
 )
-EVIDENCE_PAGES = {"improvement_area": ("drivers", "attribute"), "attribute": ("drivers", "attribute"),
-                  "theme": ("themes", "theme"), "alert": ("alerts", "alert")}
+EVIDENCE_PAGES = {
+    "improvement_area": ("drivers", "attribute"),
+    "attribute": ("drivers", "attribute"),
+    "theme": ("themes", "theme"),
+    "alert": ("alerts", "alert"),
+}
 
 
 class PlanError(ValueError):
@@ -69,7 +84,9 @@ def geography(spec: str, org: Org) -> dict[str, str | None]:
         return {"region": org.region_of_country(name), "country": name, "agency": None}
     if level == "agency" and (agency := org.agency(name)) is not None:
         return {"region": agency.region, "country": agency.country, "agency": agency.name}
-    raise PlanError(f"unknown plan scope {spec!r}: use world, region:<name>, country:<code> or agency:<name>")
+    raise PlanError(
+        f"unknown plan scope {spec!r}: use world, region:<name>, country:<code> or agency:<name>"
+    )
 
 
 def scope_options(scope: Scope, org: Org) -> list[str]:
@@ -81,7 +98,11 @@ def scope_options(scope: Scope, org: Org) -> list[str]:
         for country in org.countries(region):
             if contains(scope, region=region, country=country, agency=None):
                 out.append(f"country:{country}")
-            out += [f"agency:{a}" for a in org.agencies_of(country) if contains(scope, region=region, country=country, agency=a)]
+            out += [
+                f"agency:{a}"
+                for a in org.agencies_of(country)
+                if contains(scope, region=region, country=country, agency=a)
+            ]
     return out
 
 
@@ -125,7 +146,9 @@ def target_text(plan: Plan) -> str:
         return ""
     name = "NPS" if plan.target_attribute == "nps" else attribute_label(plan.target_attribute)
     op = "≥" if plan.target_op == ">=" else "≤"
-    return f"{name} {op} {plan.target_value:g}" + (f" by {plan.target_wave}" if plan.target_wave else "")
+    return f"{name} {op} {plan.target_value:g}" + (
+        f" by {plan.target_wave}" if plan.target_wave else ""
+    )
 
 
 # ---------------------------------------------------------------- validation
@@ -142,16 +165,24 @@ def _check(values: dict[str, Any]) -> dict[str, Any]:
         if not values["owner"]:
             raise PlanError("owner: a plan needs an owner")
     if "contributors" in values:
-        values["contributors"] = sorted({str(c).strip() for c in values["contributors"] or () if str(c).strip()})
+        values["contributors"] = sorted(
+            {str(c).strip() for c in values["contributors"] or () if str(c).strip()}
+        )
     if "problem_kind" in values and values["problem_kind"] not in PROBLEM_KINDS:
-        raise PlanError(f"problem_kind {values['problem_kind']!r}: use one of {', '.join(PROBLEM_KINDS)}")
+        raise PlanError(
+            f"problem_kind {values['problem_kind']!r}: use one of {', '.join(PROBLEM_KINDS)}"
+        )
     if "status" in values and values["status"] not in STATUSES:
         raise PlanError(f"status {values['status']!r}: use one of {', '.join(STATUSES)}")
     if "target_op" in values and values["target_op"] not in TARGET_OPS:
         raise PlanError(f"target_op {values['target_op']!r}: use >= or <=")
-    if (attr := values.get("target_attribute")) and attr != "nps" and not str(attr).startswith("attr_"):
+    if (
+        (attr := values.get("target_attribute"))
+        and attr != "nps"
+        and not str(attr).startswith("attr_")
+    ):
         raise PlanError(f"target_attribute {attr!r}: use nps or an attr_<id> column")
-    if (wave := values.get("target_wave")):
+    if wave := values.get("target_wave"):
         wave_period(wave)  # raises DataError naming the bad label
     if "progress" in values:
         progress = int(values["progress"])
@@ -162,32 +193,85 @@ def _check(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _audit(s: Session, plan: Plan, actor: str, action: str, detail: dict[str, Any]) -> None:
-    store.audit(s, actor=actor, action=action, entity="plan", entity_id=plan.id or 0, detail=detail,
-             region=plan.region, country=plan.country, agency=plan.agency)
+    store.audit(
+        s,
+        actor=actor,
+        action=action,
+        entity="plan",
+        entity_id=plan.id or 0,
+        detail=detail,
+        region=plan.region,
+        country=plan.country,
+        agency=plan.agency,
+    )
 
 
 # ---------------------------------------------------------------- crud
 
 
-def create_plan(s: Session, *, user: User, title: str, owner: str, region: str | None = None, country: str | None = None, agency: str | None = None, problem_kind: str = "attribute", problem_ref: str = "", contributors: Iterable[str] = (), target_attribute: str | None = None, target_op: str = ">=", target_value: float | None = None, target_wave: str | None = None, due_date: date | None = None, now: datetime | None = None) -> Plan:
+def create_plan(
+    s: Session,
+    *,
+    user: User,
+    title: str,
+    owner: str,
+    region: str | None = None,
+    country: str | None = None,
+    agency: str | None = None,
+    problem_kind: str = "attribute",
+    problem_ref: str = "",
+    contributors: Iterable[str] = (),
+    target_attribute: str | None = None,
+    target_op: str = ">=",
+    target_value: float | None = None,
+    target_wave: str | None = None,
+    due_date: date | None = None,
+    now: datetime | None = None,
+) -> Plan:
     """Propose a plan; its geography must lie inside the proposer's scope."""
     if not contains(user.scope, region=region, country=country, agency=agency):
-        raise PlanForbidden(f"{user.username} may not create a plan for {agency or country or region or 'the world'}: outside their scope {user.scope or 'none'}")
-    values = _check({
-        "title": title, "owner": owner, "problem_kind": problem_kind, "contributors": list(contributors),
-        "target_attribute": target_attribute or None, "target_op": target_op, "target_value": target_value,
-        "target_wave": target_wave or None,
-    })
+        raise PlanForbidden(
+            f"{user.username} may not create a plan for {agency or country or region or 'the world'}: outside their scope {user.scope or 'none'}"
+        )
+    values = _check(
+        {
+            "title": title,
+            "owner": owner,
+            "problem_kind": problem_kind,
+            "contributors": list(contributors),
+            "target_attribute": target_attribute or None,
+            "target_op": target_op,
+            "target_value": target_value,
+            "target_wave": target_wave or None,
+        }
+    )
     at = now or store.utcnow()
-    plan = Plan(**values, problem_ref=problem_ref.strip(), due_date=due_date, region=region, country=country,
-                agency=agency, created_by=user.username, created_at=at, updated_at=at)
+    plan = Plan(
+        **values,
+        problem_ref=problem_ref.strip(),
+        due_date=due_date,
+        region=region,
+        country=country,
+        agency=agency,
+        created_by=user.username,
+        created_at=at,
+        updated_at=at,
+    )
     s.add(plan)
     s.flush()
-    _audit(s, plan, user.username, "create", {"title": plan.title, "scope": scope_label(plan), "owner": plan.owner})
+    _audit(
+        s,
+        plan,
+        user.username,
+        "create",
+        {"title": plan.title, "scope": scope_label(plan), "owner": plan.owner},
+    )
     return plan
 
 
-def list_plans(s: Session, scope: Scope, *, status: str | Sequence[str] | None = None) -> list[Plan]:
+def list_plans(
+    s: Session, scope: Scope, *, status: str | Sequence[str] | None = None
+) -> list[Plan]:
     """Plans inside the scope, soonest due first (no due date last), then by id."""
     stmt = restrict_statement(select(Plan), scope, Plan)
     if status is not None:
@@ -208,13 +292,21 @@ def get_plan(s: Session, plan_id: int, scope: Scope) -> Plan:
 def can_approve(user: User, plan: Plan) -> bool:
     """Managers approve plans inside their scope; nobody but a CEO approves their own proposal."""
     return (
-        user.has(*MANAGER_ROLES)
+        user.has(*MANAGERS)
         and _inside(user.scope, plan)
         and (plan.created_by != user.username or user.has("ceo"))
     )
 
 
-def update_plan(s: Session, plan_id: int, *, user: User, expected_version: int, now: datetime | None = None, **changes: Any) -> Plan:
+def update_plan(
+    s: Session,
+    plan_id: int,
+    *,
+    user: User,
+    expected_version: int,
+    now: datetime | None = None,
+    **changes: Any,
+) -> Plan:
     """Change editable fields of a plan seen by ``user``; StaleEdit if someone saved first."""
     plan = get_plan(s, plan_id, user.scope)
     unknown = sorted(set(changes) - set(EDITABLE))
@@ -223,28 +315,55 @@ def update_plan(s: Session, plan_id: int, *, user: User, expected_version: int, 
     values = _check(dict(changes))
     status = values.get("status", plan.status)
     if status in ("in_progress", "done") and plan.approval != "approved":
-        raise PlanError(f"status {status!r}: the plan must be approved first (it is {plan.approval})")
+        raise PlanError(
+            f"status {status!r}: the plan must be approved first (it is {plan.approval})"
+        )
     if status == "done":
         values["progress"] = 100
     before = {k: getattr(plan, k) for k in values}
     values = {k: v for k, v in values.items() if before[k] != v}
     if not values:
         return plan
-    store.update_versioned(s, Plan, plan_id, expected_version, {**values, "updated_at": now or store.utcnow()})
-    _audit(s, plan, user.username, "update", {k: {"from": before[k], "to": v} for k, v in values.items()})
+    store.update_versioned(
+        s, Plan, plan_id, expected_version, {**values, "updated_at": now or store.utcnow()}
+    )
+    _audit(
+        s,
+        plan,
+        user.username,
+        "update",
+        {k: {"from": before[k], "to": v} for k, v in values.items()},
+    )
     s.expire(plan)
     return get_plan(s, plan_id, user.scope)
 
 
-def decide(s: Session, plan_id: int, *, user: User, expected_version: int, approve: bool, note: str = "", now: datetime | None = None) -> Plan:
+def decide(
+    s: Session,
+    plan_id: int,
+    *,
+    user: User,
+    expected_version: int,
+    approve: bool,
+    note: str = "",
+    now: datetime | None = None,
+) -> Plan:
     """Approve or reject a proposed plan (managers of the plan's scope; see :func:`can_approve`)."""
     plan = get_plan(s, plan_id, user.scope)
     if not can_approve(user, plan):
-        why = "only managers approve plans" if not user.has(*MANAGER_ROLES) else "you proposed it: another manager must approve it"
+        why = (
+            "only managers approve plans"
+            if not user.has(*MANAGERS)
+            else "you proposed it: another manager must approve it"
+        )
         raise PlanForbidden(f"{user.username} may not approve plan {plan_id}: {why}")
     at = now or store.utcnow()
-    values: dict[str, Any] = {"approval": "approved" if approve else "rejected", "approved_by": user.username,
-                              "approved_at": at, "updated_at": at}
+    values: dict[str, Any] = {
+        "approval": "approved" if approve else "rejected",
+        "approved_by": user.username,
+        "approved_at": at,
+        "updated_at": at,
+    }
     if not approve:
         values["status"] = "abandoned"
     store.update_versioned(s, Plan, plan_id, expected_version, values)
@@ -253,21 +372,41 @@ def decide(s: Session, plan_id: int, *, user: User, expected_version: int, appro
     return get_plan(s, plan_id, user.scope)
 
 
-def approve_plan(s: Session, plan_id: int, *, user: User, expected_version: int, note: str = "") -> Plan:
+def approve_plan(
+    s: Session, plan_id: int, *, user: User, expected_version: int, note: str = ""
+) -> Plan:
     return decide(s, plan_id, user=user, expected_version=expected_version, approve=True, note=note)
 
 
-def reject_plan(s: Session, plan_id: int, *, user: User, expected_version: int, note: str = "") -> Plan:
-    return decide(s, plan_id, user=user, expected_version=expected_version, approve=False, note=note)
+def reject_plan(
+    s: Session, plan_id: int, *, user: User, expected_version: int, note: str = ""
+) -> Plan:
+    return decide(
+        s, plan_id, user=user, expected_version=expected_version, approve=False, note=note
+    )
 
 
-def add_task(s: Session, plan_id: int, *, user: User, title: str, owner: str, due_date: date | None = None) -> PlanTask:
+def add_task(
+    s: Session, plan_id: int, *, user: User, title: str, owner: str, due_date: date | None = None
+) -> PlanTask:
     plan = get_plan(s, plan_id, user.scope)
     values = _check({"title": title, "owner": owner})
-    task = PlanTask(plan_id=plan_id, title=values["title"], owner=values["owner"], due_date=due_date, created_by=user.username)
+    task = PlanTask(
+        plan_id=plan_id,
+        title=values["title"],
+        owner=values["owner"],
+        due_date=due_date,
+        created_by=user.username,
+    )
     s.add(task)
     s.flush()
-    _audit(s, plan, user.username, "add_task", {"task_id": task.id, "title": task.title, "owner": task.owner})
+    _audit(
+        s,
+        plan,
+        user.username,
+        "add_task",
+        {"task_id": task.id, "title": task.title, "owner": task.owner},
+    )
     return task
 
 
@@ -277,13 +416,27 @@ def list_tasks(s: Session, plan_id: int, scope: Scope) -> list[PlanTask]:
     return sorted(s.exec(stmt), key=lambda t: (t.done, t.due_date or date.max, t.id or 0))
 
 
-def complete_task(s: Session, task_id: int, *, user: User, expected_version: int, done: bool = True, now: datetime | None = None) -> PlanTask:
+def complete_task(
+    s: Session,
+    task_id: int,
+    *,
+    user: User,
+    expected_version: int,
+    done: bool = True,
+    now: datetime | None = None,
+) -> PlanTask:
     """Tick (or untick) a task; StaleEdit if someone changed it since it was shown."""
     task = s.get(PlanTask, task_id)
     if task is None:
         raise PlanNotFound(f"no task {task_id}")
     plan = get_plan(s, task.plan_id, user.scope)
-    store.update_versioned(s, PlanTask, task_id, expected_version, {"done": done, "done_at": (now or store.utcnow()) if done else None})
+    store.update_versioned(
+        s,
+        PlanTask,
+        task_id,
+        expected_version,
+        {"done": done, "done_at": (now or store.utcnow()) if done else None},
+    )
     _audit(s, plan, user.username, "complete_task" if done else "reopen_task", {"task_id": task_id})
     s.expire(task)
     return s.get(PlanTask, task_id)  # type: ignore[return-value]
@@ -303,7 +456,13 @@ def add_comment(s: Session, plan_id: int, *, user: User, text: str) -> PlanComme
 
 def list_comments(s: Session, plan_id: int, scope: Scope) -> list[PlanComment]:
     get_plan(s, plan_id, scope)
-    return list(s.exec(select(PlanComment).where(PlanComment.plan_id == plan_id).order_by(PlanComment.at, PlanComment.id)))  # type: ignore[arg-type]
+    return list(
+        s.exec(
+            select(PlanComment)
+            .where(PlanComment.plan_id == plan_id)
+            .order_by(PlanComment.at, PlanComment.id)
+        )
+    )  # type: ignore[arg-type]
 
 
 def history(s: Session, plan_id: int, scope: Scope) -> list[store.AuditLog]:
@@ -315,11 +474,28 @@ def history(s: Session, plan_id: int, scope: Scope) -> list[store.AuditLog]:
 # ---------------------------------------------------------------- follow-up
 
 TRACKER_SCHEMA = {
-    "id": pl.Int64, "title": pl.String, "scope": pl.String, "region": pl.String, "country": pl.String,
-    "agency": pl.String, "owner": pl.String, "status": pl.String, "approval": pl.String, "progress": pl.Int64,
-    "due_date": pl.Date, "late": pl.Boolean, "days_late": pl.Int64, "problem_kind": pl.String,
-    "problem_ref": pl.String, "problem": pl.String, "target": pl.String, "tasks": pl.Int64,
-    "tasks_done": pl.Int64, "tasks_late": pl.Int64, "version": pl.Int64, "created_by": pl.String,
+    "id": pl.Int64,
+    "title": pl.String,
+    "scope": pl.String,
+    "region": pl.String,
+    "country": pl.String,
+    "agency": pl.String,
+    "owner": pl.String,
+    "status": pl.String,
+    "approval": pl.String,
+    "progress": pl.Int64,
+    "due_date": pl.Date,
+    "late": pl.Boolean,
+    "days_late": pl.Int64,
+    "problem_kind": pl.String,
+    "problem_ref": pl.String,
+    "problem": pl.String,
+    "target": pl.String,
+    "tasks": pl.Int64,
+    "tasks_done": pl.Int64,
+    "tasks_late": pl.Int64,
+    "version": pl.Int64,
+    "created_by": pl.String,
 }
 
 
@@ -341,28 +517,54 @@ def plan_tracker(s: Session, scope: Scope, *, today: date | None = None) -> pl.D
     for p in plans:
         mine = [t for t in tasks if t.plan_id == p.id]
         open_ = p.status in OPEN_STATUSES
-        rows.append({
-            "id": p.id, "title": p.title, "scope": scope_label(p), "region": p.region, "country": p.country,
-            "agency": p.agency, "owner": p.owner, "status": p.status, "approval": p.approval, "progress": p.progress,
-            "due_date": p.due_date, "late": _late(p.due_date, open_, day),
-            "days_late": (day - p.due_date).days if _late(p.due_date, open_, day) else 0,  # type: ignore[operator]
-            "problem_kind": p.problem_kind, "problem_ref": p.problem_ref, "problem": problem_label(p.problem_kind, p.problem_ref),
-            "target": target_text(p), "tasks": len(mine), "tasks_done": sum(t.done for t in mine),
-            "tasks_late": sum(_late(t.due_date, not t.done, day) for t in mine), "version": p.version, "created_by": p.created_by,
-        })
+        rows.append(
+            {
+                "id": p.id,
+                "title": p.title,
+                "scope": scope_label(p),
+                "region": p.region,
+                "country": p.country,
+                "agency": p.agency,
+                "owner": p.owner,
+                "status": p.status,
+                "approval": p.approval,
+                "progress": p.progress,
+                "due_date": p.due_date,
+                "late": _late(p.due_date, open_, day),
+                "days_late": (day - p.due_date).days if _late(p.due_date, open_, day) else 0,  # type: ignore[operator]
+                "problem_kind": p.problem_kind,
+                "problem_ref": p.problem_ref,
+                "problem": problem_label(p.problem_kind, p.problem_ref),
+                "target": target_text(p),
+                "tasks": len(mine),
+                "tasks_done": sum(t.done for t in mine),
+                "tasks_late": sum(_late(t.due_date, not t.done, day) for t in mine),
+                "version": p.version,
+                "created_by": p.created_by,
+            }
+        )
     return pl.DataFrame(rows, schema=TRACKER_SCHEMA)
 
 
 def tracker_view(tracker: pl.DataFrame) -> pl.DataFrame:
     """The tracker as shown on screen: readable column names, late plans flagged in words."""
     return tracker.select(
-        pl.col("id").alias("#"), pl.col("title").alias("Plan"), pl.col("scope").alias("Scope"),
-        pl.col("owner").alias("Owner"), pl.col("status").str.replace("_", " ").alias("Status"),
-        pl.col("approval").alias("Approval"), pl.col("progress").alias("Progress"), pl.col("due_date").alias("Due"),
-        pl.when(pl.col("late")).then(pl.format("⚠ {} days late", pl.col("days_late")))
-        .when(pl.col("tasks_late") > 0).then(pl.format("⚠ {} task(s) late", pl.col("tasks_late")))
-        .otherwise(pl.lit("")).alias("Late"),
-        pl.col("problem").alias("Problem"), pl.col("target").alias("Target"),
+        pl.col("id").alias("#"),
+        pl.col("title").alias("Plan"),
+        pl.col("scope").alias("Scope"),
+        pl.col("owner").alias("Owner"),
+        pl.col("status").str.replace("_", " ").alias("Status"),
+        pl.col("approval").alias("Approval"),
+        pl.col("progress").alias("Progress"),
+        pl.col("due_date").alias("Due"),
+        pl.when(pl.col("late"))
+        .then(pl.format("⚠ {} days late", pl.col("days_late")))
+        .when(pl.col("tasks_late") > 0)
+        .then(pl.format("⚠ {} task(s) late", pl.col("tasks_late")))
+        .otherwise(pl.lit(""))
+        .alias("Late"),
+        pl.col("problem").alias("Problem"),
+        pl.col("target").alias("Target"),
         pl.format("{}/{}", pl.col("tasks_done"), pl.col("tasks")).alias("Tasks done"),
     )
 
@@ -401,18 +603,32 @@ def tracker_takeaway(tracker: pl.DataFrame) -> str:
     return text + "."
 
 
-def plans_due(s: Session, scope: Scope, *, within_days: int = 7, today: date | None = None) -> list[Plan]:
+def plans_due(
+    s: Session, scope: Scope, *, within_days: int = 7, today: date | None = None
+) -> list[Plan]:
     """Open plans inside the scope due within ``within_days`` (overdue ones included), soonest first."""
     limit = _today(today) + timedelta(days=within_days)
-    return [p for p in list_plans(s, scope, status=OPEN_STATUSES) if p.due_date is not None and p.due_date <= limit]
+    return [
+        p
+        for p in list_plans(s, scope, status=OPEN_STATUSES)
+        if p.due_date is not None and p.due_date <= limit
+    ]
 
 
 # ---------------------------------------------------------------- did it work?
 
 EFFECT_SCHEMA = {
-    "wave": pl.String, "n": pl.Int64, "value": pl.Float64, "moe": pl.Float64, "low_base": pl.Boolean,
-    "suppressed": pl.Boolean, "phase": pl.String, "change": pl.Float64, "significant": pl.Boolean,
-    "target": pl.Float64, "met": pl.Boolean,
+    "wave": pl.String,
+    "n": pl.Int64,
+    "value": pl.Float64,
+    "moe": pl.Float64,
+    "low_base": pl.Boolean,
+    "suppressed": pl.Boolean,
+    "phase": pl.String,
+    "change": pl.Float64,
+    "significant": pl.Boolean,
+    "target": pl.Float64,
+    "met": pl.Boolean,
 }
 
 
@@ -426,7 +642,11 @@ def _metric_aggs(metric: str) -> list[pl.Expr]:
     mean = (w * v).sum() / w.sum()
     var = (w * (v - mean).pow(2)).sum() / w.sum()
     n_eff = w.sum().pow(2) / w.pow(2).sum()
-    return [x.count().alias("n"), mean.alias("value"), (metrics.Z95 * (var / n_eff).sqrt()).alias("moe")]
+    return [
+        x.count().alias("n"),
+        mean.alias("value"),
+        (metrics.Z95 * (var / n_eff).sqrt()).alias("moe"),
+    ]
 
 
 def plan_effect(frame: pl.LazyFrame, plan: Plan) -> pl.DataFrame:
@@ -436,11 +656,27 @@ def plan_effect(frame: pl.LazyFrame, plan: Plan) -> pl.DataFrame:
     ``change`` and ``significant`` compare each wave with the baseline (the last ``before`` wave).
     Cells with n < 5 are suppressed (no value), n < 30 are low base (never significant).
     """
-    return target_trend(frame, plan_scope(plan), Filters(), metric=plan.target_attribute or "nps",
-                        started=plan.created_at.date().isoformat(), target=plan.target_value, op=plan.target_op)
+    return target_trend(
+        frame,
+        plan_scope(plan),
+        Filters(),
+        metric=plan.target_attribute or "nps",
+        started=plan.created_at.date().isoformat(),
+        target=plan.target_value,
+        op=plan.target_op,
+    )
 
 
-def target_trend(frame: pl.LazyFrame, scope: Scope, filters: Filters, *, metric: str = "nps", started: str, target: float | None = None, op: str = ">=") -> pl.DataFrame:
+def target_trend(
+    frame: pl.LazyFrame,
+    scope: Scope,
+    filters: Filters,
+    *,
+    metric: str = "nps",
+    started: str,
+    target: float | None = None,
+    op: str = ">=",
+) -> pl.DataFrame:
     """:func:`plan_effect` as a cacheable query: ``metric`` per wave in ``scope``, waves ending before
     ``started`` (ISO date) are ``before``; the wave filter is ignored (the plan is followed over all waves)."""
     cols = overview.columns_of(frame)
@@ -468,29 +704,49 @@ def target_trend(frame: pl.LazyFrame, scope: Scope, filters: Filters, *, metric:
         moe=pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("moe")),
     )
     base = df.filter((pl.col("phase") == "before") & ~pl.col("suppressed")).tail(1)
-    b_value, b_moe, b_low = (base["value"][0], base["moe"][0], base["low_base"][0]) if base.height else (None, None, True)
-    se = ((pl.col("moe") / metrics.Z95).pow(2) + (pl.lit(b_moe, pl.Float64) / metrics.Z95).pow(2)).sqrt()
+    b_value, b_moe, b_low = (
+        (base["value"][0], base["moe"][0], base["low_base"][0])
+        if base.height
+        else (None, None, True)
+    )
+    se = (
+        (pl.col("moe") / metrics.Z95).pow(2) + (pl.lit(b_moe, pl.Float64) / metrics.Z95).pow(2)
+    ).sqrt()
     change = pl.when(pl.col("phase") == "after").then(pl.col("value") - pl.lit(b_value, pl.Float64))
     goal = pl.lit(target, pl.Float64)
     met = pl.col("value") >= goal if op == ">=" else pl.col("value") <= goal
-    return df.with_columns(
-        change=change,
-        significant=((change.abs() / se) > metrics.Z95).fill_null(False) & ~pl.col("low_base") & pl.lit(not b_low),
-        target=goal,
-        met=met,
-    ).select(list(EFFECT_SCHEMA)).cast(EFFECT_SCHEMA)  # type: ignore[arg-type]
+    return (
+        df.with_columns(
+            change=change,
+            significant=((change.abs() / se) > metrics.Z95).fill_null(False)
+            & ~pl.col("low_base")
+            & pl.lit(not b_low),
+            target=goal,
+            met=met,
+        )
+        .select(list(EFFECT_SCHEMA))
+        .cast(EFFECT_SCHEMA)
+    )  # type: ignore[arg-type]
 
 
 def effect_sentence(plan: Plan, effect: pl.DataFrame) -> str:
     """One plain sentence: baseline, latest value, change and whether the target is met."""
-    name = "NPS" if (plan.target_attribute or "nps") == "nps" else attribute_label(plan.target_attribute or "")
+    name = (
+        "NPS"
+        if (plan.target_attribute or "nps") == "nps"
+        else attribute_label(plan.target_attribute or "")
+    )
     shown = effect.filter(~pl.col("suppressed"))
     if shown.is_empty():
         return f"No {name} figures for {scope_label(plan)} yet."
     before = shown.filter(pl.col("phase") == "before")
     after = shown.filter(pl.col("phase") == "after")
     latest = shown.row(-1, named=True)
-    target = f"; target {target_text(plan)} {'met' if latest['met'] else 'not met yet'}" if plan.target_value is not None else ""
+    target = (
+        f"; target {target_text(plan)} {'met' if latest['met'] else 'not met yet'}"
+        if plan.target_value is not None
+        else ""
+    )
     if after.is_empty():
         base = before.row(-1, named=True)
         return f"{name} was {base['value']:.1f} in {base['wave']} when the plan started; no wave since yet{target}."
@@ -498,8 +754,10 @@ def effect_sentence(plan: Plan, effect: pl.DataFrame) -> str:
         return f"{name} is {latest['value']:.1f} in {latest['wave']} (no wave before the plan to compare with){target}."
     base = before.row(-1, named=True)
     verdict = "a significant change" if latest["significant"] else "not a significant change"
-    return (f"{name} went from {base['value']:.1f} ({base['wave']}) to {latest['value']:.1f} ({latest['wave']}), "
-            f"{latest['change']:+.1f} ({verdict}){target}.")
+    return (
+        f"{name} went from {base['value']:.1f} ({base['wave']}) to {latest['value']:.1f} ({latest['wave']}), "
+        f"{latest['change']:+.1f} ({verdict}){target}."
+    )
 
 
 # ---------------------------------------------------------------- digests
@@ -521,15 +779,23 @@ class Digest:
     @property
     def subject(self) -> str:
         late = sum(1 for p in self.plans if p.due_date and p.due_date < self.day) + sum(
-            1 for t, _ in self.tasks if t.due_date and t.due_date < self.day)
-        return f"CX Review: {len(self.plans)} plan(s) and {len(self.tasks)} task(s) due" + (f", {late} late" if late else "")
+            1 for t, _ in self.tasks if t.due_date and t.due_date < self.day
+        )
+        return f"CX Review: {len(self.plans)} plan(s) and {len(self.tasks)} task(s) due" + (
+            f", {late} late" if late else ""
+        )
 
     @property
     def body(self) -> str:
-        lines = [f"Action plans and tasks due by {self.day + timedelta(days=7):%Y-%m-%d} for {self.owner}:", ""]
+        lines = [
+            f"Action plans and tasks due by {self.day + timedelta(days=7):%Y-%m-%d} for {self.owner}:",
+            "",
+        ]
         for p in self.plans:
             flag = " (LATE)" if p.due_date and p.due_date < self.day else ""
-            lines.append(f"- Plan #{p.id} {p.title} [{scope_label(p)}], due {p.due_date}{flag}, progress {p.progress} %")
+            lines.append(
+                f"- Plan #{p.id} {p.title} [{scope_label(p)}], due {p.due_date}{flag}, progress {p.progress} %"
+            )
         for t, p in self.tasks:
             flag = " (LATE)" if t.due_date and t.due_date < self.day else ""
             lines.append(f"- Task {t.title} of plan #{p.id} {p.title}, due {t.due_date}{flag}")
@@ -541,16 +807,36 @@ def digest(s: Session, owner: str, *, today: date | None = None, within_days: in
     """Open plans and open tasks owned by ``owner`` due within ``within_days`` (late ones included)."""
     day = _today(today)
     limit = day + timedelta(days=within_days)
-    plans = s.exec(select(Plan).where(Plan.owner == owner, Plan.status.in_(OPEN_STATUSES), Plan.due_date <= limit))  # type: ignore[attr-defined,operator]
+    plans = s.exec(
+        select(Plan).where(
+            Plan.owner == owner, Plan.status.in_(OPEN_STATUSES), Plan.due_date <= limit
+        )
+    )  # type: ignore[attr-defined,operator]
     tasks = s.exec(
-        select(PlanTask, Plan).join(Plan, PlanTask.plan_id == Plan.id)  # type: ignore[arg-type]
-        .where(PlanTask.owner == owner, PlanTask.done == False, PlanTask.due_date <= limit, Plan.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined,operator]  # noqa: E712
+        select(PlanTask, Plan)
+        .join(Plan, PlanTask.plan_id == Plan.id)  # type: ignore[arg-type]
+        .where(
+            PlanTask.owner == owner,
+            col(PlanTask.done).is_(False),
+            PlanTask.due_date <= limit,
+            Plan.status.in_(OPEN_STATUSES),
+        )  # type: ignore[attr-defined,operator]  # noqa: E712
     )
-    return Digest(owner, tuple(sorted(plans, key=lambda p: (p.due_date, p.id))),
-                  tuple(sorted(tasks, key=lambda tp: (tp[0].due_date, tp[0].id))), day)
+    return Digest(
+        owner,
+        tuple(sorted(plans, key=lambda p: (p.due_date, p.id))),
+        tuple(sorted(tasks, key=lambda tp: (tp[0].due_date, tp[0].id))),
+        day,
+    )
 
 
-def send_digests(engine: Engine, now: datetime | None = None, *, within_days: int = 7, users_file: str | Path | None = None) -> dict[str, int]:
+def send_digests(
+    engine: Engine,
+    now: datetime | None = None,
+    *,
+    within_days: int = 7,
+    users_file: str | Path | None = None,
+) -> dict[str, int]:
     """Enqueue one digest e-mail per owner with something due, at most once per owner per day.
 
     Owners are usernames (their e-mail comes from the users file) or e-mail addresses.
@@ -561,11 +847,20 @@ def send_digests(engine: Engine, now: datetime | None = None, *, within_days: in
     limit = day + timedelta(days=within_days)
     counts = {"owners": 0, "enqueued": 0, "already": 0, "no_email": 0}
     with store.session(engine) as s:
-        owners = set(s.exec(select(Plan.owner).where(Plan.status.in_(OPEN_STATUSES), Plan.due_date <= limit)))  # type: ignore[attr-defined,operator]
-        owners |= set(s.exec(
-            select(PlanTask.owner).join(Plan, PlanTask.plan_id == Plan.id)  # type: ignore[arg-type]
-            .where(PlanTask.done == False, PlanTask.due_date <= limit, Plan.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined,operator]  # noqa: E712
-        ))
+        owners = set(
+            s.exec(select(Plan.owner).where(Plan.status.in_(OPEN_STATUSES), Plan.due_date <= limit))
+        )  # type: ignore[attr-defined,operator]
+        owners |= set(
+            s.exec(
+                select(PlanTask.owner)
+                .join(Plan, PlanTask.plan_id == Plan.id)  # type: ignore[arg-type]
+                .where(
+                    col(PlanTask.done).is_(False),
+                    PlanTask.due_date <= limit,
+                    Plan.status.in_(OPEN_STATUSES),
+                )  # type: ignore[attr-defined,operator]  # noqa: E712
+            )
+        )
         for owner in sorted(owners):
             d = digest(s, owner, today=day, within_days=within_days)
             if d.empty:
@@ -576,7 +871,13 @@ def send_digests(engine: Engine, now: datetime | None = None, *, within_days: in
             if not email:
                 counts["no_email"] += 1
                 continue
-            row = store.enqueue(s, recipient=email, subject=d.subject, body=d.body, dedupe_key=f"plan-digest:{owner}:{day.isoformat()}")
+            row = store.enqueue(
+                s,
+                recipient=email,
+                subject=d.subject,
+                body=d.body,
+                dedupe_key=f"plan-digest:{owner}:{day.isoformat()}",
+            )
             counts["enqueued" if row is not None else "already"] += 1
     return counts
 

@@ -74,29 +74,69 @@ class ImportResult:
 
     def as_rows(self, root: Path | None = None) -> list[dict[str, Any]]:
         """One row per outcome: the wave written, each quarantine reason, each quality flag."""
+
         def rel(p: Path | None) -> str | None:
             if p is None:
                 return None
-            return str(p.relative_to(root)) if root is not None and p.is_relative_to(root) else str(p)
+            return (
+                str(p.relative_to(root)) if root is not None and p.is_relative_to(root) else str(p)
+            )
 
         if self.status == "unchanged":
-            return [{"outcome": "unchanged", "file": rel(self.written), "wave": self.wave, "mode": self.mode, "rows": 0,
-                     "reason": f"this file was already imported into {self.wave}: nothing changed (wave has {self.wave_rows} rows)"}]
-        rows: list[dict[str, Any]] = [{
-            "outcome": self.status, "file": rel(self.written), "wave": self.wave, "mode": self.mode,
-            "rows": self.accepted, "reason": f"{self.input_rows} input rows, {self.accepted} accepted, "
-            f"{self.quarantined} quarantined, {self.excluded} flagged excluded; wave now {self.wave_rows} rows",
-        }]
+            return [
+                {
+                    "outcome": "unchanged",
+                    "file": rel(self.written),
+                    "wave": self.wave,
+                    "mode": self.mode,
+                    "rows": 0,
+                    "reason": f"this file was already imported into {self.wave}: nothing changed (wave has {self.wave_rows} rows)",
+                }
+            ]
+        rows: list[dict[str, Any]] = [
+            {
+                "outcome": self.status,
+                "file": rel(self.written),
+                "wave": self.wave,
+                "mode": self.mode,
+                "rows": self.accepted,
+                "reason": f"{self.input_rows} input rows, {self.accepted} accepted, "
+                f"{self.quarantined} quarantined, {self.excluded} flagged excluded; wave now {self.wave_rows} rows",
+            }
+        ]
         rows += [
-            {"outcome": "quarantined", "file": rel(self.quarantine_file), "wave": self.wave, "mode": self.mode, "rows": n, "reason": reason}
+            {
+                "outcome": "quarantined",
+                "file": rel(self.quarantine_file),
+                "wave": self.wave,
+                "mode": self.mode,
+                "rows": n,
+                "reason": reason,
+            }
             for reason, n in self.reasons.items()
         ]
         rows += [
-            {"outcome": "flagged excluded", "file": rel(self.written), "wave": self.wave, "mode": self.mode, "rows": n, "reason": flag}
+            {
+                "outcome": "flagged excluded",
+                "file": rel(self.written),
+                "wave": self.wave,
+                "mode": self.mode,
+                "rows": n,
+                "reason": flag,
+            }
             for flag, n in self.flags.items()
         ]
         if self.after_import:
-            rows.append({"outcome": "after import", "file": None, "wave": self.wave, "mode": self.mode, "rows": 0, "reason": self.after_import})
+            rows.append(
+                {
+                    "outcome": "after import",
+                    "file": None,
+                    "wave": self.wave,
+                    "mode": self.mode,
+                    "rows": 0,
+                    "reason": self.after_import,
+                }
+            )
         return rows
 
 
@@ -128,7 +168,11 @@ def _text(name: str, dtype: pl.DataType) -> pl.Expr:
     """Any source column as trimmed text, ``""`` as null; integral floats without ``.0``."""
     col = pl.col(name)
     if dtype.is_float():
-        out = pl.when(col.is_finite() & (col == col.round())).then(col.cast(pl.Int64).cast(pl.String)).otherwise(col.cast(pl.String))
+        out = (
+            pl.when(col.is_finite() & (col == col.round()))
+            .then(col.cast(pl.Int64).cast(pl.String))
+            .otherwise(col.cast(pl.String))
+        )
     elif dtype == pl.String:
         out = col if name == "comment" else col.str.strip_chars()  # free text is kept as written
     else:
@@ -142,23 +186,43 @@ def _number(name: str) -> pl.Expr:
 
 
 _DATE_FORMATS = (
-    "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%z",
-    "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M", "%Y-%m-%d", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y",
+    "%Y-%m-%dT%H:%M:%S%.f%z",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%d %H:%M:%S%.f%z",
+    "%Y-%m-%d %H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
 )
 
 
 def _date_formats(values: pl.Series) -> tuple[str, ...]:
     """The formats that parse the file's date shapes (digits masked), so 1M rows parse once, not 13 times."""
-    step = max(1, values.len() // 20_000)  # an even sample; rows it misses get a second chance below
+    step = max(
+        1, values.len() // 20_000
+    )  # an even sample; rows it misses get a second chance below
     shapes = (
-        values.gather_every(step).str.strip_chars().str.replace(r"(?i)(z| utc)$", "+00:00").drop_nulls().to_frame("v")
+        values.gather_every(step)
+        .str.strip_chars()
+        .str.replace(r"(?i)(z| utc)$", "+00:00")
+        .drop_nulls()
+        .to_frame("v")
         .with_columns(shape=pl.col("v").str.replace_all(r"\d", "9"))
-        .unique("shape", keep="first").head(200)["v"]
+        .unique("shape", keep="first")
+        .head(200)["v"]
     )
     chosen = tuple(
-        f for f in _DATE_FORMATS
-        if shapes.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC").is_not_null().any()
+        f
+        for f in _DATE_FORMATS
+        if shapes.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC")
+        .is_not_null()
+        .any()
     )
     return chosen or _DATE_FORMATS[:1]
 
@@ -168,18 +232,29 @@ def _datetime(name: str, dtype: pl.DataType, formats: tuple[str, ...] | None = N
     col = pl.col(name)
     if isinstance(dtype, pl.Datetime):
         col = col.dt.cast_time_unit("us")
-        return (col.dt.convert_time_zone("UTC") if dtype.time_zone else col.dt.replace_time_zone("UTC")).alias(name)
+        return (
+            col.dt.convert_time_zone("UTC") if dtype.time_zone else col.dt.replace_time_zone("UTC")
+        ).alias(name)
     if dtype == pl.Date:
         return col.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias(name)
     text = col.cast(pl.String).str.strip_chars().str.replace(r"(?i)(z| utc)$", "+00:00")
     return pl.coalesce(
-        [text.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC") for f in (formats or _DATE_FORMATS)]
+        [
+            text.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC")
+            for f in (formats or _DATE_FORMATS)
+        ]
     ).alias(name)
 
 
 def _bool(name: str) -> pl.Expr:
     t = pl.col(name).str.to_lowercase()
-    return pl.when(t.is_in(["1", "true", "yes", "y", "t"])).then(True).when(t.is_in(["0", "false", "no", "n", "f"])).then(False).otherwise(None)
+    return (
+        pl.when(t.is_in(["1", "true", "yes", "y", "t"]))
+        .then(True)
+        .when(t.is_in(["0", "false", "no", "n", "f"]))
+        .then(False)
+        .otherwise(None)
+    )
 
 
 # ---------------------------------------------------------------- validation
@@ -199,45 +274,128 @@ def _checks(columns: list[str], mapping: Mapping, wave: str, has_org: bool) -> l
     # With org.yaml, region and country come from the agency; an unknown agency is its own reason.
     for c in ("response_id", "customer_id", "agency", *(() if has_org else ("region", "country"))):
         checks.append(Check(f"{c} missing", pl.col(c).is_null(), pl.lit(f"{c} is empty")))
-    checks.append(Check("wave mismatch", pl.col("_t_wave").is_not_null() & (pl.col("_t_wave") != wave),
-                        pl.format("wave {} differs from the imported wave " + wave, t("wave"))))
-    checks.append(Check("responded_at invalid", pl.col("responded_at").is_null(),
-                        pl.format("responded_at {} is not a date/time", t("responded_at").fill_null("(empty)"))))
-    checks.append(Check("country not ISO", pl.col("country").is_not_null() & ~pl.col("country").str.contains(r"^[A-Z]{2}$"),
-                        pl.format("country {} is not an ISO 3166-1 alpha-2 code", t("country"))))
-    checks.append(Check("nps invalid", pl.col("nps").is_null() | (pl.col("nps") != pl.col("nps").round()) | ~pl.col("nps").is_between(0, 10),
-                        pl.format("nps {} is not an integer 0..10", t("nps").fill_null("(empty)"))))
+    checks.append(
+        Check(
+            "wave mismatch",
+            pl.col("_t_wave").is_not_null() & (pl.col("_t_wave") != wave),
+            pl.format("wave {} differs from the imported wave " + wave, t("wave")),
+        )
+    )
+    checks.append(
+        Check(
+            "responded_at invalid",
+            pl.col("responded_at").is_null(),
+            pl.format("responded_at {} is not a date/time", t("responded_at").fill_null("(empty)")),
+        )
+    )
+    checks.append(
+        Check(
+            "country not ISO",
+            pl.col("country").is_not_null() & ~pl.col("country").str.contains(r"^[A-Z]{2}$"),
+            pl.format("country {} is not an ISO 3166-1 alpha-2 code", t("country")),
+        )
+    )
+    checks.append(
+        Check(
+            "nps invalid",
+            pl.col("nps").is_null()
+            | (pl.col("nps") != pl.col("nps").round())
+            | ~pl.col("nps").is_between(0, 10),
+            pl.format("nps {} is not an integer 0..10", t("nps").fill_null("(empty)")),
+        )
+    )
     if "csat" in columns:
-        checks.append(Check("csat invalid", pl.col("csat").is_not_null() & ((pl.col("csat") != pl.col("csat").round()) | ~pl.col("csat").is_between(1, 5)),
-                            pl.format("csat {} is not an integer 1..5", t("csat"))))
-        checks.append(Check("csat invalid", pl.col("csat").is_null() & pl.col("_t_csat").is_not_null(),
-                            pl.format("csat {} is not a number", t("csat"))))
+        checks.append(
+            Check(
+                "csat invalid",
+                pl.col("csat").is_not_null()
+                & ((pl.col("csat") != pl.col("csat").round()) | ~pl.col("csat").is_between(1, 5)),
+                pl.format("csat {} is not an integer 1..5", t("csat")),
+            )
+        )
+        checks.append(
+            Check(
+                "csat invalid",
+                pl.col("csat").is_null() & pl.col("_t_csat").is_not_null(),
+                pl.format("csat {} is not a number", t("csat")),
+            )
+        )
     for a in data.attributes(columns):
         lo, hi = mapping.scale_of(a)
-        checks.append(Check(f"{a} invalid", (pl.col(a).is_null() & pl.col(f"_t_{a}").is_not_null())
-                            | (pl.col(a).is_not_null() & ((pl.col(a) != pl.col(a).round()) | ~pl.col(a).is_between(lo, hi))),
-                            pl.format(f"{a} {{}} is not an integer {lo}..{hi}", t(a))))
+        checks.append(
+            Check(
+                f"{a} invalid",
+                (pl.col(a).is_null() & pl.col(f"_t_{a}").is_not_null())
+                | (
+                    pl.col(a).is_not_null()
+                    & ((pl.col(a) != pl.col(a).round()) | ~pl.col(a).is_between(lo, hi))
+                ),
+                pl.format(f"{a} {{}} is not an integer {lo}..{hi}", t(a)),
+            )
+        )
     if "weight" in columns:
-        checks.append(Check("weight invalid", pl.col("_t_weight").is_not_null() & ~(pl.col("weight") > 0).fill_null(False),
-                            pl.format("weight {} is not a number > 0", t("weight"))))
+        checks.append(
+            Check(
+                "weight invalid",
+                pl.col("_t_weight").is_not_null() & ~(pl.col("weight") > 0).fill_null(False),
+                pl.format("weight {} is not a number > 0", t("weight")),
+            )
+        )
     if "channel" in columns:
-        checks.append(Check("channel unknown", pl.col("channel").is_not_null() & ~pl.col("channel").is_in(list(CHANNELS)),
-                            pl.format("channel {} is not one of " + ", ".join(CHANNELS), t("channel"))))
+        checks.append(
+            Check(
+                "channel unknown",
+                pl.col("channel").is_not_null() & ~pl.col("channel").is_in(list(CHANNELS)),
+                pl.format("channel {} is not one of " + ", ".join(CHANNELS), t("channel")),
+            )
+        )
     if has_org:
-        checks.append(Check("agency unknown", pl.col("agency").is_not_null() & pl.col("_org_country").is_null(),
-                            pl.format("unknown agency {} (not in org.yaml)", pl.col("agency"))))
-        checks.append(Check("agency country mismatch", pl.col("_org_country").is_not_null() & (pl.col("country") != pl.col("_org_country")),
-                            pl.format("agency {} is in {} in org.yaml, not {}", pl.col("agency"), pl.col("_org_country"), pl.col("country"))))
-    checks.append(Check("duplicate response_id in file", pl.col("response_id").is_not_null() & ~pl.col("response_id").is_first_distinct(),
-                        pl.format("duplicate response_id {} within the file", pl.col("response_id"))))
-    checks.append(Check("response_id in another wave", pl.col("_existing_wave").is_not_null(),
-                        pl.format("response_id {} already in wave {}", pl.col("response_id"), pl.col("_existing_wave"))))
+        checks.append(
+            Check(
+                "agency unknown",
+                pl.col("agency").is_not_null() & pl.col("_org_country").is_null(),
+                pl.format("unknown agency {} (not in org.yaml)", pl.col("agency")),
+            )
+        )
+        checks.append(
+            Check(
+                "agency country mismatch",
+                pl.col("_org_country").is_not_null()
+                & (pl.col("country") != pl.col("_org_country")),
+                pl.format(
+                    "agency {} is in {} in org.yaml, not {}",
+                    pl.col("agency"),
+                    pl.col("_org_country"),
+                    pl.col("country"),
+                ),
+            )
+        )
+    checks.append(
+        Check(
+            "duplicate response_id in file",
+            pl.col("response_id").is_not_null() & ~pl.col("response_id").is_first_distinct(),
+            pl.format("duplicate response_id {} within the file", pl.col("response_id")),
+        )
+    )
+    checks.append(
+        Check(
+            "response_id in another wave",
+            pl.col("_existing_wave").is_not_null(),
+            pl.format(
+                "response_id {} already in wave {}", pl.col("response_id"), pl.col("_existing_wave")
+            ),
+        )
+    )
     return checks
 
 
 def _other_wave_files(root: Path, wave: str, mode: str) -> list[Path]:
     """The stored files whose ids a new row must not repeat (the wave being replaced does not count)."""
-    return [f for f in data.wave_files(root) if not (mode == "replace" and f.parent.name == f"wave={wave}")]
+    return [
+        f
+        for f in data.wave_files(root)
+        if not (mode == "replace" and f.parent.name == f"wave={wave}")
+    ]
 
 
 def _existing_ids(root: Path, wave: str, mode: str) -> pl.LazyFrame:
@@ -247,7 +405,10 @@ def _existing_ids(root: Path, wave: str, mode: str) -> pl.LazyFrame:
         return pl.LazyFrame(schema={"response_id": pl.String, "_existing_wave": pl.String})
     return (
         pl.scan_parquet([str(f) for f in files], hive_partitioning=False)
-        .select(pl.col("response_id").cast(pl.String), pl.col("wave").cast(pl.String).alias("_existing_wave"))
+        .select(
+            pl.col("response_id").cast(pl.String),
+            pl.col("wave").cast(pl.String).alias("_existing_wave"),
+        )
         .unique("response_id", keep="any")
     )
 
@@ -255,9 +416,14 @@ def _existing_ids(root: Path, wave: str, mode: str) -> pl.LazyFrame:
 def _org_frame(root: Path) -> pl.DataFrame | None:
     if not (root / "org.yaml").exists():
         return None
-    return org.load(root).frame().select(
-        "agency", pl.col("region").alias("_org_region"), pl.col("country").alias("_org_country")
-    ).unique("agency", keep="first")
+    return (
+        org.load(root)
+        .frame()
+        .select(
+            "agency", pl.col("region").alias("_org_region"), pl.col("country").alias("_org_country")
+        )
+        .unique("agency", keep="first")
+    )
 
 
 @dataclass
@@ -301,8 +467,15 @@ def next_wave(root: Path) -> str:
     return f"{nxt.year}-{nxt.month:02d}"
 
 
-def resolve_mapping(source: Source, root: Path, *, mapping: Mapping | None = None, survey: str | None = None,
-                    overrides: dict[str, str] | None = None, scales: dict[str, str] | None = None) -> Mapping:
+def resolve_mapping(
+    source: Source,
+    root: Path,
+    *,
+    mapping: Mapping | None = None,
+    survey: str | None = None,
+    overrides: dict[str, str] | None = None,
+    scales: dict[str, str] | None = None,
+) -> Mapping:
     """The mapping for this file: the one given, else the survey's saved one merged with a guess."""
     if mapping is not None:
         return mapping.validate()
@@ -310,9 +483,20 @@ def resolve_mapping(source: Source, root: Path, *, mapping: Mapping | None = Non
     return mapping_mod.for_columns(source.frame.columns, saved, overrides, scales, survey or "")
 
 
-def prepare(path: Path, wave: str, *, root: Path, mapping: Mapping | None = None, mode: str = "new",
-            survey: str | None = None, overrides: dict[str, str] | None = None, scales: dict[str, str] | None = None,
-            delimiter: str | None = None, progress: Progress | None = None, source: Source | None = None) -> Prepared:
+def prepare(
+    path: Path,
+    wave: str,
+    *,
+    root: Path,
+    mapping: Mapping | None = None,
+    mode: str = "new",
+    survey: str | None = None,
+    overrides: dict[str, str] | None = None,
+    scales: dict[str, str] | None = None,
+    delimiter: str | None = None,
+    progress: Progress | None = None,
+    source: Source | None = None,
+) -> Prepared:
     """Read, map, convert and validate a file; nothing is written."""
     path = Path(path)
     try:
@@ -324,8 +508,18 @@ def prepare(path: Path, wave: str, *, root: Path, mapping: Mapping | None = None
     _say(progress, f"Reading {path.name}…", 0.05)
     src = source or read(path, delimiter=delimiter)
     sha = file_sha256(path)
-    chosen = resolve_mapping(src, root, mapping=mapping, survey=survey, overrides=overrides, scales=scales)
-    result = ImportResult(str(path.name), wave, mode, src.kind, src.detail, input_rows=src.frame.height, mapping=chosen)
+    chosen = resolve_mapping(
+        src, root, mapping=mapping, survey=survey, overrides=overrides, scales=scales
+    )
+    result = ImportResult(
+        str(path.name),
+        wave,
+        mode,
+        src.kind,
+        src.detail,
+        input_rows=src.frame.height,
+        mapping=chosen,
+    )
     result.ignored_columns = [c for c in src.frame.columns if c not in chosen.columns]
     mapped = chosen.apply(src.frame)
     org = _org_frame(root)
@@ -343,18 +537,35 @@ def prepare(path: Path, wave: str, *, root: Path, mapping: Mapping | None = None
     _say(progress, "Validating rows…", 0.25)
     accepted, quarantined = _validate(mapped, src, chosen, wave, mode, root, org)
     result.accepted, result.quarantined = accepted.height, quarantined.height
-    if result.accepted + result.quarantined != result.input_rows:  # the invariant, never silently broken
-        raise IngestError(f"{path.name}: {result.accepted} accepted + {result.quarantined} quarantined != {result.input_rows} input rows")
+    if (
+        result.accepted + result.quarantined != result.input_rows
+    ):  # the invariant, never silently broken
+        raise IngestError(
+            f"{path.name}: {result.accepted} accepted + {result.quarantined} quarantined != {result.input_rows} input rows"
+        )
     if quarantined.height:
-        counts = quarantined.group_by("_rule").len().sort(["len", "_rule"], descending=[True, False])
+        counts = (
+            quarantined.group_by("_rule").len().sort(["len", "_rule"], descending=[True, False])
+        )
         result.reasons = dict(zip(counts["_rule"].to_list(), counts["len"].to_list(), strict=True))
-        result.bad_rows = quarantined.select("_row", "_reason").head(SAMPLE_ROWS).rename({"_row": "row", "_reason": "reason"})
+        result.bad_rows = (
+            quarantined.select("_row", "_reason")
+            .head(SAMPLE_ROWS)
+            .rename({"_row": "row", "_reason": "reason"})
+        )
     result.preview = accepted.head(SAMPLE_ROWS)
     return Prepared(result, accepted, quarantined, sha)
 
 
-def _validate(mapped: pl.DataFrame, src: Source, mapping: Mapping, wave: str, mode: str, root: Path,
-              org: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _validate(
+    mapped: pl.DataFrame,
+    src: Source,
+    mapping: Mapping,
+    wave: str,
+    mode: str,
+    root: Path,
+    org: pl.DataFrame | None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split the mapped rows into typed accepted rows and quarantined source rows with reasons."""
     types = dict(mapped.schema)
     columns = mapped.columns
@@ -375,11 +586,19 @@ def _validate(mapped: pl.DataFrame, src: Source, mapping: Mapping, wave: str, mo
             if c in ("channel", "language"):
                 expr = expr.str.to_lowercase()
             typed.append(expr.alias(c))
-    numeric = ["nps", *[c for c in ("csat", "weight", "duration_seconds") if c in columns], *data.attributes(columns)]
+    numeric = [
+        "nps",
+        *[c for c in ("csat", "weight", "duration_seconds") if c in columns],
+        *data.attributes(columns),
+    ]
     typed += [_number(f"_t_{c}").alias(c) for c in numeric]
     native = types["responded_at"]
     formats = _date_formats(mapped["responded_at"]) if native == pl.String else _DATE_FORMATS
-    typed.append(_datetime("_t_responded_at" if native == pl.String else "responded_at", native, formats).alias("responded_at"))
+    typed.append(
+        _datetime(
+            "_t_responded_at" if native == pl.String else "responded_at", native, formats
+        ).alias("responded_at")
+    )
     if "excluded" in columns:
         typed.append(_bool("_t_excluded").alias("excluded"))
     lf = lf.with_columns(typed)
@@ -388,29 +607,49 @@ def _validate(mapped: pl.DataFrame, src: Source, mapping: Mapping, wave: str, mo
         first = lf.collect()
         missed = first["responded_at"].is_null() & first["_t_responded_at"].is_not_null()
         if missed.any():
-            retry = first.select(_datetime("_t_responded_at", pl.String(), _DATE_FORMATS).alias("_retry"))["_retry"]
-            first = first.with_columns(responded_at=pl.when(missed).then(retry).otherwise(pl.col("responded_at")))
+            retry = first.select(
+                _datetime("_t_responded_at", pl.String(), _DATE_FORMATS).alias("_retry")
+            )["_retry"]
+            first = first.with_columns(
+                responded_at=pl.when(missed).then(retry).otherwise(pl.col("responded_at"))
+            )
         lf = first.lazy()
     if org is not None:
         lf = lf.join(org.lazy(), on="agency", how="left", maintain_order="left").with_columns(
-            region=pl.coalesce("region", "_org_region"), country=pl.coalesce("country", "_org_country"))
+            region=pl.coalesce("region", "_org_region"),
+            country=pl.coalesce("country", "_org_country"),
+        )
     if _other_wave_files(root, wave, mode):
-        lf = lf.join(_existing_ids(root, wave, mode), on="response_id", how="left", maintain_order="left")
+        lf = lf.join(
+            _existing_ids(root, wave, mode), on="response_id", how="left", maintain_order="left"
+        )
     else:
         lf = lf.with_columns(_existing_wave=pl.lit(None, pl.String))
     checks = _checks(list(columns), mapping, wave, org is not None)
     # Cheap booleans on every row; the reason texts only on the (few) bad rows.
     marks = [f"_bad{i}" for i in range(len(checks))]
-    frame = lf.with_columns([c.bad.fill_null(False).alias(m) for c, m in zip(checks, marks, strict=True)]).with_columns(
-        _any=pl.any_horizontal(marks)
-    ).collect()
+    frame = (
+        lf.with_columns(
+            [c.bad.fill_null(False).alias(m) for c, m in zip(checks, marks, strict=True)]
+        )
+        .with_columns(_any=pl.any_horizontal(marks))
+        .collect()
+    )
     bad_mask = frame["_any"]
-    accepted = _typed(frame, columns, mapping, wave)  # narrow first: the filter copies only typed columns
+    accepted = _typed(
+        frame, columns, mapping, wave
+    )  # narrow first: the filter copies only typed columns
     if bad_mask.any():
         accepted = accepted.filter(~bad_mask)
     bad = frame.filter(bad_mask).with_columns(
-        _reason=pl.concat_str([pl.when(pl.col(m)).then(c.message) for c, m in zip(checks, marks, strict=True)], separator="; ", ignore_nulls=True),
-        _rule=pl.coalesce([pl.when(pl.col(m)).then(pl.lit(c.rule)) for c, m in zip(checks, marks, strict=True)]),
+        _reason=pl.concat_str(
+            [pl.when(pl.col(m)).then(c.message) for c, m in zip(checks, marks, strict=True)],
+            separator="; ",
+            ignore_nulls=True,
+        ),
+        _rule=pl.coalesce(
+            [pl.when(pl.col(m)).then(pl.lit(c.rule)) for c, m in zip(checks, marks, strict=True)]
+        ),
     )
     quarantined = bad.select(
         "_row", "_rule", "_reason", *[pl.col(f"_t_{c}").alias(c) for c in columns]
@@ -421,8 +660,14 @@ def _validate(mapped: pl.DataFrame, src: Source, mapping: Mapping, wave: str, mo
 def _typed(good: pl.DataFrame, columns: list[str], mapping: Mapping, wave: str) -> pl.DataFrame:
     """Accepted rows in contract order and types; attributes rescaled to 0..10."""
     out: list[pl.Expr] = [
-        pl.col("response_id"), pl.lit(wave).alias("wave"), pl.col("responded_at"), pl.col("customer_id"),
-        pl.col("region"), pl.col("country"), pl.col("agency"), pl.col("nps").cast(pl.Int8),
+        pl.col("response_id"),
+        pl.lit(wave).alias("wave"),
+        pl.col("responded_at"),
+        pl.col("customer_id"),
+        pl.col("region"),
+        pl.col("country"),
+        pl.col("agency"),
+        pl.col("nps").cast(pl.Int8),
     ]
     for c, kind in OPTIONAL.items():
         if c not in columns or c == "excluded":
@@ -435,7 +680,9 @@ def _typed(good: pl.DataFrame, columns: list[str], mapping: Mapping, wave: str) 
             out.append(pl.col(c).fill_null(1.0))
     for a in data.attributes(columns):
         lo, hi = mapping.scale_of(a)
-        out.append(pl.col(a).cast(pl.Int8) if (lo, hi) == (0, 10) else mapping_mod.rescale(a, lo, hi))
+        out.append(
+            pl.col(a).cast(pl.Int8) if (lo, hi) == (0, 10) else mapping_mod.rescale(a, lo, hi)
+        )
     if "excluded" in columns:
         out.append(pl.col("excluded").fill_null(False))
     if "duration_seconds" in columns:
@@ -449,7 +696,9 @@ def _typed(good: pl.DataFrame, columns: list[str], mapping: Mapping, wave: str) 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 
-def stage_upload(name: str, content: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[Path, str]:
+def stage_upload(
+    name: str, content: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES
+) -> tuple[Path, str]:
     """Keep an uploaded file in a private temporary folder; return its path and kind (by content).
 
     The stored name is derived from the content's hash, never from the uploaded name, so the
@@ -458,7 +707,9 @@ def stage_upload(name: str, content: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES
     if not content:
         raise FormatError(f"{name}: the file is empty")
     if len(content) > max_bytes:
-        raise FormatError(f"{name}: the file is {human(len(content))}, over the {human(max_bytes)} upload limit")
+        raise FormatError(
+            f"{name}: the file is {human(len(content))}, over the {human(max_bytes)} upload limit"
+        )
     digest = hashlib.sha256(content).hexdigest()[:16]
     folder = Path(tempfile.gettempdir()) / f"cx-upload-{os.getuid()}"
     folder.mkdir(mode=0o700, exist_ok=True)
@@ -483,12 +734,21 @@ def _triple_s_zip(path: Path, folder: Path, max_bytes: int) -> Path | None:
     try:
         with zipfile.ZipFile(path) as z:
             infos = [i for i in z.infolist() if not i.is_dir()]
-            meta = [i for i in infos if i.filename.lower().endswith((".sss", ".xml")) and not i.filename.startswith("xl/")]
-            body = [i for i in infos if i.filename.lower().endswith((".asc", ".dat", ".csv", ".txt"))]
+            meta = [
+                i
+                for i in infos
+                if i.filename.lower().endswith((".sss", ".xml"))
+                and not i.filename.startswith("xl/")
+            ]
+            body = [
+                i for i in infos if i.filename.lower().endswith((".asc", ".dat", ".csv", ".txt"))
+            ]
             if any(i.filename.startswith("xl/") for i in infos) or len(meta) != 1 or len(body) != 1:
                 return None
             if meta[0].file_size + body[0].file_size > max_bytes:
-                raise FormatError(f"{path.name}: expands to {human(meta[0].file_size + body[0].file_size)}, over the {human(max_bytes)} limit")
+                raise FormatError(
+                    f"{path.name}: expands to {human(meta[0].file_size + body[0].file_size)}, over the {human(max_bytes)} limit"
+                )
             folder.mkdir(mode=0o700, exist_ok=True)
             suffix = Path(body[0].filename).suffix.lower()
             (folder / "survey.sss").write_bytes(z.read(meta[0]))
@@ -512,7 +772,9 @@ def _wave_lock(directory: Path) -> Iterator[None]:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise IngestError(f"another import of {directory.name} is running; try again when it ends") from None
+            raise IngestError(
+                f"another import of {directory.name} is running; try again when it ends"
+            ) from None
         try:
             yield
         finally:
@@ -527,8 +789,12 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_parquet(frame: pl.DataFrame, target: Path, metadata: dict[str, str] | None = None,
-                         before_replace: Callable[[], None] | None = None) -> Path:
+def atomic_write_parquet(
+    frame: pl.DataFrame,
+    target: Path,
+    metadata: dict[str, str] | None = None,
+    before_replace: Callable[[], None] | None = None,
+) -> Path:
     """Write to a hidden temporary file next to ``target``, fsync, then ``os.replace``."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -566,11 +832,24 @@ def _clean_stale(directory: Path) -> None:
         p.unlink(missing_ok=True)
 
 
-def import_file(path: Path | str, wave: str, *, root: Path, mapping: Mapping | None = None, mode: str = "new",
-                progress: Progress | None = None, survey: str | None = None, overrides: dict[str, str] | None = None,
-                scales: dict[str, str] | None = None, delimiter: str | None = None, dry_run: bool = False,
-                save_mapping: bool = True, engine: Any = None, after_import: Callable[[Path, str, Any], str] | None = None,
-                source: Source | None = None) -> ImportResult:
+def import_file(
+    path: Path | str,
+    wave: str,
+    *,
+    root: Path,
+    mapping: Mapping | None = None,
+    mode: str = "new",
+    progress: Progress | None = None,
+    survey: str | None = None,
+    overrides: dict[str, str] | None = None,
+    scales: dict[str, str] | None = None,
+    delimiter: str | None = None,
+    dry_run: bool = False,
+    save_mapping: bool = True,
+    engine: Any = None,
+    after_import: Callable[[Path, str, Any], str] | None = None,
+    source: Source | None = None,
+) -> ImportResult:
     """Import one file as wave ``wave`` (modes: ``new``, ``replace``, ``append``); see the module doc."""
     path, root = Path(path), Path(root)
     wave_dir = data.waves_dir(root) / f"wave={wave}"
@@ -590,12 +869,27 @@ def import_file(path: Path | str, wave: str, *, root: Path, mapping: Mapping | N
     if sha in sources and (mode != "replace" or sources == [sha]):
         _say(progress, "Already imported: nothing changed.", 1.0)
         rows = pl.scan_parquet(target).select(pl.len()).collect().item()
-        return ImportResult(path.name, wave, mode, status="unchanged", wave_rows=rows, written=target)
+        return ImportResult(
+            path.name, wave, mode, status="unchanged", wave_rows=rows, written=target
+        )
     if mode == "new" and existing_files:
         rows = pl.scan_parquet([str(f) for f in existing_files]).select(pl.len()).collect().item()
-        raise IngestError(f"wave {wave} already exists ({rows:,} responses); choose replace or append")
-    prepared = prepare(path, wave, root=root, mapping=mapping, mode=mode, survey=survey, overrides=overrides,
-                       scales=scales, delimiter=delimiter, progress=progress, source=source)
+        raise IngestError(
+            f"wave {wave} already exists ({rows:,} responses); choose replace or append"
+        )
+    prepared = prepare(
+        path,
+        wave,
+        root=root,
+        mapping=mapping,
+        mode=mode,
+        survey=survey,
+        overrides=overrides,
+        scales=scales,
+        delimiter=delimiter,
+        progress=progress,
+        source=source,
+    )
     result = prepared.result
     _say(progress, "Flagging data quality…", 0.55)
     new = prepared.accepted
@@ -606,22 +900,34 @@ def import_file(path: Path | str, wave: str, *, root: Path, mapping: Mapping | N
     else:
         combined, all_sources = new, [prepared.sha]
     flagged = quality.flag(combined)
-    new_flagged = flagged.join(new.select("response_id"), on="response_id", how="semi") if combined is not new else flagged
+    new_flagged = (
+        flagged.join(new.select("response_id"), on="response_id", how="semi")
+        if combined is not new
+        else flagged
+    )
     result.flags = quality.summary(new_flagged)
     result.excluded = int(new_flagged["excluded"].sum())
-    final = flagged.drop("duration_seconds", strict=False)  # flag() returns rows by (responded_at, response_id)
+    final = flagged.drop(
+        "duration_seconds", strict=False
+    )  # flag() returns rows by (responded_at, response_id)
     result.wave_rows = final.height
     if dry_run:
         result.status = "dry-run"
         return result
-    to_save = result.mapping if result.mapping.survey or not survey else Mapping(survey, result.mapping.columns, result.mapping.scales)
+    to_save = (
+        result.mapping
+        if result.mapping.survey or not survey
+        else Mapping(survey, result.mapping.columns, result.mapping.scales)
+    )
     if save_mapping and to_save.survey:
         mapping_mod.save(root, to_save)
     stem = mapping_mod.normalise(path.stem)[:40] or "file"
     if prepared.quarantined.height:
         _say(progress, "Writing the quarantine file…", 0.7)
         result.quarantine_file = atomic_write_csv(
-            prepared.quarantined.rename({"_row": "source_row", "_rule": "rule", "_reason": "reason"}),
+            prepared.quarantined.rename(
+                {"_row": "source_row", "_rule": "rule", "_reason": "reason"}
+            ),
             root / "quarantine" / f"{wave}__{stem}__{prepared.sha[:8]}.csv",
         )
     if final.is_empty():
@@ -631,8 +937,16 @@ def import_file(path: Path | str, wave: str, *, root: Path, mapping: Mapping | N
     with _wave_lock(wave_dir):
         _clean_stale(wave_dir)
         _say(progress, "Writing the wave file…", 0.8)
-        meta = {META_SOURCES: json.dumps(all_sources), "cx_imported_at": datetime.now(UTC).isoformat(timespec="seconds")}
-        atomic_write_parquet(final, target, meta, before_replace=lambda: _say(progress, "Replacing the wave atomically…", 0.95))
+        meta = {
+            META_SOURCES: json.dumps(all_sources),
+            "cx_imported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        atomic_write_parquet(
+            final,
+            target,
+            meta,
+            before_replace=lambda: _say(progress, "Replacing the wave atomically…", 0.95),
+        )
         for f in existing_files:  # other part files were merged into part-0 (append) or replaced
             if f != target:
                 f.unlink(missing_ok=True)
@@ -648,13 +962,33 @@ def import_file(path: Path | str, wave: str, *, root: Path, mapping: Mapping | N
 # ---------------------------------------------------------------- CRM and fieldwork
 
 
-CRM_COLUMNS = {"transaction_id": "string", "customer_id": "string", "date": "date", "amount": "float"}
+CRM_COLUMNS = {
+    "transaction_id": "string",
+    "customer_id": "string",
+    "date": "date",
+    "amount": "float",
+}
 FIELDWORK_KEYS = ("wave", "agency", "channel")
 FIELDWORK_COUNTS = ("customers_served", "invitations", "delivered", "target_responses")
-CRM_SYNONYMS = {"customer": "customer_id", "client_id": "customer_id", "transaction": "transaction_id",
-                "id": "transaction_id", "order_id": "transaction_id", "purchase_date": "date", "value": "amount", "total": "amount"}
-FIELDWORK_SYNONYMS = {"sent": "invitations", "invited": "invitations", "served": "customers_served",
-                      "customers": "customers_served", "target": "target_responses", "store": "agency", "branch": "agency"}
+CRM_SYNONYMS = {
+    "customer": "customer_id",
+    "client_id": "customer_id",
+    "transaction": "transaction_id",
+    "id": "transaction_id",
+    "order_id": "transaction_id",
+    "purchase_date": "date",
+    "value": "amount",
+    "total": "amount",
+}
+FIELDWORK_SYNONYMS = {
+    "sent": "invitations",
+    "invited": "invitations",
+    "served": "customers_served",
+    "customers": "customers_served",
+    "target": "target_responses",
+    "store": "agency",
+    "branch": "agency",
+}
 
 
 @dataclass
@@ -671,16 +1005,28 @@ class TableResult:
     quarantine_file: Path | None = None
 
     def as_rows(self, root: Path) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = [{"outcome": "written", "file": str(self.target.relative_to(root)), "rows": self.accepted,
-                                       "reason": f"{self.input_rows} input rows, {self.accepted} accepted, {self.quarantined} quarantined; file now {self.total_rows} rows"}]
+        rows: list[dict[str, Any]] = [
+            {
+                "outcome": "written",
+                "file": str(self.target.relative_to(root)),
+                "rows": self.accepted,
+                "reason": f"{self.input_rows} input rows, {self.accepted} accepted, {self.quarantined} quarantined; file now {self.total_rows} rows",
+            }
+        ]
         q = str(self.quarantine_file.relative_to(root)) if self.quarantine_file else None
-        rows += [{"outcome": "quarantined", "file": q, "rows": n, "reason": r} for r, n in self.reasons.items()]
+        rows += [
+            {"outcome": "quarantined", "file": q, "rows": n, "reason": r}
+            for r, n in self.reasons.items()
+        ]
         return rows
 
 
 def _table_frame(path: Path, synonyms: dict[str, str]) -> tuple[pl.DataFrame, Source]:
     src = read(path)
-    names = {c: synonyms.get(mapping_mod.normalise(c), mapping_mod.normalise(c)) for c in src.frame.columns}
+    names = {
+        c: synonyms.get(mapping_mod.normalise(c), mapping_mod.normalise(c))
+        for c in src.frame.columns
+    }
     frame = src.frame.rename(names)
     frame = frame.select([_text(c, frame.schema[c]) for c in frame.columns])
     return frame.with_row_index("source_row", offset=1), src
@@ -688,10 +1034,16 @@ def _table_frame(path: Path, synonyms: dict[str, str]) -> tuple[pl.DataFrame, So
 
 def _split(frame: pl.DataFrame, rules: list[Check]) -> tuple[pl.DataFrame, pl.DataFrame]:
     marked = frame.with_columns(
-        reason=pl.concat_str([pl.when(c.bad.fill_null(False)).then(c.message) for c in rules], separator="; ", ignore_nulls=True),
+        reason=pl.concat_str(
+            [pl.when(c.bad.fill_null(False)).then(c.message) for c in rules],
+            separator="; ",
+            ignore_nulls=True,
+        ),
         rule=pl.coalesce([pl.when(c.bad.fill_null(False)).then(pl.lit(c.rule)) for c in rules]),
     )
-    return marked.filter(pl.col("rule").is_null()).drop("rule", "reason"), marked.filter(pl.col("rule").is_not_null())
+    return marked.filter(pl.col("rule").is_null()).drop("rule", "reason"), marked.filter(
+        pl.col("rule").is_not_null()
+    )
 
 
 def _reasons(bad: pl.DataFrame) -> dict[str, int]:
@@ -713,26 +1065,61 @@ def import_crm(path: Path | str, *, root: Path, mode: str = "append") -> TableRe
     frame, _ = _table_frame(path, CRM_SYNONYMS)
     missing = [c for c in ("customer_id", "date", "amount") if c not in frame.columns]
     if missing:
-        raise IngestError(f"{path.name}: missing CRM column(s) {', '.join(missing)}; the file has {', '.join(frame.columns[1:13])}")
+        raise IngestError(
+            f"{path.name}: missing CRM column(s) {', '.join(missing)}; the file has {', '.join(frame.columns[1:13])}"
+        )
     if "transaction_id" not in frame.columns:
-        frame = frame.with_columns(transaction_id=pl.lit("H") + pl.concat_str(["customer_id", "date", "amount"], separator="|", ignore_nulls=True).hash(seed=6).cast(pl.String))
+        frame = frame.with_columns(
+            transaction_id=pl.lit("H")
+            + pl.concat_str(["customer_id", "date", "amount"], separator="|", ignore_nulls=True)
+            .hash(seed=6)
+            .cast(pl.String)
+        )
     typed = frame.with_columns(
-        _date=pl.coalesce([pl.col("date").str.to_date(f, strict=False) for f in ("%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d")]),
+        _date=pl.coalesce(
+            [
+                pl.col("date").str.to_date(f, strict=False)
+                for f in ("%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d")
+            ]
+        ),
         _amount=_number("amount"),
     )
     rules = [
-        Check("customer_id missing", pl.col("customer_id").is_null(), pl.lit("customer_id is empty")),
-        Check("date invalid", pl.col("_date").is_null(), pl.format("date {} is not a date", pl.col("date").fill_null("(empty)"))),
-        Check("amount invalid", pl.col("_amount").is_null() | ~pl.col("_amount").is_finite(), pl.format("amount {} is not a number", pl.col("amount").fill_null("(empty)"))),
-        Check("duplicate transaction_id in file", ~pl.col("transaction_id").is_first_distinct(), pl.format("duplicate transaction_id {} within the file", pl.col("transaction_id"))),
+        Check(
+            "customer_id missing", pl.col("customer_id").is_null(), pl.lit("customer_id is empty")
+        ),
+        Check(
+            "date invalid",
+            pl.col("_date").is_null(),
+            pl.format("date {} is not a date", pl.col("date").fill_null("(empty)")),
+        ),
+        Check(
+            "amount invalid",
+            pl.col("_amount").is_null() | ~pl.col("_amount").is_finite(),
+            pl.format("amount {} is not a number", pl.col("amount").fill_null("(empty)")),
+        ),
+        Check(
+            "duplicate transaction_id in file",
+            ~pl.col("transaction_id").is_first_distinct(),
+            pl.format("duplicate transaction_id {} within the file", pl.col("transaction_id")),
+        ),
     ]
     good, bad = _split(typed, rules)
-    new = good.select("transaction_id", "customer_id", pl.col("_date").alias("date"), pl.col("_amount").alias("amount"))
+    new = good.select(
+        "transaction_id",
+        "customer_id",
+        pl.col("_date").alias("date"),
+        pl.col("_amount").alias("amount"),
+    )
     target = root / "crm" / "transactions.parquet"
     if mode == "append" and target.exists():
-        old = pl.read_parquet(target).join(new.select("transaction_id"), on="transaction_id", how="anti")
+        old = pl.read_parquet(target).join(
+            new.select("transaction_id"), on="transaction_id", how="anti"
+        )
         new = pl.concat([old, new], how="diagonal_relaxed")
-    return _write_table("crm", path, root, frame, good, bad, new.sort("date", "transaction_id"), target)
+    return _write_table(
+        "crm", path, root, frame, good, bad, new.sort("date", "transaction_id"), target
+    )
 
 
 def import_fieldwork(path: Path | str, *, root: Path) -> TableResult:
@@ -744,51 +1131,152 @@ def import_fieldwork(path: Path | str, *, root: Path) -> TableResult:
     frame, _ = _table_frame(path, FIELDWORK_SYNONYMS)
     missing = [c for c in (*FIELDWORK_KEYS, "invitations") if c not in frame.columns]
     if missing:
-        raise IngestError(f"{path.name}: missing fieldwork column(s) {', '.join(missing)}; the file has {', '.join(frame.columns[1:13])}")
+        raise IngestError(
+            f"{path.name}: missing fieldwork column(s) {', '.join(missing)}; the file has {', '.join(frame.columns[1:13])}"
+        )
     org = _org_frame(root)
     for c in ("region", "country", *FIELDWORK_COUNTS):
         if c not in frame.columns:
             frame = frame.with_columns(pl.lit(None, pl.String).alias(c))
-    typed = frame.with_columns([_number(c).alias(f"_{c}") for c in FIELDWORK_COUNTS]).with_columns(pl.col("channel").str.to_lowercase())
+    typed = frame.with_columns([_number(c).alias(f"_{c}") for c in FIELDWORK_COUNTS]).with_columns(
+        pl.col("channel").str.to_lowercase()
+    )
     if org is not None:
         typed = typed.join(org, on="agency", how="left", maintain_order="left").with_columns(
-            region=pl.coalesce("region", "_org_region"), country=pl.coalesce("country", "_org_country"))
-    wave_ok = pl.col("wave").str.contains(r"^\d{4}-(Q[1-4]|0[1-9]|1[0-2]|W(0[1-9]|[1-4]\d|5[0-3]))$")
+            region=pl.coalesce("region", "_org_region"),
+            country=pl.coalesce("country", "_org_country"),
+        )
+    wave_ok = pl.col("wave").str.contains(
+        r"^\d{4}-(Q[1-4]|0[1-9]|1[0-2]|W(0[1-9]|[1-4]\d|5[0-3]))$"
+    )
     rules = [
-        Check("wave invalid", ~wave_ok.fill_null(False), pl.format("wave {} is not 2026-Q1, 2026-03 or 2026-W09", pl.col("wave").fill_null("(empty)"))),
+        Check(
+            "wave invalid",
+            ~wave_ok.fill_null(False),
+            pl.format(
+                "wave {} is not 2026-Q1, 2026-03 or 2026-W09", pl.col("wave").fill_null("(empty)")
+            ),
+        ),
         Check("agency missing", pl.col("agency").is_null(), pl.lit("agency is empty")),
-        Check("channel unknown", ~pl.col("channel").is_in(list(CHANNELS)).fill_null(False), pl.format("channel {} is not one of " + ", ".join(CHANNELS), pl.col("channel").fill_null("(empty)"))),
+        Check(
+            "channel unknown",
+            ~pl.col("channel").is_in(list(CHANNELS)).fill_null(False),
+            pl.format(
+                "channel {} is not one of " + ", ".join(CHANNELS),
+                pl.col("channel").fill_null("(empty)"),
+            ),
+        ),
     ]
     if org is None:
-        rules.append(Check("region/country missing", pl.col("region").is_null() | pl.col("country").is_null(), pl.lit("region or country is empty")))
+        rules.append(
+            Check(
+                "region/country missing",
+                pl.col("region").is_null() | pl.col("country").is_null(),
+                pl.lit("region or country is empty"),
+            )
+        )
     else:
-        rules.append(Check("agency unknown", pl.col("agency").is_not_null() & pl.col("_org_country").is_null(), pl.format("unknown agency {} (not in org.yaml)", pl.col("agency"))))
+        rules.append(
+            Check(
+                "agency unknown",
+                pl.col("agency").is_not_null() & pl.col("_org_country").is_null(),
+                pl.format("unknown agency {} (not in org.yaml)", pl.col("agency")),
+            )
+        )
     for c in FIELDWORK_COUNTS:
-        rules.append(Check(f"{c} invalid", pl.col(c).is_not_null() & ~((pl.col(f"_{c}") >= 0) & (pl.col(f"_{c}") == pl.col(f"_{c}").round())).fill_null(False),
-                           pl.format(f"{c} {{}} is not a count >= 0", pl.col(c))))
-    rules.append(Check("delivered over invitations", (pl.col("_delivered") > pl.col("_invitations")).fill_null(False),
-                       pl.format("delivered {} exceeds invitations {}", pl.col("delivered"), pl.col("invitations"))))
-    rules.append(Check("duplicate key in file", ~pl.struct(FIELDWORK_KEYS).is_first_distinct(),
-                       pl.format("duplicate wave x agency x channel {} {} {}", pl.col("wave"), pl.col("agency"), pl.col("channel"))))
+        rules.append(
+            Check(
+                f"{c} invalid",
+                pl.col(c).is_not_null()
+                & ~(
+                    (pl.col(f"_{c}") >= 0) & (pl.col(f"_{c}") == pl.col(f"_{c}").round())
+                ).fill_null(False),
+                pl.format(f"{c} {{}} is not a count >= 0", pl.col(c)),
+            )
+        )
+    rules.append(
+        Check(
+            "delivered over invitations",
+            (pl.col("_delivered") > pl.col("_invitations")).fill_null(False),
+            pl.format(
+                "delivered {} exceeds invitations {}", pl.col("delivered"), pl.col("invitations")
+            ),
+        )
+    )
+    rules.append(
+        Check(
+            "duplicate key in file",
+            ~pl.struct(FIELDWORK_KEYS).is_first_distinct(),
+            pl.format(
+                "duplicate wave x agency x channel {} {} {}",
+                pl.col("wave"),
+                pl.col("agency"),
+                pl.col("channel"),
+            ),
+        )
+    )
     good, bad = _split(typed, rules)
-    new = good.select("wave", "region", "country", "agency", "channel", *[pl.col(f"_{c}").cast(pl.Int64).alias(c) for c in FIELDWORK_COUNTS])
+    new = good.select(
+        "wave",
+        "region",
+        "country",
+        "agency",
+        "channel",
+        *[pl.col(f"_{c}").cast(pl.Int64).alias(c) for c in FIELDWORK_COUNTS],
+    )
     target = root / "fieldwork.parquet"
     if target.exists():
-        old = pl.read_parquet(target).join(new.select(FIELDWORK_KEYS), on=list(FIELDWORK_KEYS), how="anti")
+        old = pl.read_parquet(target).join(
+            new.select(FIELDWORK_KEYS), on=list(FIELDWORK_KEYS), how="anti"
+        )
         new = pl.concat([old, new], how="diagonal_relaxed")
-    return _write_table("fieldwork", path, root, frame, good, bad, new.sort("wave", "agency", "channel"), target)
+    return _write_table(
+        "fieldwork", path, root, frame, good, bad, new.sort("wave", "agency", "channel"), target
+    )
 
 
-def _write_table(kind: str, path: Path, root: Path, frame: pl.DataFrame, good: pl.DataFrame, bad: pl.DataFrame,
-                 final: pl.DataFrame, target: Path) -> TableResult:
+def _write_table(
+    kind: str,
+    path: Path,
+    root: Path,
+    frame: pl.DataFrame,
+    good: pl.DataFrame,
+    bad: pl.DataFrame,
+    final: pl.DataFrame,
+    target: Path,
+) -> TableResult:
     """Quarantine the bad rows (reason per row) and atomically write the table when any row is good."""
     q = None
     if bad.height:
-        q = atomic_write_csv(bad.select("source_row", "rule", "reason", *[c for c in frame.columns if c != "source_row"]),
-                             root / "quarantine" / f"{kind}__{mapping_mod.normalise(path.stem)[:40]}__{file_sha256(path)[:8]}.csv")
+        q = atomic_write_csv(
+            bad.select(
+                "source_row", "rule", "reason", *[c for c in frame.columns if c != "source_row"]
+            ),
+            root
+            / "quarantine"
+            / f"{kind}__{mapping_mod.normalise(path.stem)[:40]}__{file_sha256(path)[:8]}.csv",
+        )
     if good.height:
         atomic_write_parquet(final, target)
-    return TableResult(path.name, target, frame.height, good.height, bad.height, final.height if good.height else 0, _reasons(bad), q)
+    return TableResult(
+        path.name,
+        target,
+        frame.height,
+        good.height,
+        bad.height,
+        final.height if good.height else 0,
+        _reasons(bad),
+        q,
+    )
 
 
-__all__ = ["FormatError", "ImportResult", "IngestError", "MappingError", "import_crm", "import_fieldwork", "import_file", "prepare"]
+__all__ = [
+    "FormatError",
+    "ImportResult",
+    "IngestError",
+    "MappingError",
+    "import_crm",
+    "import_fieldwork",
+    "import_file",
+    "prepare",
+]

@@ -63,7 +63,9 @@ def check_size(path: Path, max_bytes: int = MAX_BYTES) -> int:
     if size == 0:
         raise FormatError(f"{path.name}: the file is empty")
     if size > max_bytes:
-        raise FormatError(f"{path.name}: the file is {human(size)}, over the {human(max_bytes)} import limit")
+        raise FormatError(
+            f"{path.name}: the file is {human(size)}, over the {human(max_bytes)} import limit"
+        )
     return size
 
 
@@ -81,7 +83,9 @@ def sniff(path: Path) -> str:
                 if any(n.startswith("xl/") for n in z.namelist()):
                     return "xlsx"
         except zipfile.BadZipFile:
-            raise FormatError(f"{path.name}: a damaged or truncated zip archive, not a readable .xlsx") from None
+            raise FormatError(
+                f"{path.name}: a damaged or truncated zip archive, not a readable .xlsx"
+            ) from None
         raise FormatError(f"{path.name}: a zip archive that is not an Excel .xlsx workbook")
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise FormatError(f"{path.name}: an old binary Excel .xls file; save it as .xlsx or CSV")
@@ -91,7 +95,9 @@ def sniff(path: Path) -> str:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FormatError(f"{path.name}: UTF-16 text; save it as UTF-8 (or cp1252) CSV")
     if b"\x00" in head:
-        raise FormatError(f"{path.name}: binary content (NUL bytes), not a CSV, Excel, SPSS, Triple-S or Parquet file")
+        raise FormatError(
+            f"{path.name}: binary content (NUL bytes), not a CSV, Excel, SPSS, Triple-S or Parquet file"
+        )
     return "csv"
 
 
@@ -110,13 +116,17 @@ def decode(raw: bytes, name: str) -> tuple[bytes, str]:
         return raw, encoding
     except UnicodeDecodeError as exc:
         if encoding == "utf-8-sig":
-            raise FormatError(f"{name}: starts with a UTF-8 BOM but byte {exc.start} is not UTF-8") from None
+            raise FormatError(
+                f"{name}: starts with a UTF-8 BOM but byte {exc.start} is not UTF-8"
+            ) from None
     for fallback in ("cp1252", "latin-1"):
         try:
             return raw.decode(fallback).encode("utf-8"), fallback
         except UnicodeDecodeError:
             continue
-    raise FormatError(f"{name}: text in an unknown encoding")  # latin-1 decodes anything; unreachable
+    raise FormatError(
+        f"{name}: text in an unknown encoding"
+    )  # latin-1 decodes anything; unreachable
 
 
 def detect_delimiter(header: str) -> str:
@@ -136,14 +146,22 @@ def _longest_line(raw: bytes) -> tuple[int, int]:
     return int(lengths[i]), i + 1
 
 
-def read_csv(path: Path, *, delimiter: str | None = None, max_bytes: int = MAX_BYTES,
-             max_line: int = MAX_LINE_BYTES, max_rows: int = MAX_ROWS) -> Source:
+def read_csv(
+    path: Path,
+    *,
+    delimiter: str | None = None,
+    max_bytes: int = MAX_BYTES,
+    max_line: int = MAX_LINE_BYTES,
+    max_rows: int = MAX_ROWS,
+) -> Source:
     """Read a delimited text file as all-string columns (encoding and delimiter detected)."""
     check_size(path, max_bytes)
     raw = path.read_bytes()
     longest, line = _longest_line(raw)
     if longest > max_line:
-        raise FormatError(f"{path.name}: line {line} is {human(longest)} long, over the {human(max_line)} line limit")
+        raise FormatError(
+            f"{path.name}: line {line} is {human(longest)} long, over the {human(max_line)} line limit"
+        )
     data, encoding = decode(raw, path.name)
     del raw
     first = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
@@ -153,14 +171,20 @@ def read_csv(path: Path, *, delimiter: str | None = None, max_bytes: int = MAX_B
     _check_last_line(data, first, sep, path.name)
     try:
         frame = pl.read_csv(
-            io.BytesIO(data), separator=sep, infer_schema=False, quote_char='"',
-            n_rows=max_rows + 1, raise_if_empty=True,
+            io.BytesIO(data),
+            separator=sep,
+            infer_schema=False,
+            quote_char='"',
+            n_rows=max_rows + 1,
+            raise_if_empty=True,
         )
     except pl.exceptions.NoDataError:
         raise FormatError(f"{path.name}: no header and no rows") from None
     except (pl.exceptions.ComputeError, pl.exceptions.ShapeError) as exc:
         reason = str(exc).strip().splitlines()[0][:160]
-        raise FormatError(f"{path.name}: not a consistent {_sep_name(sep)}-delimited file ({reason})") from None
+        raise FormatError(
+            f"{path.name}: not a consistent {_sep_name(sep)}-delimited file ({reason})"
+        ) from None
     if frame.height > max_rows:
         raise FormatError(f"{path.name}: more than {max_rows:,} rows, over the import limit")
     frame = frame.rename({c: c.strip() for c in frame.columns})
@@ -179,7 +203,9 @@ def _check_last_line(data: bytes, header: str, sep: str, name: str) -> None:
         got = 0
     if got < want:
         line = data.count(b"\n") + 1
-        raise FormatError(f"{name}: line {line} stops after {got} of {want} fields with no end of line: the file is truncated")
+        raise FormatError(
+            f"{name}: line {line} stops after {got} of {want} fields with no end of line: the file is truncated"
+        )
 
 
 def _sep_name(sep: str) -> str:
@@ -199,13 +225,19 @@ def read_xlsx(path: Path, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROW
     except zipfile.BadZipFile:
         raise FormatError(f"{path.name}: a damaged or truncated .xlsx archive") from None
     if bad is not None:
-        raise FormatError(f"{path.name}: the .xlsx archive member {bad} is corrupt (truncated file?)")
+        raise FormatError(
+            f"{path.name}: the .xlsx archive member {bad} is corrupt (truncated file?)"
+        )
     if total > MAX_XLSX_UNCOMPRESSED:
-        raise FormatError(f"{path.name}: expands to {human(total)}, over the {human(MAX_XLSX_UNCOMPRESSED)} limit")
+        raise FormatError(
+            f"{path.name}: expands to {human(total)}, over the {human(MAX_XLSX_UNCOMPRESSED)} limit"
+        )
     try:
         frame = pl.read_excel(path, engine="calamine", sheet_id=1, infer_schema_length=0)
     except Exception as exc:  # fastexcel raises its own error types
-        raise FormatError(f"{path.name}: not a readable .xlsx workbook ({exc.__class__.__name__})") from None
+        raise FormatError(
+            f"{path.name}: not a readable .xlsx workbook ({exc.__class__.__name__})"
+        ) from None
     if frame.height > max_rows:
         raise FormatError(f"{path.name}: more than {max_rows:,} rows, over the import limit")
     return Source(frame, "xlsx", detail="Excel .xlsx, first sheet")
@@ -220,9 +252,13 @@ def read_sav(path: Path, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS
 
     check_size(path, max_bytes)
     try:
-        df, meta = pyreadstat.read_sav(str(path), apply_value_formats=False, row_limit=max_rows + 1, output_format="polars")
+        df, meta = pyreadstat.read_sav(
+            str(path), apply_value_formats=False, row_limit=max_rows + 1, output_format="polars"
+        )
     except Exception as exc:  # pyreadstat raises ReadstatError / PyreadstatError
-        raise FormatError(f"{path.name}: not a readable SPSS .sav file ({str(exc).splitlines()[0][:120]})") from None
+        raise FormatError(
+            f"{path.name}: not a readable SPSS .sav file ({str(exc).splitlines()[0][:120]})"
+        ) from None
     if df.height > max_rows:
         raise FormatError(f"{path.name}: more than {max_rows:,} rows, over the import limit")
     labels = {
@@ -251,8 +287,13 @@ class SssVariable:
     labels: dict[str, str]
 
 
-def read_triple_s(path: Path, *, data_path: Path | None = None, max_bytes: int = MAX_BYTES,
-                  max_rows: int = MAX_ROWS) -> Source:
+def read_triple_s(
+    path: Path,
+    *,
+    data_path: Path | None = None,
+    max_bytes: int = MAX_BYTES,
+    max_rows: int = MAX_ROWS,
+) -> Source:
     """Read a Triple-S pair: XML metadata (``.sss``/``.xml``) and its fixed-width or CSV data file.
 
     The data file is ``data_path``, else the file with the metadata's stem and an ``.asc``,
@@ -263,13 +304,19 @@ def read_triple_s(path: Path, *, data_path: Path | None = None, max_bytes: int =
 
     check_size(path, min(max_bytes, 16 * 1024 * 1024))
     try:
-        root = ElementTree.parse(str(path), forbid_dtd=False, forbid_entities=True, forbid_external=True).getroot()
+        root = ElementTree.parse(
+            str(path), forbid_dtd=False, forbid_entities=True, forbid_external=True
+        ).getroot()
     except DefusedXmlException as exc:
-        raise FormatError(f"{path.name}: XML with a DTD or entity declarations is refused ({exc.__class__.__name__})") from None
+        raise FormatError(
+            f"{path.name}: XML with a DTD or entity declarations is refused ({exc.__class__.__name__})"
+        ) from None
     except ElementTree.ParseError as exc:
         raise FormatError(f"{path.name}: not well-formed XML ({exc})") from None
     if root.tag != "sss":
-        raise FormatError(f"{path.name}: XML whose root is <{root.tag}>, not a Triple-S <sss> document")
+        raise FormatError(
+            f"{path.name}: XML whose root is <{root.tag}>, not a Triple-S <sss> document"
+        )
     survey = root.find("survey")
     record = survey.find("record") if survey is not None else None
     if record is None:
@@ -281,15 +328,23 @@ def read_triple_s(path: Path, *, data_path: Path | None = None, max_bytes: int =
         name = (v.findtext("name") or v.get("ident") or "").strip()
         pos = v.find("position")
         start = int(pos.get("start")) if pos is not None and pos.get("start") else None
-        finish = int(pos.get("finish") or pos.get("start")) if pos is not None and pos.get("start") else None
+        finish = (
+            int(pos.get("finish") or pos.get("start"))
+            if pos is not None and pos.get("start")
+            else None
+        )
         labels: dict[str, str] = {}
         values = v.find("values")
         if values is not None:
             for val in values.findall("value"):
                 code = (val.get("code") or "").strip()
                 if code:
-                    labels[_code(float(code)) if _is_number(code) else code] = (val.text or "").strip()
-        variables.append(SssVariable(name, (v.get("type") or "character").lower(), start, finish, labels))
+                    labels[_code(float(code)) if _is_number(code) else code] = (
+                        val.text or ""
+                    ).strip()
+        variables.append(
+            SssVariable(name, (v.get("type") or "character").lower(), start, finish, labels)
+        )
     if not variables:
         raise FormatError(f"{path.name}: Triple-S record without variables")
     if any(v.start is None for v in variables):
@@ -304,31 +359,59 @@ def read_triple_s(path: Path, *, data_path: Path | None = None, max_bytes: int =
         # In CSV data, <position start="n"> is the field number of the variable.
         width = max(v.start or 0 for v in variables)
         try:
-            table = pl.read_csv(io.BytesIO(text), has_header=False, infer_schema=False, skip_rows=skip, n_rows=max_rows + 1)
-        except (pl.exceptions.ComputeError, pl.exceptions.ShapeError, pl.exceptions.NoDataError) as exc:
-            raise FormatError(f"{data_file.name}: Triple-S CSV data does not match the metadata ({str(exc).splitlines()[0][:120]})") from None
+            table = pl.read_csv(
+                io.BytesIO(text),
+                has_header=False,
+                infer_schema=False,
+                skip_rows=skip,
+                n_rows=max_rows + 1,
+            )
+        except (
+            pl.exceptions.ComputeError,
+            pl.exceptions.ShapeError,
+            pl.exceptions.NoDataError,
+        ) as exc:
+            raise FormatError(
+                f"{data_file.name}: Triple-S CSV data does not match the metadata ({str(exc).splitlines()[0][:120]})"
+            ) from None
         if table.width < width:
-            raise FormatError(f"{data_file.name}: {table.width} fields per record, the metadata needs {width}")
-        frame = table.select(pl.col(table.columns[v.start - 1]).str.strip_chars().alias(v.name) for v in variables)  # type: ignore[operator]
+            raise FormatError(
+                f"{data_file.name}: {table.width} fields per record, the metadata needs {width}"
+            )
+        frame = table.select(
+            pl.col(table.columns[v.start - 1]).str.strip_chars().alias(v.name) for v in variables
+        )  # type: ignore[operator]
     else:
         width = max(v.finish or 0 for v in variables)
-        lines = pl.DataFrame({"line": text.decode("utf-8").splitlines()[skip:]}).filter(pl.col("line").str.strip_chars() != "")
+        lines = pl.DataFrame({"line": text.decode("utf-8").splitlines()[skip:]}).filter(
+            pl.col("line").str.strip_chars() != ""
+        )
         short = lines.filter(pl.col("line").str.len_chars() < width)
         if short.height:
-            raise FormatError(f"{data_file.name}: {short.height} fixed-width record(s) shorter than {width} characters (truncated file?)")
+            raise FormatError(
+                f"{data_file.name}: {short.height} fixed-width record(s) shorter than {width} characters (truncated file?)"
+            )
         frame = lines.select(
-            pl.col("line").str.slice(v.start - 1, (v.finish or v.start) - v.start + 1).str.strip_chars().alias(v.name)  # type: ignore[operator]
+            pl.col("line")
+            .str.slice(v.start - 1, (v.finish or v.start) - v.start + 1)
+            .str.strip_chars()
+            .alias(v.name)  # type: ignore[operator]
             for v in variables
         )
     # Codes may be padded with zeros ("07"): normalise single-choice codes before labels apply.
     frame = frame.with_columns(pl.all().replace("", None)).with_columns(
-        pl.coalesce(pl.col(v.name).cast(pl.Int64, strict=False).cast(pl.String), pl.col(v.name)).alias(v.name)
-        for v in variables if v.kind == "single"
+        pl.coalesce(
+            pl.col(v.name).cast(pl.Int64, strict=False).cast(pl.String), pl.col(v.name)
+        ).alias(v.name)
+        for v in variables
+        if v.kind == "single"
     )
     if frame.height > max_rows:
         raise FormatError(f"{path.name}: more than {max_rows:,} rows, over the import limit")
     value_labels = {v.name: v.labels for v in variables if v.labels and v.kind == "single"}
-    return Source(frame, "triple-s", labels=value_labels, detail=f"Triple-S, {fmt} data in {data_file.name}")
+    return Source(
+        frame, "triple-s", labels=value_labels, detail=f"Triple-S, {fmt} data in {data_file.name}"
+    )
 
 
 def _is_number(text: str) -> bool:
@@ -344,7 +427,9 @@ def _sss_data_file(meta: Path) -> Path:
         candidate = meta.with_suffix(suffix)
         if candidate.exists():
             return candidate
-    raise FormatError(f"{meta.name}: no Triple-S data file next to it ({meta.stem}.asc, .dat or .csv)")
+    raise FormatError(
+        f"{meta.name}: no Triple-S data file next to it ({meta.stem}.asc, .dat or .csv)"
+    )
 
 
 # ---------------------------------------------------------------- Parquet
@@ -360,12 +445,19 @@ def read_parquet(path: Path, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_
     except FormatError:
         raise
     except Exception as exc:  # polars raises several types for damaged files
-        raise FormatError(f"{path.name}: not a readable Parquet file ({exc.__class__.__name__}; truncated?)") from None
+        raise FormatError(
+            f"{path.name}: not a readable Parquet file ({exc.__class__.__name__}; truncated?)"
+        ) from None
     return Source(frame, "parquet", detail="Parquet")
 
 
-def read(path: Path, *, delimiter: str | None = None, data_path: Path | None = None,
-         max_bytes: int = MAX_BYTES) -> Source:
+def read(
+    path: Path,
+    *,
+    delimiter: str | None = None,
+    data_path: Path | None = None,
+    max_bytes: int = MAX_BYTES,
+) -> Source:
     """Read any supported file, its kind decided by content."""
     check_size(path, max_bytes)
     kind = sniff(path)

@@ -22,19 +22,63 @@ import yaml
 
 from cx.core.data import ATTR_PREFIX, OPTIONAL, REQUIRED
 
-SCALES: dict[str, tuple[int, int]] = {"0-10": (0, 10), "1-5": (1, 5), "1-7": (1, 7), "1-10": (1, 10)}
+SCALES: dict[str, tuple[int, int]] = {
+    "0-10": (0, 10),
+    "1-5": (1, 5),
+    "1-7": (1, 7),
+    "1-10": (1, 10),
+}
 CONTRACT = (*REQUIRED, *OPTIONAL)
 EXTRA_TARGETS = ("duration_seconds",)
 """Non-contract columns the importer understands (speeder detection); never written."""
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "response_id": ("id", "respondent_id", "respid", "resp_id", "record_id", "serial", "interview_id", "responseid"),
+    "response_id": (
+        "id",
+        "respondent_id",
+        "respid",
+        "resp_id",
+        "record_id",
+        "serial",
+        "interview_id",
+        "responseid",
+    ),
     "wave": ("period", "survey_wave"),
-    "responded_at": ("date", "datetime", "timestamp", "response_date", "completed_at", "end_date", "submitted_at", "fecha"),
-    "customer_id": ("customer", "client_id", "clientid", "customerid", "cust_id", "custid", "client", "cliente"),
+    "responded_at": (
+        "date",
+        "datetime",
+        "timestamp",
+        "response_date",
+        "completed_at",
+        "end_date",
+        "submitted_at",
+        "fecha",
+    ),
+    "customer_id": (
+        "customer",
+        "client_id",
+        "clientid",
+        "customerid",
+        "cust_id",
+        "custid",
+        "client",
+        "cliente",
+    ),
     "region": ("zone", "world_zone", "area"),
     "country": ("country_code", "pays", "pais", "iso_country"),
-    "agency": ("store", "branch", "site", "shop", "agence", "agencia", "point_of_service", "outlet", "tienda", "sucursal", "magasin"),
+    "agency": (
+        "store",
+        "branch",
+        "site",
+        "shop",
+        "agence",
+        "agencia",
+        "point_of_service",
+        "outlet",
+        "tienda",
+        "sucursal",
+        "magasin",
+    ),
     "nps": ("recommend", "likelihood_to_recommend", "ltr", "nps_score", "q_nps", "recommendation"),
     "csat": ("satisfaction", "overall_satisfaction", "osat"),
     "comment": ("verbatim", "open_answer", "comments", "why", "reason", "feedback"),
@@ -95,18 +139,24 @@ class Mapping:
     def validate(self) -> Mapping:
         seen: dict[str, str] = {}
         for src, target in self.columns.items():
-            ok = target in CONTRACT or target in EXTRA_TARGETS or (
-                target.startswith(ATTR_PREFIX) and re.fullmatch(r"attr_[a-z0-9_]+", target)
+            ok = (
+                target in CONTRACT
+                or target in EXTRA_TARGETS
+                or (target.startswith(ATTR_PREFIX) and re.fullmatch(r"attr_[a-z0-9_]+", target))
             )
             if not ok:
-                raise MappingError(f"column {src!r} maps to {target!r}, which is not a data-contract column")
+                raise MappingError(
+                    f"column {src!r} maps to {target!r}, which is not a data-contract column"
+                )
             if target in seen:
                 raise MappingError(f"columns {seen[target]!r} and {src!r} both map to {target!r}")
             seen[target] = src
         for attr, scale in self.scales.items():
             parse_scale(scale)
             if not attr.startswith(ATTR_PREFIX) and attr != "*":
-                raise MappingError(f"a scale is given for {attr!r}; scales apply to attr_* columns only (NPS is 0-10)")
+                raise MappingError(
+                    f"a scale is given for {attr!r}; scales apply to attr_* columns only (NPS is 0-10)"
+                )
         return self
 
     def scale_of(self, attr: str) -> tuple[int, int]:
@@ -121,13 +171,20 @@ class Mapping:
         return {"survey": self.survey, "columns": dict(self.columns), "scales": dict(self.scales)}
 
 
-def for_columns(columns: list[str], saved: Mapping | None = None, overrides: dict[str, str] | None = None,
-                scales: dict[str, str] | None = None, survey: str = "") -> Mapping:
+def for_columns(
+    columns: list[str],
+    saved: Mapping | None = None,
+    overrides: dict[str, str] | None = None,
+    scales: dict[str, str] | None = None,
+    survey: str = "",
+) -> Mapping:
     """The mapping to use for a file: the saved one where its sources exist, else the suggestion."""
     chosen = suggest(columns)
     if saved is not None:
         saved_cols = {s: t for s, t in saved.columns.items() if s in columns}
-        chosen = {s: t for s, t in chosen.items() if t not in saved_cols.values() and s not in saved_cols}
+        chosen = {
+            s: t for s, t in chosen.items() if t not in saved_cols.values() and s not in saved_cols
+        }
         chosen.update(saved_cols)
     for src, target in (overrides or {}).items():
         if src not in columns:
@@ -137,7 +194,9 @@ def for_columns(columns: list[str], saved: Mapping | None = None, overrides: dic
             chosen[src] = target
     merged_scales = dict(saved.scales if saved else {})
     merged_scales.update(scales or {})
-    return Mapping(survey or (saved.survey if saved else ""), dict(sorted(chosen.items())), merged_scales).validate()
+    return Mapping(
+        survey or (saved.survey if saved else ""), dict(sorted(chosen.items())), merged_scales
+    ).validate()
 
 
 def _safe_name(survey: str) -> str:
@@ -185,11 +244,17 @@ def rescale(column: str, lo: int, hi: int) -> pl.Expr:
 def editor_rows(frame: pl.DataFrame, chosen: Mapping) -> pl.DataFrame:
     """One row per source column: its name, an example value and the contract column it maps to."""
     examples = [
-        next((str(v) for v in frame[c].head(50).to_list() if v is not None and str(v).strip()), "")[:40]
+        next((str(v) for v in frame[c].head(50).to_list() if v is not None and str(v).strip()), "")[
+            :40
+        ]
         for c in frame.columns
     ]
     return pl.DataFrame(
-        {"source": frame.columns, "example": examples, "maps to": [chosen.columns.get(c, "") for c in frame.columns]},
+        {
+            "source": frame.columns,
+            "example": examples,
+            "maps to": [chosen.columns.get(c, "") for c in frame.columns],
+        },
         schema={"source": pl.String, "example": pl.String, "maps to": pl.String},
     )
 
@@ -208,4 +273,9 @@ def from_editor(rows: Any, survey: str = "", scale: str = "0-10") -> Mapping:
 def targets(columns: list[str]) -> list[str]:
     """Choices for the editor: every contract column, the extra targets and the file's attr_* names."""
     attrs = sorted({suggest([c]).get(c, "") for c in columns} - {""})
-    return ["", *CONTRACT, *EXTRA_TARGETS, *[a for a in attrs if a.startswith(ATTR_PREFIX) and a not in CONTRACT]]
+    return [
+        "",
+        *CONTRACT,
+        *EXTRA_TARGETS,
+        *[a for a in attrs if a.startswith(ATTR_PREFIX) and a not in CONTRACT],
+    ]

@@ -34,7 +34,9 @@ def flag_exprs(columns: list[str]) -> dict[str, pl.Expr]:
         answered = pl.sum_horizontal([pl.col(a).is_not_null().cast(pl.Int32) for a in attrs])
         spread = pl.max_horizontal(attrs) - pl.min_horizontal(attrs)
         exprs["straight_lining"] = (answered >= STRAIGHT_MIN) & (spread == 0)
-    test = pl.col("response_id").str.contains(TEST_WORDS) | pl.col("customer_id").fill_null("").str.contains(TEST_WORDS)
+    test = pl.col("response_id").str.contains(TEST_WORDS) | pl.col("customer_id").fill_null(
+        ""
+    ).str.contains(TEST_WORDS)
     if "comment" in columns:
         test = test | pl.col("comment").fill_null("").str.contains(TEST_COMMENT)
     exprs["test_record"] = test
@@ -47,16 +49,26 @@ def flag_exprs(columns: list[str]) -> dict[str, pl.Expr]:
 def flag(frame: pl.DataFrame) -> pl.DataFrame:
     """Add ``excluded`` (kept true when the source already said so) and ``exclusion_reason``."""
     exprs = flag_exprs(frame.columns)
-    flagged = frame.sort("responded_at", "response_id", nulls_last=True).with_columns([e.fill_null(False).alias(f"_q_{name}") for name, e in exprs.items()])
+    flagged = frame.sort("responded_at", "response_id", nulls_last=True).with_columns(
+        [e.fill_null(False).alias(f"_q_{name}") for name, e in exprs.items()]
+    )
     reason = pl.concat_str(
         [pl.when(pl.col(f"_q_{name}")).then(pl.lit(name)) for name in exprs],
-        separator=",", ignore_nulls=True,
+        separator=",",
+        ignore_nulls=True,
     )
     before = pl.col("excluded").fill_null(False) if "excluded" in frame.columns else pl.lit(False)
-    earlier = pl.col("exclusion_reason") if "exclusion_reason" in frame.columns else pl.lit(None, pl.String)
+    earlier = (
+        pl.col("exclusion_reason")
+        if "exclusion_reason" in frame.columns
+        else pl.lit(None, pl.String)
+    )
     return flagged.with_columns(
-        exclusion_reason=pl.when(reason != "").then(reason)
-        .when(before).then(pl.coalesce(earlier, pl.lit("source"))).otherwise(None),
+        exclusion_reason=pl.when(reason != "")
+        .then(reason)
+        .when(before)
+        .then(pl.coalesce(earlier, pl.lit("source")))
+        .otherwise(None),
         excluded=before | pl.any_horizontal([pl.col(f"_q_{name}") for name in exprs]),
     ).drop([f"_q_{name}" for name in exprs])
 
@@ -67,6 +79,10 @@ def summary(frame: pl.DataFrame) -> dict[str, int]:
         return {}
     counts = (
         frame.select(pl.col("exclusion_reason").str.split(",").alias("flag"))
-        .explode("flag").drop_nulls().group_by("flag").len().sort("flag")
+        .explode("flag")
+        .drop_nulls()
+        .group_by("flag")
+        .len()
+        .sort("flag")
     )
     return dict(zip(counts["flag"].to_list(), counts["len"].to_list(), strict=True))

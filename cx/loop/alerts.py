@@ -51,18 +51,55 @@ LEVEL_PARENT = {"agency": "country", "country": "region"}
 
 # Two-sided 95 % Student t quantiles by degrees of freedom (no SciPy in the stack).
 _T975 = {
-    1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
-    10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110,
-    18: 2.101, 19: 2.093, 20: 2.086, 25: 2.060, 30: 2.042, 40: 2.021, 60: 2.000, 120: 1.980,
+    1: 12.706,
+    2: 4.303,
+    3: 3.182,
+    4: 2.776,
+    5: 2.571,
+    6: 2.447,
+    7: 2.365,
+    8: 2.306,
+    9: 2.262,
+    10: 2.228,
+    11: 2.201,
+    12: 2.179,
+    13: 2.160,
+    14: 2.145,
+    15: 2.131,
+    16: 2.120,
+    17: 2.110,
+    18: 2.101,
+    19: 2.093,
+    20: 2.086,
+    25: 2.060,
+    30: 2.042,
+    40: 2.021,
+    60: 2.000,
+    120: 1.980,
 }
 
-ALERT_SCHEMA = pl.Schema({
-    "level": pl.String(), "entity": pl.String(), "region": pl.String(), "country": pl.String(),
-    "attribute": pl.String(), "label": pl.String(), "wave": pl.String(), "score": pl.Float64(),
-    "reasons": pl.List(pl.String()), "sentence": pl.String(), "mean": pl.Float64(), "n": pl.UInt32(),
-    "peer_mean": pl.Float64(), "expected_lo": pl.Float64(), "first_mean": pl.Float64(),
-    "history_waves": pl.List(pl.String()), "history": pl.List(pl.Float64()), "key": pl.String(),
-})
+ALERT_SCHEMA = pl.Schema(
+    {
+        "level": pl.String(),
+        "entity": pl.String(),
+        "region": pl.String(),
+        "country": pl.String(),
+        "attribute": pl.String(),
+        "label": pl.String(),
+        "wave": pl.String(),
+        "score": pl.Float64(),
+        "reasons": pl.List(pl.String()),
+        "sentence": pl.String(),
+        "mean": pl.Float64(),
+        "n": pl.UInt32(),
+        "peer_mean": pl.Float64(),
+        "expected_lo": pl.Float64(),
+        "first_mean": pl.Float64(),
+        "history_waves": pl.List(pl.String()),
+        "history": pl.List(pl.Float64()),
+        "key": pl.String(),
+    }
+)
 
 
 def t975(df: int) -> float:
@@ -78,7 +115,9 @@ def t975(df: int) -> float:
 
 def _t_expr(df: pl.Expr) -> pl.Expr:
     dfs = list(range(1, 121))
-    return df.replace_strict(dfs, [t975(d) for d in dfs], default=metrics.Z95, return_dtype=pl.Float64)
+    return df.replace_strict(
+        dfs, [t975(d) for d in dfs], default=metrics.Z95, return_dtype=pl.Float64
+    )
 
 
 def _widened(frame: pl.LazyFrame, scope: Scope) -> Scope:
@@ -89,9 +128,15 @@ def _widened(frame: pl.LazyFrame, scope: Scope) -> Scope:
     specs = [str(e) for e in scope.entries]
     for e in scope.entries:
         if e.level == "agency":
-            specs += [f"country:{c}" for c in geo.filter(pl.col("agency") == e.value)["country"].unique().to_list()]
+            specs += [
+                f"country:{c}"
+                for c in geo.filter(pl.col("agency") == e.value)["country"].unique().to_list()
+            ]
         elif e.level == "country":
-            specs += [f"region:{r}" for r in geo.filter(pl.col("country") == e.value)["region"].unique().to_list()]
+            specs += [
+                f"region:{r}"
+                for r in geo.filter(pl.col("country") == e.value)["region"].unique().to_list()
+            ]
     return Scope.parse(specs)
 
 
@@ -101,7 +146,12 @@ def _agency_sums(rows: pl.LazyFrame, attrs: list[str], rank: pl.Expr) -> pl.Lazy
     return (
         rows.with_columns(wave_i=rank)
         .select("region", "country", "agency", "wave", "wave_i", "weight", *attrs)
-        .unpivot(index=["region", "country", "agency", "wave", "wave_i", "weight"], on=attrs, variable_name="attribute", value_name="value")
+        .unpivot(
+            index=["region", "country", "agency", "wave", "wave_i", "weight"],
+            on=attrs,
+            variable_name="attribute",
+            value_name="value",
+        )
         .filter(v.is_not_null())
         .with_columns(v.cast(pl.Float64))
         .group_by("region", "country", "agency", "wave", "wave_i", "attribute")
@@ -114,7 +164,8 @@ def _entity_stats(sums: pl.LazyFrame, level: str) -> pl.LazyFrame:
     parent = LEVEL_PARENT[level]
     if level == "country":
         sums = sums.group_by("region", "country", "wave", "wave_i", "attribute").agg(
-            pl.col("n", "sw", "sw2", "swv", "swv2").sum())
+            pl.col("n", "sw", "sw2", "swv", "swv2").sum()
+        )
     grp = [parent, "wave_i", "attribute"]
     p = {c: pl.col(c).sum().over(grp) - pl.col(c) for c in ("sw", "sw2", "swv", "swv2", "n")}
 
@@ -122,13 +173,28 @@ def _entity_stats(sums: pl.LazyFrame, level: str) -> pl.LazyFrame:
         return ((swv2 / sw - (swv / sw).pow(2)).clip(lower_bound=1e-9) / (sw.pow(2) / sw2)).sqrt()
 
     return sums.with_columns(
-        level=pl.lit(level), entity=pl.col(level),
+        level=pl.lit(level),
+        entity=pl.col(level),
         mean=pl.col("swv") / pl.col("sw"),
         se=se(pl.col("sw"), pl.col("sw2"), pl.col("swv"), pl.col("swv2")),
         peer_n=p["n"],
         peer_mean=p["swv"] / p["sw"],
         peer_se=se(p["sw"], p["sw2"], p["swv"], p["swv2"]),
-    ).select("level", "entity", "region", "country", "wave", "wave_i", "attribute", "n", "mean", "se", "peer_n", "peer_mean", "peer_se")
+    ).select(
+        "level",
+        "entity",
+        "region",
+        "country",
+        "wave",
+        "wave_i",
+        "attribute",
+        "n",
+        "mean",
+        "se",
+        "peer_n",
+        "peer_mean",
+        "peer_se",
+    )
 
 
 def _importance(rows: pl.LazyFrame, level: str, attrs: list[str]) -> pl.LazyFrame:
@@ -137,7 +203,11 @@ def _importance(rows: pl.LazyFrame, level: str, attrs: list[str]) -> pl.LazyFram
     return (
         corr.unpivot(index=level, on=attrs, variable_name="attribute", value_name="r")
         .with_columns(rk=pl.col("r").fill_nan(None).rank("ordinal", descending=True).over(level))
-        .select(pl.col(level).alias("entity"), "attribute", high_importance=(pl.col("rk") <= TOP_DRIVERS).fill_null(False))
+        .select(
+            pl.col(level).alias("entity"),
+            "attribute",
+            high_importance=(pl.col("rk") <= TOP_DRIVERS).fill_null(False),
+        )
     )
 
 
@@ -159,28 +229,47 @@ def detect(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.DataFrame:
     latest = rows.filter(pl.col("wave") == wave)
     sums = _agency_sums(rows, attrs, rank).collect().lazy()  # a few thousand rows, read twice
     stats = pl.concat([_entity_stats(sums, lvl) for lvl in ("agency", "country")], how="vertical")
-    imp = pl.concat([_importance(latest, lvl, attrs) for lvl in ("agency", "country")], how="vertical")
+    imp = pl.concat(
+        [_importance(latest, lvl, attrs) for lvl in ("agency", "country")], how="vertical"
+    )
 
     x, y = pl.col("wave_i"), pl.col("mean")
     win = (x > t - WINDOW) & (pl.col("n") >= metrics.SUPPRESS_BELOW)
     wt = (1 / pl.col("se").pow(2)).filter(win)
     xw, yw = x.filter(win).cast(pl.Float64), y.filter(win)
     hist = (x < t) & (pl.col("n") >= metrics.LOW_BASE)
-    at = (x == t)
+    at = x == t
 
     def pick(col: str, cond: pl.Expr) -> pl.Expr:
         return pl.col(col).filter(cond).first()
 
-    per = stats.sort("wave_i").group_by("level", "entity", "attribute").agg(
-        region=pl.col("region").first(), country=pl.col("country").first(),
-        n=pick("n", at), mean=pick("mean", at), se=pick("se", at),
-        peer_n=pick("peer_n", at), peer_mean=pick("peer_mean", at), peer_se=pick("peer_se", at),
-        first_mean=pick("mean", win & (x == t - WINDOW + 1)), first_se=pick("se", win & (x == t - WINDOW + 1)),
-        prev_mean=pick("mean", win & (x == t - 1)), prev_se=pick("se", win & (x == t - 1)),
-        W=wt.sum(), Sx=(wt * xw).sum(), Sy=(wt * yw).sum(), Sxx=(wt * xw * xw).sum(), Sxy=(wt * xw * yw).sum(),
-        k=y.filter(hist).len(), h_mean=y.filter(hist).mean(), h_sd=y.filter(hist).std(ddof=1),
-        history_waves=pl.col("wave").filter(pl.col("n") >= metrics.SUPPRESS_BELOW),
-        history=y.filter(pl.col("n") >= metrics.SUPPRESS_BELOW),
+    per = (
+        stats.sort("wave_i")
+        .group_by("level", "entity", "attribute")
+        .agg(
+            region=pl.col("region").first(),
+            country=pl.col("country").first(),
+            n=pick("n", at),
+            mean=pick("mean", at),
+            se=pick("se", at),
+            peer_n=pick("peer_n", at),
+            peer_mean=pick("peer_mean", at),
+            peer_se=pick("peer_se", at),
+            first_mean=pick("mean", win & (x == t - WINDOW + 1)),
+            first_se=pick("se", win & (x == t - WINDOW + 1)),
+            prev_mean=pick("mean", win & (x == t - 1)),
+            prev_se=pick("se", win & (x == t - 1)),
+            W=wt.sum(),
+            Sx=(wt * xw).sum(),
+            Sy=(wt * yw).sum(),
+            Sxx=(wt * xw * xw).sum(),
+            Sxy=(wt * xw * yw).sum(),
+            k=y.filter(hist).len(),
+            h_mean=y.filter(hist).mean(),
+            h_sd=y.filter(hist).std(ddof=1),
+            history_waves=pl.col("wave").filter(pl.col("n") >= metrics.SUPPRESS_BELOW),
+            history=y.filter(pl.col("n") >= metrics.SUPPRESS_BELOW),
+        )
     )
     den = pl.col("W") * pl.col("Sxx") - pl.col("Sx").pow(2)
     slope = (pl.col("W") * pl.col("Sxy") - pl.col("Sx") * pl.col("Sy")) / den
@@ -189,20 +278,38 @@ def detect(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.DataFrame:
     def z_below(a: str, sa: str, b: str, sb: str) -> pl.Expr:
         return (pl.col(a) - pl.col(b)) / (pl.col(sa).pow(2) + pl.col(sb).pow(2)).sqrt()
 
-    expected_lo = pl.col("h_mean") - _t_expr(pl.col("k") - 1) * pl.col("h_sd") * (1 + 1 / pl.col("k")).sqrt()
+    expected_lo = (
+        pl.col("h_mean") - _t_expr(pl.col("k") - 1) * pl.col("h_sd") * (1 + 1 / pl.col("k")).sqrt()
+    )
     ok = pl.col("n") >= metrics.LOW_BASE
-    flags = per.with_columns(
-        expected_lo=pl.when(pl.col("k") >= 3).then(expected_lo),
-    ).with_columns(
-        trend_down=(ok & (slope_z < -metrics.Z95)
-                    & (z_below("mean", "se", "first_mean", "first_se") < -metrics.Z95)
-                    & (pl.col("first_mean") - pl.col("mean") >= MIN_GAP)
-                    & (z_below("prev_mean", "prev_se", "first_mean", "first_se") < -metrics.Z95)
-                    & (pl.col("first_mean") - pl.col("prev_mean") >= MIN_GAP / 2)).fill_null(False),
-        below_peers=(ok & (pl.col("peer_n") >= metrics.LOW_BASE) & (z_below("mean", "se", "peer_mean", "peer_se") < -metrics.Z95)
-                     & (pl.col("peer_mean") - pl.col("mean") >= MIN_GAP)).fill_null(False),
-        unexpected=(ok & (pl.col("mean") < pl.col("expected_lo")) & (pl.col("h_mean") - pl.col("mean") >= MIN_GAP)).fill_null(False),
-    ).join(imp, on=["entity", "attribute"], how="left").with_columns(pl.col("high_importance").fill_null(False))
+    flags = (
+        per.with_columns(
+            expected_lo=pl.when(pl.col("k") >= 3).then(expected_lo),
+        )
+        .with_columns(
+            trend_down=(
+                ok
+                & (slope_z < -metrics.Z95)
+                & (z_below("mean", "se", "first_mean", "first_se") < -metrics.Z95)
+                & (pl.col("first_mean") - pl.col("mean") >= MIN_GAP)
+                & (z_below("prev_mean", "prev_se", "first_mean", "first_se") < -metrics.Z95)
+                & (pl.col("first_mean") - pl.col("prev_mean") >= MIN_GAP / 2)
+            ).fill_null(False),
+            below_peers=(
+                ok
+                & (pl.col("peer_n") >= metrics.LOW_BASE)
+                & (z_below("mean", "se", "peer_mean", "peer_se") < -metrics.Z95)
+                & (pl.col("peer_mean") - pl.col("mean") >= MIN_GAP)
+            ).fill_null(False),
+            unexpected=(
+                ok
+                & (pl.col("mean") < pl.col("expected_lo"))
+                & (pl.col("h_mean") - pl.col("mean") >= MIN_GAP)
+            ).fill_null(False),
+        )
+        .join(imp, on=["entity", "attribute"], how="left")
+        .with_columns(pl.col("high_importance").fill_null(False))
+    )
 
     def part(flag: str, gap: pl.Expr) -> pl.Expr:
         return pl.when(pl.col(flag)).then(1 + gap.clip(lower_bound=0)).otherwise(0.0)
@@ -212,15 +319,20 @@ def detect(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.DataFrame:
         flags.filter(alerting)
         .with_columns(
             score=(
-                (part("trend_down", pl.col("first_mean") - pl.col("mean"))
-                 + part("below_peers", pl.col("peer_mean") - pl.col("mean"))
-                 + part("unexpected", pl.col("h_mean") - pl.col("mean")))
+                (
+                    part("trend_down", pl.col("first_mean") - pl.col("mean"))
+                    + part("below_peers", pl.col("peer_mean") - pl.col("mean"))
+                    + part("unexpected", pl.col("h_mean") - pl.col("mean"))
+                )
                 * pl.when(pl.col("high_importance")).then(IMPORTANCE_BOOST).otherwise(1.0)
             ).round(2),
             reasons=pl.concat_list(
                 [pl.when(pl.col(r)).then(pl.lit(r)) for r in REASONS]
             ).list.drop_nulls(),
-            label=pl.col("attribute").str.strip_prefix(data.ATTR_PREFIX).str.replace_all("_", " ").str.to_lowercase(),
+            label=pl.col("attribute")
+            .str.strip_prefix(data.ATTR_PREFIX)
+            .str.replace_all("_", " ")
+            .str.to_lowercase(),
             wave=pl.lit(wave),
         )
         .with_columns(sentence=_sentence(), key=alert_key_expr())
@@ -229,7 +341,9 @@ def detect(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.DataFrame:
     )
     return (
         restrict(out, scope)
-        .with_columns(label=pl.col("label").str.slice(0, 1).str.to_uppercase() + pl.col("label").str.slice(1))
+        .with_columns(
+            label=pl.col("label").str.slice(0, 1).str.to_uppercase() + pl.col("label").str.slice(1)
+        )
         .select(list(ALERT_SCHEMA))
         .cast(ALERT_SCHEMA)
         .sort(["score", "level", "entity", "attribute"], descending=[True, False, False, False])
@@ -239,21 +353,45 @@ def detect(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.DataFrame:
 
 def _sentence() -> pl.Expr:
     """One sentence in words: what is wrong, with figures, joined by '; '."""
-    where = pl.when(pl.col("level") == "agency").then(pl.lit("in ")).otherwise(pl.lit("in country ")) + pl.col("entity")
+    where = pl.when(pl.col("level") == "agency").then(pl.lit("in ")).otherwise(
+        pl.lit("in country ")
+    ) + pl.col("entity")
     f1 = pl.format("{}", pl.col("mean").round(1))
     parts = [
-        pl.when(pl.col("trend_down")).then(pl.format("fell from {} to {} over the last 4 waves", pl.col("first_mean").round(1), f1)),
-        pl.when(pl.col("below_peers")).then(pl.format(
-            "is {} points below {} ({})", (pl.col("peer_mean") - pl.col("mean")).round(1),
-            pl.when(pl.col("level") == "agency").then(pl.format("the other agencies of {}", pl.col("country")))
-            .otherwise(pl.format("the other countries of {}", pl.col("region"))),
-            pl.col("peer_mean").round(1))),
-        pl.when(pl.col("unexpected")).then(pl.format(
-            "at {} is below its usual range (expected at least {})", f1, pl.col("expected_lo").round(1))),
+        pl.when(pl.col("trend_down")).then(
+            pl.format("fell from {} to {} over the last 4 waves", pl.col("first_mean").round(1), f1)
+        ),
+        pl.when(pl.col("below_peers")).then(
+            pl.format(
+                "is {} points below {} ({})",
+                (pl.col("peer_mean") - pl.col("mean")).round(1),
+                pl.when(pl.col("level") == "agency")
+                .then(pl.format("the other agencies of {}", pl.col("country")))
+                .otherwise(pl.format("the other countries of {}", pl.col("region"))),
+                pl.col("peer_mean").round(1),
+            )
+        ),
+        pl.when(pl.col("unexpected")).then(
+            pl.format(
+                "at {} is below its usual range (expected at least {})",
+                f1,
+                pl.col("expected_lo").round(1),
+            )
+        ),
     ]
     body = pl.concat_list(parts).list.drop_nulls().list.join("; ")
-    tail = pl.when(pl.col("high_importance")).then(pl.lit("; it is a top-3 driver of NPS here")).otherwise(pl.lit(""))
-    return pl.format("{} {} {}{}.", pl.col("label").str.slice(0, 1).str.to_uppercase() + pl.col("label").str.slice(1), where, body, tail)
+    tail = (
+        pl.when(pl.col("high_importance"))
+        .then(pl.lit("; it is a top-3 driver of NPS here"))
+        .otherwise(pl.lit(""))
+    )
+    return pl.format(
+        "{} {} {}{}.",
+        pl.col("label").str.slice(0, 1).str.to_uppercase() + pl.col("label").str.slice(1),
+        where,
+        body,
+        tail,
+    )
 
 
 def alert_key_expr() -> pl.Expr:
@@ -278,8 +416,16 @@ def states(s: Session, scope: Scope) -> dict[str, AlertState]:
     return {row.key: row for row in s.exec(stmt)}
 
 
-def set_state(s: Session, scope: Scope, alert: dict[str, Any], *, status: str, actor: str,
-              action_ref: str | None = None, expected_version: int | None = None) -> AlertState:
+def set_state(
+    s: Session,
+    scope: Scope,
+    alert: dict[str, Any],
+    *,
+    status: str,
+    actor: str,
+    action_ref: str | None = None,
+    expected_version: int | None = None,
+) -> AlertState:
     """Acknowledge, dismiss, reopen or link an alert (``status`` kept, ``action_ref`` set); audited.
 
     Raises PermissionError for an alert outside ``scope``, ValueError for an unknown status and
@@ -295,24 +441,49 @@ def set_state(s: Session, scope: Scope, alert: dict[str, Any], *, status: str, a
     before = None if row is None else {"status": row.status, "action_ref": row.action_ref}
     if row is None:
         row = AlertState(
-            key=alert["key"], level=alert["level"], entity=alert["entity"], attribute=alert["attribute"],
-            wave=alert["wave"], status=status, action_ref=ref, updated_by=actor,
-            region=alert["region"], country=alert["country"], agency=agency,
+            key=alert["key"],
+            level=alert["level"],
+            entity=alert["entity"],
+            attribute=alert["attribute"],
+            wave=alert["wave"],
+            status=status,
+            action_ref=ref,
+            updated_by=actor,
+            region=alert["region"],
+            country=alert["country"],
+            agency=agency,
         )
         s.add(row)
         s.flush()
     else:
         version = row.version if expected_version is None else expected_version
-        new_version = store.update_versioned(s, AlertState, row.id, version,  # type: ignore[arg-type]
-                                          {"status": status, "action_ref": ref if ref is not None else row.action_ref,
-                                           "updated_by": actor, "updated_at": store.utcnow()})
+        new_version = store.update_versioned(
+            s,
+            AlertState,
+            row.id,
+            version,  # type: ignore[arg-type]
+            {
+                "status": status,
+                "action_ref": ref if ref is not None else row.action_ref,
+                "updated_by": actor,
+                "updated_at": store.utcnow(),
+            },
+        )
         s.expire(row)
         row = s.get(AlertState, row.id)  # type: ignore[assignment]
         assert row is not None and row.version == new_version
     linked = ref is not None and before is not None and before["status"] == status
-    store.audit(s, actor=actor, action="alert.link" if linked else f"alert.{status}",
-             entity="alert", entity_id=alert["key"], detail={"before": before, "status": status, "action_ref": row.action_ref},
-             region=alert["region"], country=alert["country"], agency=agency)
+    store.audit(
+        s,
+        actor=actor,
+        action="alert.link" if linked else f"alert.{status}",
+        entity="alert",
+        entity_id=alert["key"],
+        detail={"before": before, "status": status, "action_ref": row.action_ref},
+        region=alert["region"],
+        country=alert["country"],
+        agency=agency,
+    )
     return row
 
 
@@ -325,7 +496,12 @@ def with_states(alerts: pl.DataFrame, found: dict[str, AlertState]) -> pl.DataFr
             "action_ref": [r.action_ref for r in found.values()],
             "version": [r.version for r in found.values()],
         },
-        schema={"key": pl.String, "status": pl.String, "action_ref": pl.String, "version": pl.Int64},
+        schema={
+            "key": pl.String,
+            "status": pl.String,
+            "action_ref": pl.String,
+            "version": pl.Int64,
+        },
     )
     return alerts.join(st, on="key", how="left").with_columns(pl.col("status").fill_null("open"))
 
@@ -337,14 +513,21 @@ def takeaway(alerts: pl.DataFrame, wave: str | None) -> str:
     """The screen's one sentence: how many alerts, and the most urgent one in words."""
     at = f" at {wave}" if wave else ""
     if alerts.is_empty():
-        return (f"No attribute alert in your scope{at}: every attribute with a solid base is in line "
-                "with its history and its peers.")
+        return (
+            f"No attribute alert in your scope{at}: every attribute with a solid base is in line "
+            "with its history and its peers."
+        )
     top = alerts.row(0, named=True)
     many = f"{alerts.height} attribute alerts" if alerts.height > 1 else "One attribute alert"
     return f"{many} in your scope{at}; the most urgent: {top['sentence']}"
 
 
-def cards(alerts: pl.DataFrame, found: dict[str, AlertState], show: tuple[str, ...] = ("open", "acknowledged"), limit: int = 30) -> list[dict[str, Any]]:
+def cards(
+    alerts: pl.DataFrame,
+    found: dict[str, AlertState],
+    show: tuple[str, ...] = ("open", "acknowledged"),
+    limit: int = 30,
+) -> list[dict[str, Any]]:
     """Alerts with their stored state, filtered by status, as plain dicts for the screen."""
     merged = with_states(alerts, found)
     return merged.filter(pl.col("status").is_in(list(show))).head(limit).to_dicts()

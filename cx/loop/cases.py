@@ -40,9 +40,19 @@ ACTIVE_STATUSES = (*OPEN_STATUSES, "resolved")
 IMPORTANCES = ("low", "normal", "high", "critical")
 OUTCOMES = ("reached", "no_answer", "voicemail", "wrong_number")
 TOPICS = (
-    "cleanliness", "waiting_time", "staff_attitude", "staff_competence", "price",
-    "product_quality", "billing", "digital", "phone_support", "opening_hours",
-    "problem_resolution", "delivery", "other",
+    "cleanliness",
+    "waiting_time",
+    "staff_attitude",
+    "staff_competence",
+    "price",
+    "product_quality",
+    "billing",
+    "digital",
+    "phone_support",
+    "opening_hours",
+    "problem_resolution",
+    "delivery",
+    "other",
 )
 _IMPORTANCE_WEIGHT = {"low": 0, "normal": 1, "high": 2, "critical": 3}
 
@@ -68,7 +78,12 @@ def _themes_of(response: dict[str, Any]) -> list[str]:
         return [str(t) for t in response["themes"]]
     if not response.get("comment"):
         return []
-    tagged = themes.tag(pl.DataFrame({"comment": [response["comment"]], "language": [response.get("language")]}, schema={"comment": pl.String, "language": pl.String}))
+    tagged = themes.tag(
+        pl.DataFrame(
+            {"comment": [response["comment"]], "language": [response.get("language")]},
+            schema={"comment": pl.String, "language": pl.String},
+        )
+    )
     return [str(t) for t in (tagged["themes"].to_list()[0] or [])]
 
 
@@ -87,13 +102,48 @@ def urgency(importance: str, nps: int | None) -> float:
     return _IMPORTANCE_WEIGHT[importance] * 100 + (10 - (nps if nps is not None else 5)) * 10
 
 
-def _event(s: Session, case: Case, *, actor: str, kind: str, now: datetime, outcome: str | None = None, detail: dict[str, Any] | None = None) -> None:
+def _event(
+    s: Session,
+    case: Case,
+    *,
+    actor: str,
+    kind: str,
+    now: datetime,
+    outcome: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
     geo = {"region": case.region, "country": case.country, "agency": case.agency}
-    s.add(CaseEvent(case_id=case.id, at=now, actor=actor, kind=kind, outcome=outcome, detail=json.dumps(detail or {}, default=str, ensure_ascii=False), **geo))  # type: ignore[arg-type]
-    store.audit(s, actor=actor, action=f"case.{kind}", entity="case", entity_id=case.id or 0, detail={"outcome": outcome, **(detail or {})}, **geo)
+    s.add(
+        CaseEvent(
+            case_id=case.id,
+            at=now,
+            actor=actor,
+            kind=kind,
+            outcome=outcome,
+            detail=json.dumps(detail or {}, default=str, ensure_ascii=False),
+            **geo,
+        )
+    )  # type: ignore[arg-type]
+    store.audit(
+        s,
+        actor=actor,
+        action=f"case.{kind}",
+        entity="case",
+        entity_id=case.id or 0,
+        detail={"outcome": outcome, **(detail or {})},
+        **geo,
+    )
 
 
-def open_case(s: Session, *, response: dict[str, Any], reason: str, actor: str, rule_id: int | None = None, now: datetime | None = None) -> Case | None:
+def open_case(
+    s: Session,
+    *,
+    response: dict[str, Any],
+    reason: str,
+    actor: str,
+    rule_id: int | None = None,
+    now: datetime | None = None,
+) -> Case | None:
     """Open a case for one response; None when that response already has a case (idempotent)."""
     response_id = str(response["response_id"])
     if s.exec(select(Case.id).where(Case.response_id == response_id)).first() is not None:
@@ -103,12 +153,24 @@ def open_case(s: Session, *, response: dict[str, Any], reason: str, actor: str, 
     importance = default_importance(nps)
     scores = {k: int(v) for k, v in response.items() if k.startswith("attr_") and v is not None}
     case = Case(
-        response_id=response_id, wave=str(response.get("wave") or ""), customer_id=str(response.get("customer_id") or ""),
-        language=response.get("language"), advisor_id=response.get("advisor_id"), nps=nps,
-        scores=json.dumps(scores, sort_keys=True), comment=mask(response.get("comment")),
-        themes=json.dumps(_themes_of(response)), reason=reason, rule_id=rule_id, importance=importance,
-        urgency=urgency(importance, nps), created_at=now, due_at=now + FIRST_CONTACT_SLA,
-        close_due_at=now + CLOSE_SLA, region=response.get("region"), country=response.get("country"),
+        response_id=response_id,
+        wave=str(response.get("wave") or ""),
+        customer_id=str(response.get("customer_id") or ""),
+        language=response.get("language"),
+        advisor_id=response.get("advisor_id"),
+        nps=nps,
+        scores=json.dumps(scores, sort_keys=True),
+        comment=mask(response.get("comment")),
+        themes=json.dumps(_themes_of(response)),
+        reason=reason,
+        rule_id=rule_id,
+        importance=importance,
+        urgency=urgency(importance, nps),
+        created_at=now,
+        due_at=now + FIRST_CONTACT_SLA,
+        close_due_at=now + CLOSE_SLA,
+        region=response.get("region"),
+        country=response.get("country"),
         agency=response.get("agency"),
     )
     try:
@@ -117,13 +179,26 @@ def open_case(s: Session, *, response: dict[str, Any], reason: str, actor: str, 
             s.flush()
     except IntegrityError:
         return None
-    _event(s, case, actor=actor, kind="opened", now=now, detail={"reason": reason, "rule_id": rule_id, "response_id": response_id})
+    _event(
+        s,
+        case,
+        actor=actor,
+        kind="opened",
+        now=now,
+        detail={"reason": reason, "rule_id": rule_id, "response_id": response_id},
+    )
     if chat := os.environ.get("CX_TELEGRAM_CHAT_ID"):
         notify.telegram_case_alert(s, case, chat_id=chat)  # same transaction as the case (outbox)
     return case
 
 
-def list_cases(s: Session, scope: Scope, *, status: str | Sequence[str] | None = None, assignee: str | None = None) -> list[Case]:
+def list_cases(
+    s: Session,
+    scope: Scope,
+    *,
+    status: str | Sequence[str] | None = None,
+    assignee: str | None = None,
+) -> list[Case]:
     """Cases inside the scope, most urgent first (importance, detractor score, then oldest)."""
     stmt = restrict_statement(select(Case), scope, Case)
     if status is not None:
@@ -141,7 +216,9 @@ def get_case(s: Session, scope: Scope, case_id: int) -> Case | None:
 
 def case_events(s: Session, scope: Scope, case_id: int) -> list[CaseEvent]:
     """The event log of a case inside the scope, oldest first."""
-    stmt = restrict_statement(select(CaseEvent).where(CaseEvent.case_id == case_id), scope, CaseEvent)
+    stmt = restrict_statement(
+        select(CaseEvent).where(CaseEvent.case_id == case_id), scope, CaseEvent
+    )
     return list(s.exec(stmt.order_by(CaseEvent.at, CaseEvent.id)))  # type: ignore[arg-type]
 
 
@@ -153,7 +230,19 @@ def case_callbacks(s: Session, scope: Scope, case_id: int) -> list[Callback]:
 # ---------------------------------------------------------------- actions
 
 
-def _change(s: Session, scope: Scope, case_id: int, *, expected_version: int, actor: str, kind: str, now: datetime | None, values: Callable[[Case], dict[str, Any]], outcome: str | None = None, detail: dict[str, Any] | None = None) -> Case:
+def _change(
+    s: Session,
+    scope: Scope,
+    case_id: int,
+    *,
+    expected_version: int,
+    actor: str,
+    kind: str,
+    now: datetime | None,
+    values: Callable[[Case], dict[str, Any]],
+    outcome: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> Case:
     case = get_case(s, scope, case_id)
     if case is None:
         raise CaseError(f"case {case_id} does not exist in your scope")
@@ -178,7 +267,17 @@ def _text(value: str, what: str) -> str:
     return value
 
 
-def log_call(s: Session, scope: Scope, case_id: int, *, expected_version: int, actor: str, outcome: str, note: str = "", now: datetime | None = None) -> Case:
+def log_call(
+    s: Session,
+    scope: Scope,
+    case_id: int,
+    *,
+    expected_version: int,
+    actor: str,
+    outcome: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> Case:
     """Log a call attempt and its outcome; the first call that reaches the customer is the first contact."""
     if outcome not in OUTCOMES:
         raise CaseError(f"unknown call outcome {outcome!r}; use one of {', '.join(OUTCOMES)}")
@@ -192,117 +291,301 @@ def log_call(s: Session, scope: Scope, case_id: int, *, expected_version: int, a
             out["status"] = "in_progress"
         return out
 
-    case = _change(s, scope, case_id, expected_version=expected_version, actor=actor, kind="call", now=now, values=values, outcome=outcome, detail={"note": mask(note) or ""})
-    for cb in s.exec(select(Callback).where(Callback.case_id == case_id, Callback.done_at.is_(None))):  # type: ignore[union-attr]
+    case = _change(
+        s,
+        scope,
+        case_id,
+        expected_version=expected_version,
+        actor=actor,
+        kind="call",
+        now=now,
+        values=values,
+        outcome=outcome,
+        detail={"note": mask(note) or ""},
+    )
+    for cb in s.exec(
+        select(Callback).where(Callback.case_id == case_id, Callback.done_at.is_(None))
+    ):  # type: ignore[union-attr]
         cb.done_at = now
         s.add(cb)
     return case
 
 
-def schedule_callback(s: Session, scope: Scope, case_id: int, *, expected_version: int, actor: str, due_at: datetime, note: str = "", now: datetime | None = None) -> Case:
+def schedule_callback(
+    s: Session,
+    scope: Scope,
+    case_id: int,
+    *,
+    expected_version: int,
+    actor: str,
+    due_at: datetime,
+    note: str = "",
+    now: datetime | None = None,
+) -> Case:
     """Promise the customer a call back at ``due_at`` (listed as due, then overdue)."""
     now = now or utcnow()
     if due_at.tzinfo is None:
         raise CaseError("the callback time has no time zone")
-    case = _change(s, scope, case_id, expected_version=expected_version, actor=actor, kind="callback_scheduled", now=now,
-                   values=lambda c: {"status": "callback_scheduled", "assignee": c.assignee or actor}, detail={"due_at": due_at.isoformat(), "note": mask(note) or ""})
-    s.add(Callback(case_id=case_id, due_at=due_at, by=actor, note=mask(note) or "", region=case.region, country=case.country, agency=case.agency))
+    case = _change(
+        s,
+        scope,
+        case_id,
+        expected_version=expected_version,
+        actor=actor,
+        kind="callback_scheduled",
+        now=now,
+        values=lambda c: {"status": "callback_scheduled", "assignee": c.assignee or actor},
+        detail={"due_at": due_at.isoformat(), "note": mask(note) or ""},
+    )
+    s.add(
+        Callback(
+            case_id=case_id,
+            due_at=due_at,
+            by=actor,
+            note=mask(note) or "",
+            region=case.region,
+            country=case.country,
+            agency=case.agency,
+        )
+    )
     return case
 
 
-def classify(s: Session, scope: Scope, case_id: int, *, expected_version: int, actor: str, importance: str, topic: str | None, now: datetime | None = None) -> Case:
+def classify(
+    s: Session,
+    scope: Scope,
+    case_id: int,
+    *,
+    expected_version: int,
+    actor: str,
+    importance: str,
+    topic: str | None,
+    now: datetime | None = None,
+) -> Case:
     """Set importance and topic (the work list re-sorts by the new urgency)."""
     if importance not in IMPORTANCES:
         raise CaseError(f"unknown importance {importance!r}; use one of {', '.join(IMPORTANCES)}")
     if topic is not None and topic not in TOPICS:
         raise CaseError(f"unknown topic {topic!r}; use one of {', '.join(TOPICS)}")
-    return _change(s, scope, case_id, expected_version=expected_version, actor=actor, kind="classified", now=now,
-                   values=lambda c: {"importance": importance, "topic": topic, "urgency": urgency(importance, c.nps)},
-                   detail={"importance": importance, "topic": topic})
+    return _change(
+        s,
+        scope,
+        case_id,
+        expected_version=expected_version,
+        actor=actor,
+        kind="classified",
+        now=now,
+        values=lambda c: {
+            "importance": importance,
+            "topic": topic,
+            "urgency": urgency(importance, c.nps),
+        },
+        detail={"importance": importance, "topic": topic},
+    )
 
 
-def record_solution(s: Session, scope: Scope, case_id: int, *, expected_version: int, actor: str, solution: str, now: datetime | None = None) -> Case:
+def record_solution(
+    s: Session,
+    scope: Scope,
+    case_id: int,
+    *,
+    expected_version: int,
+    actor: str,
+    solution: str,
+    now: datetime | None = None,
+) -> Case:
     """Record what was done for the customer."""
     text = mask(_text(solution, "the solution")) or ""
-    return _change(s, scope, case_id, expected_version=expected_version, actor=actor, kind="solution", now=now,
-                   values=lambda c: {"solution": text, "status": "in_progress" if c.status == "new" else c.status}, detail={"solution": text})
+    return _change(
+        s,
+        scope,
+        case_id,
+        expected_version=expected_version,
+        actor=actor,
+        kind="solution",
+        now=now,
+        values=lambda c: {
+            "solution": text,
+            "status": "in_progress" if c.status == "new" else c.status,
+        },
+        detail={"solution": text},
+    )
 
 
-def forward(s: Session, scope: Scope, case_id: int, *, expected_version: int, actor: str, to: str, note: str = "", now: datetime | None = None) -> Case:
+def forward(
+    s: Session,
+    scope: Scope,
+    case_id: int,
+    *,
+    expected_version: int,
+    actor: str,
+    to: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> Case:
     """Hand the case to another user, who must exist and see the case's agency."""
     target = users.get(to)
     case = get_case(s, scope, case_id)
     if target is None:
         raise CaseError(f"unknown user {to!r}; forward to a user of the agency")
-    if case is not None and not contains(target.scope, region=case.region, country=case.country, agency=case.agency):
+    if case is not None and not contains(
+        target.scope, region=case.region, country=case.country, agency=case.agency
+    ):
         raise CaseError(f"{to} cannot see cases of {case.agency}; forward to a user of the agency")
-    return _change(s, scope, case_id, expected_version=expected_version, actor=actor, kind="forwarded", now=now,
-                   values=lambda c: {"assignee": to}, detail={"to": to, "note": mask(note) or ""})
+    return _change(
+        s,
+        scope,
+        case_id,
+        expected_version=expected_version,
+        actor=actor,
+        kind="forwarded",
+        now=now,
+        values=lambda c: {"assignee": to},
+        detail={"to": to, "note": mask(note) or ""},
+    )
 
 
-def resolve(s: Session, scope: Scope, case_id: int, *, expected_version: int, actor: str, note: str = "", now: datetime | None = None) -> Case:
+def resolve(
+    s: Session,
+    scope: Scope,
+    case_id: int,
+    *,
+    expected_version: int,
+    actor: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> Case:
     """Mark the customer's problem solved (a solution must be recorded first)."""
     now = now or utcnow()
 
     def values(case: Case) -> dict[str, Any]:
         if not case.solution:
-            raise CaseError(f"case {case_id} has no solution recorded; record the solution before resolving")
+            raise CaseError(
+                f"case {case_id} has no solution recorded; record the solution before resolving"
+            )
         return {"status": "resolved", "resolved_at": now}
 
-    return _change(s, scope, case_id, expected_version=expected_version, actor=actor, kind="resolved", now=now, values=values, detail={"note": mask(note) or ""})
+    return _change(
+        s,
+        scope,
+        case_id,
+        expected_version=expected_version,
+        actor=actor,
+        kind="resolved",
+        now=now,
+        values=values,
+        detail={"note": mask(note) or ""},
+    )
 
 
-def close(s: Session, scope: Scope, case_id: int, *, expected_version: int, actor: str, note: str, now: datetime | None = None) -> Case:
+def close(
+    s: Session,
+    scope: Scope,
+    case_id: int,
+    *,
+    expected_version: int,
+    actor: str,
+    note: str,
+    now: datetime | None = None,
+) -> Case:
     """Close a resolved case with a note (closed cases are read-only)."""
     now = now or utcnow()
     text = mask(_text(note, "the closing note")) or ""
 
     def values(case: Case) -> dict[str, Any]:
         if case.status != "resolved":
-            raise CaseError(f"case {case_id} is {case.status.replace('_', ' ')}; resolve it before closing")
+            raise CaseError(
+                f"case {case_id} is {case.status.replace('_', ' ')}; resolve it before closing"
+            )
         return {"status": "closed", "closed_at": now, "close_note": text}
 
-    return _change(s, scope, case_id, expected_version=expected_version, actor=actor, kind="closed", now=now, values=values, detail={"note": text})
+    return _change(
+        s,
+        scope,
+        case_id,
+        expected_version=expected_version,
+        actor=actor,
+        kind="closed",
+        now=now,
+        values=values,
+        detail={"note": text},
+    )
 
 
 # ---------------------------------------------------------------- call script
 
 _SCRIPT: dict[str, dict[str, str]] = {
     "en": {
-        "title": "Call script — case #{id}", "customer": "Customer", "agency": "Agency", "wave": "Survey wave",
-        "nps": "Likelihood to recommend", "low": "Lowest scores", "comment": "What they wrote", "themes": "Themes",
-        "none": "none", "opening": "Suggested opening",
+        "title": "Call script — case #{id}",
+        "customer": "Customer",
+        "agency": "Agency",
+        "wave": "Survey wave",
+        "nps": "Likelihood to recommend",
+        "low": "Lowest scores",
+        "comment": "What they wrote",
+        "themes": "Themes",
+        "none": "none",
+        "opening": "Suggested opening",
         "open": "Good morning, this is {agent} from {agency}. You recently answered our satisfaction survey and gave us {nps} out of 10. Thank you for telling us; I am calling to understand what went wrong and to put it right.",
-        "questions": "Questions", "q_general": "What happened during your visit?",
+        "questions": "Questions",
+        "q_general": "What happened during your visit?",
         "q_attr": "You rated “{label}” {score}/10: what should we have done differently?",
-        "q_fix": "What would make this right for you today?", "q_close": "May we call you back to confirm it is solved?",
+        "q_fix": "What would make this right for you today?",
+        "q_close": "May we call you back to confirm it is solved?",
     },
     "es": {
-        "title": "Guion de llamada — caso n.º {id}", "customer": "Cliente", "agency": "Agencia", "wave": "Oleada",
-        "nps": "Probabilidad de recomendar", "low": "Puntuaciones más bajas", "comment": "Lo que escribió", "themes": "Temas",
-        "none": "ninguno", "opening": "Apertura sugerida",
+        "title": "Guion de llamada — caso n.º {id}",
+        "customer": "Cliente",
+        "agency": "Agencia",
+        "wave": "Oleada",
+        "nps": "Probabilidad de recomendar",
+        "low": "Puntuaciones más bajas",
+        "comment": "Lo que escribió",
+        "themes": "Temas",
+        "none": "ninguno",
+        "opening": "Apertura sugerida",
         "open": "Buenos días, le llama {agent} de {agency}. Hace poco respondió a nuestra encuesta de satisfacción y nos dio un {nps} sobre 10. Gracias por decírnoslo; le llamo para entender qué falló y solucionarlo.",
-        "questions": "Preguntas", "q_general": "¿Qué ocurrió durante su visita?",
+        "questions": "Preguntas",
+        "q_general": "¿Qué ocurrió durante su visita?",
         "q_attr": "Valoró «{label}» con {score}/10: ¿qué deberíamos haber hecho de otra manera?",
-        "q_fix": "¿Qué podríamos hacer hoy para solucionarlo?", "q_close": "¿Podemos volver a llamarle para confirmar que está resuelto?",
+        "q_fix": "¿Qué podríamos hacer hoy para solucionarlo?",
+        "q_close": "¿Podemos volver a llamarle para confirmar que está resuelto?",
     },
     "fr": {
-        "title": "Script d'appel — dossier n° {id}", "customer": "Client", "agency": "Agence", "wave": "Vague",
-        "nps": "Probabilité de recommander", "low": "Notes les plus basses", "comment": "Ce qu'il a écrit", "themes": "Thèmes",
-        "none": "aucun", "opening": "Introduction suggérée",
+        "title": "Script d'appel — dossier n° {id}",
+        "customer": "Client",
+        "agency": "Agence",
+        "wave": "Vague",
+        "nps": "Probabilité de recommander",
+        "low": "Notes les plus basses",
+        "comment": "Ce qu'il a écrit",
+        "themes": "Thèmes",
+        "none": "aucun",
+        "opening": "Introduction suggérée",
         "open": "Bonjour, ici {agent} de l'agence {agency}. Vous avez récemment répondu à notre enquête de satisfaction et nous avez donné {nps} sur 10. Merci de nous l'avoir dit ; je vous appelle pour comprendre ce qui n'a pas fonctionné et y remédier.",
-        "questions": "Questions", "q_general": "Que s'est-il passé lors de votre visite ?",
+        "questions": "Questions",
+        "q_general": "Que s'est-il passé lors de votre visite ?",
         "q_attr": "Vous avez noté « {label} » {score}/10 : qu'aurions-nous dû faire autrement ?",
-        "q_fix": "Qu'est-ce qui arrangerait la situation pour vous aujourd'hui ?", "q_close": "Pouvons-nous vous rappeler pour confirmer que c'est résolu ?",
+        "q_fix": "Qu'est-ce qui arrangerait la situation pour vous aujourd'hui ?",
+        "q_close": "Pouvons-nous vous rappeler pour confirmer que c'est résolu ?",
     },
     "ru": {
-        "title": "Сценарий звонка — обращение № {id}", "customer": "Клиент", "agency": "Отделение", "wave": "Волна опроса",
-        "nps": "Готовность рекомендовать", "low": "Самые низкие оценки", "comment": "Комментарий клиента", "themes": "Темы",
-        "none": "нет", "opening": "Предлагаемое начало разговора",
+        "title": "Сценарий звонка — обращение № {id}",
+        "customer": "Клиент",
+        "agency": "Отделение",
+        "wave": "Волна опроса",
+        "nps": "Готовность рекомендовать",
+        "low": "Самые низкие оценки",
+        "comment": "Комментарий клиента",
+        "themes": "Темы",
+        "none": "нет",
+        "opening": "Предлагаемое начало разговора",
         "open": "Здравствуйте, это {agent} из отделения {agency}. Недавно вы ответили на наш опрос и поставили нам {nps} из 10. Спасибо, что сообщили; я звоню, чтобы понять, что пошло не так, и исправить это.",
-        "questions": "Вопросы", "q_general": "Что произошло во время вашего визита?",
+        "questions": "Вопросы",
+        "q_general": "Что произошло во время вашего визита?",
         "q_attr": "Вы оценили «{label}» на {score}/10: что нам следовало сделать иначе?",
-        "q_fix": "Что мы можем сделать сегодня, чтобы исправить ситуацию?", "q_close": "Можно ли перезвонить вам, чтобы убедиться, что всё решено?",
+        "q_fix": "Что мы можем сделать сегодня, чтобы исправить ситуацию?",
+        "q_close": "Можно ли перезвонить вам, чтобы убедиться, что всё решено?",
     },
 }
 
@@ -329,7 +612,10 @@ def call_script(case: Case, agent: str = "") -> str:
         "",
         f"{t['questions']}:",
         f"1. {t['q_general']}",
-        *(f"{i}. {t['q_attr'].format(label=attribute_label(k), score=v)}" for i, (k, v) in enumerate(low, start=2)),
+        *(
+            f"{i}. {t['q_attr'].format(label=attribute_label(k), score=v)}"
+            for i, (k, v) in enumerate(low, start=2)
+        ),
         f"{len(low) + 2}. {t['q_fix']}",
         f"{len(low) + 3}. {t['q_close']}",
     ]
@@ -339,9 +625,16 @@ def call_script(case: Case, agent: str = "") -> str:
 # ---------------------------------------------------------------- management figures
 
 _CASE_SCHEMA: dict[str, Any] = {
-    "id": pl.Int64, "agency": pl.String, "country": pl.String, "assignee": pl.String, "status": pl.String,
-    "created_at": pl.Datetime("us", "UTC"), "due_at": pl.Datetime("us", "UTC"), "close_due_at": pl.Datetime("us", "UTC"),
-    "first_contact_at": pl.Datetime("us", "UTC"), "closed_at": pl.Datetime("us", "UTC"),
+    "id": pl.Int64,
+    "agency": pl.String,
+    "country": pl.String,
+    "assignee": pl.String,
+    "status": pl.String,
+    "created_at": pl.Datetime("us", "UTC"),
+    "due_at": pl.Datetime("us", "UTC"),
+    "close_due_at": pl.Datetime("us", "UTC"),
+    "first_contact_at": pl.Datetime("us", "UTC"),
+    "closed_at": pl.Datetime("us", "UTC"),
 }
 _GROUP = {"agency": ["country", "agency"], "advisor": ["country", "agency", "advisor"]}
 
@@ -356,28 +649,82 @@ def callbacks_due(s: Session, scope: Scope, now: datetime | None = None) -> pl.D
     """Pending callbacks in the scope: ``overdue`` (past), ``due`` (next 24 h) or ``upcoming``."""
     now = now or utcnow()
     stmt = restrict_statement(
-        select(Callback.id, Callback.case_id, Callback.agency, Callback.by, Callback.due_at, Callback.note, Case.customer_id, Case.assignee)  # type: ignore[call-overload]
-        .join(Case, Case.id == Callback.case_id).where(Callback.done_at.is_(None)),  # type: ignore[union-attr, arg-type]
-        scope, Callback,
+        select(
+            Callback.id,
+            Callback.case_id,
+            Callback.agency,
+            Callback.by,
+            Callback.due_at,
+            Callback.note,
+            Case.customer_id,
+            Case.assignee,
+        )  # type: ignore[call-overload]
+        .join(Case, Case.id == Callback.case_id)
+        .where(Callback.done_at.is_(None)),  # type: ignore[union-attr, arg-type]
+        scope,
+        Callback,
     )
     rows = s.exec(stmt.order_by(Callback.due_at, Callback.id)).all()  # type: ignore[arg-type]
-    schema: dict[str, Any] = {"callback_id": pl.Int64, "case_id": pl.Int64, "agency": pl.String, "scheduled_by": pl.String, "due_at": pl.Datetime("us", "UTC"), "note": pl.String, "customer_id": pl.String, "assignee": pl.String}
+    schema: dict[str, Any] = {
+        "callback_id": pl.Int64,
+        "case_id": pl.Int64,
+        "agency": pl.String,
+        "scheduled_by": pl.String,
+        "due_at": pl.Datetime("us", "UTC"),
+        "note": pl.String,
+        "customer_id": pl.String,
+        "assignee": pl.String,
+    }
     frame = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
     return frame.with_columns(
-        state=pl.when(pl.col("due_at") < now).then(pl.lit("overdue"))
-        .when(pl.col("due_at") < now + CALLBACK_DUE_SOON).then(pl.lit("due")).otherwise(pl.lit("upcoming"))
+        state=pl.when(pl.col("due_at") < now)
+        .then(pl.lit("overdue"))
+        .when(pl.col("due_at") < now + CALLBACK_DUE_SOON)
+        .then(pl.lit("due"))
+        .otherwise(pl.lit("upcoming"))
     )
 
 
-def call_stats(s: Session, scope: Scope, *, by: str = "agency", now: datetime | None = None) -> pl.DataFrame:
+def call_stats(
+    s: Session, scope: Scope, *, by: str = "agency", now: datetime | None = None
+) -> pl.DataFrame:
     """Call management by agency or advisor: attempts, reached, reach rate %, callbacks due / overdue."""
     keys = _group(by)
-    stmt = restrict_statement(select(CaseEvent.country, CaseEvent.agency, CaseEvent.actor, CaseEvent.outcome).where(CaseEvent.kind == "call"), scope, CaseEvent)
-    calls = pl.DataFrame([tuple(r) for r in s.exec(stmt).all()], schema={"country": pl.String, "agency": pl.String, "advisor": pl.String, "outcome": pl.String}, orient="row")
-    cbs = callbacks_due(s, scope, now).join(
-        pl.DataFrame([tuple(r) for r in s.exec(restrict_statement(select(Case.id, Case.country), scope, Case)).all()], schema={"case_id": pl.Int64, "country": pl.String}, orient="row"),
-        on="case_id", how="left",
-    ).with_columns(advisor=pl.coalesce("assignee", "scheduled_by"))
+    stmt = restrict_statement(
+        select(CaseEvent.country, CaseEvent.agency, CaseEvent.actor, CaseEvent.outcome).where(
+            CaseEvent.kind == "call"
+        ),
+        scope,
+        CaseEvent,
+    )
+    calls = pl.DataFrame(
+        [tuple(r) for r in s.exec(stmt).all()],
+        schema={
+            "country": pl.String,
+            "agency": pl.String,
+            "advisor": pl.String,
+            "outcome": pl.String,
+        },
+        orient="row",
+    )
+    cbs = (
+        callbacks_due(s, scope, now)
+        .join(
+            pl.DataFrame(
+                [
+                    tuple(r)
+                    for r in s.exec(
+                        restrict_statement(select(Case.id, Case.country), scope, Case)
+                    ).all()
+                ],
+                schema={"case_id": pl.Int64, "country": pl.String},
+                orient="row",
+            ),
+            on="case_id",
+            how="left",
+        )
+        .with_columns(advisor=pl.coalesce("assignee", "scheduled_by"))
+    )
     attempts = calls.group_by(keys).agg(
         attempts=pl.len().cast(pl.Int64),
         reached=(pl.col("outcome") == "reached").sum().cast(pl.Int64),
@@ -388,8 +735,14 @@ def call_stats(s: Session, scope: Scope, *, by: str = "agency", now: datetime | 
     )
     return (
         attempts.join(due, on=keys, how="full", coalesce=True)
-        .with_columns(pl.col("attempts", "reached", "callbacks_due", "callbacks_overdue").fill_null(0))
-        .with_columns(reach_rate=pl.when(pl.col("attempts") > 0).then(100.0 * pl.col("reached") / pl.col("attempts")))
+        .with_columns(
+            pl.col("attempts", "reached", "callbacks_due", "callbacks_overdue").fill_null(0)
+        )
+        .with_columns(
+            reach_rate=pl.when(pl.col("attempts") > 0).then(
+                100.0 * pl.col("reached") / pl.col("attempts")
+            )
+        )
         .select(*keys, "attempts", "reached", "reach_rate", "callbacks_due", "callbacks_overdue")
         .sort(keys, nulls_last=True)
     )
@@ -402,7 +755,9 @@ def case_frame(s: Session, scope: Scope) -> pl.DataFrame:
     return pl.DataFrame([tuple(r) for r in rows], schema=_CASE_SCHEMA, orient="row")
 
 
-def case_stats(s: Session, scope: Scope, *, by: str = "agency", now: datetime | None = None) -> pl.DataFrame:
+def case_stats(
+    s: Session, scope: Scope, *, by: str = "agency", now: datetime | None = None
+) -> pl.DataFrame:
     """Case management by agency or advisor: open, closed, median hours to first contact and to close,
     SLA breaches (first contact later than 48 h or closing later than 7 days, counted also while still late).
     """
@@ -410,8 +765,12 @@ def case_stats(s: Session, scope: Scope, *, by: str = "agency", now: datetime | 
     now = now or utcnow()
     hours = 3_600_000_000  # microseconds in an hour
     frame = case_frame(s, scope).with_columns(advisor=pl.col("assignee").fill_null("unassigned"))
-    late_contact = pl.coalesce("first_contact_at", pl.lit(now, dtype=pl.Datetime("us", "UTC"))) > pl.col("due_at")
-    late_close = pl.coalesce("closed_at", pl.lit(now, dtype=pl.Datetime("us", "UTC"))) > pl.col("close_due_at")
+    late_contact = pl.coalesce(
+        "first_contact_at", pl.lit(now, dtype=pl.Datetime("us", "UTC"))
+    ) > pl.col("due_at")
+    late_close = pl.coalesce("closed_at", pl.lit(now, dtype=pl.Datetime("us", "UTC"))) > pl.col(
+        "close_due_at"
+    )
     return (
         frame.group_by(keys)
         .agg(
@@ -419,8 +778,12 @@ def case_stats(s: Session, scope: Scope, *, by: str = "agency", now: datetime | 
             open=pl.col("status").is_in(OPEN_STATUSES).sum().cast(pl.Int64),
             resolved=(pl.col("status") == "resolved").sum().cast(pl.Int64),
             closed=(pl.col("status") == "closed").sum().cast(pl.Int64),
-            hours_to_first_contact=((pl.col("first_contact_at") - pl.col("created_at")).dt.total_microseconds() / hours).median(),
-            hours_to_close=((pl.col("closed_at") - pl.col("created_at")).dt.total_microseconds() / hours).median(),
+            hours_to_first_contact=(
+                (pl.col("first_contact_at") - pl.col("created_at")).dt.total_microseconds() / hours
+            ).median(),
+            hours_to_close=(
+                (pl.col("closed_at") - pl.col("created_at")).dt.total_microseconds() / hours
+            ).median(),
             sla_breaches=(late_contact | late_close).sum().cast(pl.Int64),
         )
         .sort(keys)
@@ -436,7 +799,11 @@ def cases_takeaway(cases: Sequence[Case], now: datetime | None = None) -> str:
     late = sum(1 for c in open_cases if c.first_contact_at is None and c.due_at < now)
     top = open_cases[0]
     first = f"{len(open_cases)} open complaint{'s' if len(open_cases) != 1 else ''}"
-    late_text = f"{late} past the 48-hour first-contact deadline" if late else "none past the 48-hour first-contact deadline"
+    late_text = (
+        f"{late} past the 48-hour first-contact deadline"
+        if late
+        else "none past the 48-hour first-contact deadline"
+    )
     return f"{first}, {late_text}; most urgent: case #{top.id} (NPS {top.nps}, {top.agency})."
 
 
@@ -444,12 +811,16 @@ def dashboard_takeaway(stats: pl.DataFrame, calls: pl.DataFrame) -> str:
     """One sentence for the managers' case dashboard."""
     if stats.is_empty():
         return "No complaint case in your scope yet."
-    total, open_, closed, breaches = (int(stats[c].sum()) for c in ("cases", "open", "closed", "sla_breaches"))
+    total, open_, closed, breaches = (
+        int(stats[c].sum()) for c in ("cases", "open", "closed", "sla_breaches")
+    )
     attempts, reached = int(calls["attempts"].sum()), int(calls["reached"].sum())
-    reach = (f"{100 * reached / attempts:.0f} % of {attempts} call{'s' if attempts != 1 else ''} reached the customer"
-             if attempts else "no call logged yet")
+    reach = (
+        f"{100 * reached / attempts:.0f} % of {attempts} call{'s' if attempts != 1 else ''} reached the customer"
+        if attempts
+        else "no call logged yet"
+    )
     return f"{open_} of {total} cases open, {closed} closed, {breaches} SLA breach{'es' if breaches != 1 else ''}; {reach}."
-
 
 
 # ---------------------------------------------------------------- display helpers
@@ -458,11 +829,33 @@ def dashboard_takeaway(stats: pl.DataFrame, calls: pl.DataFrame) -> str:
 def worklist_frame(items: Sequence[Case], now: datetime | None = None) -> pl.DataFrame:
     """The work list as a table: case, NPS, importance, status, agency, customer, ages and deadlines."""
     now = now or utcnow()
-    schema: dict[str, Any] = {"Case": pl.String, "NPS": pl.Int64, "Importance": pl.String, "Status": pl.String, "Agency": pl.String,
-              "Customer": pl.String, "Opened": pl.Datetime("us", "UTC"), "First contact due": pl.Datetime("us", "UTC"),
-              "Attempts": pl.Int64, "Assignee": pl.String}
-    rows = [(f"#{c.id}", c.nps, c.importance, c.status.replace("_", " "), c.agency, c.customer_id, c.created_at,
-             None if c.first_contact_at else c.due_at, c.attempts, c.assignee or "—") for c in items]
+    schema: dict[str, Any] = {
+        "Case": pl.String,
+        "NPS": pl.Int64,
+        "Importance": pl.String,
+        "Status": pl.String,
+        "Agency": pl.String,
+        "Customer": pl.String,
+        "Opened": pl.Datetime("us", "UTC"),
+        "First contact due": pl.Datetime("us", "UTC"),
+        "Attempts": pl.Int64,
+        "Assignee": pl.String,
+    }
+    rows = [
+        (
+            f"#{c.id}",
+            c.nps,
+            c.importance,
+            c.status.replace("_", " "),
+            c.agency,
+            c.customer_id,
+            c.created_at,
+            None if c.first_contact_at else c.due_at,
+            c.attempts,
+            c.assignee or "—",
+        )
+        for c in items
+    ]
     return pl.DataFrame(rows, schema=schema, orient="row").with_columns(
         Late=(pl.col("First contact due") < now).fill_null(False)
     )
@@ -470,17 +863,36 @@ def worklist_frame(items: Sequence[Case], now: datetime | None = None) -> pl.Dat
 
 def events_frame(s: Session, scope: Scope, case_id: int) -> pl.DataFrame:
     """The event log of a case as a table (oldest first)."""
-    rows = [(e.at, e.actor, e.kind.replace("_", " "), (e.outcome or "").replace("_", " "),
-             "; ".join(f"{k}: {v}" for k, v in json.loads(e.detail).items() if v not in (None, "")))
-            for e in case_events(s, scope, case_id)]
-    return pl.DataFrame(rows, schema={"When": pl.Datetime("us", "UTC"), "Who": pl.String, "What": pl.String, "Outcome": pl.String, "Details": pl.String}, orient="row")
+    rows = [
+        (
+            e.at,
+            e.actor,
+            e.kind.replace("_", " "),
+            (e.outcome or "").replace("_", " "),
+            "; ".join(f"{k}: {v}" for k, v in json.loads(e.detail).items() if v not in (None, "")),
+        )
+        for e in case_events(s, scope, case_id)
+    ]
+    return pl.DataFrame(
+        rows,
+        schema={
+            "When": pl.Datetime("us", "UTC"),
+            "Who": pl.String,
+            "What": pl.String,
+            "Outcome": pl.String,
+            "Details": pl.String,
+        },
+        orient="row",
+    )
 
 
 def forward_targets(case: Case, *, exclude: str | None = None) -> list[str]:
     """Users who may take the case over: front-line staff and managers who see its agency."""
     return [
-        u.username for u in users.all_users()
-        if u.username != exclude and u.has("advisor", "teleoperator", "agency_manager")
+        u.username
+        for u in users.all_users()
+        if u.username != exclude
+        and u.has("advisor", "teleoperator", "agency_manager")
         and contains(u.scope, region=case.region, country=case.country, agency=case.agency)
     ]
 
@@ -491,7 +903,17 @@ def case_label(case: Case) -> str:
 
 def _joined(stats: pl.DataFrame, calls: pl.DataFrame, by: str) -> pl.DataFrame:
     """Case and call figures side by side; an advisor with calls but no case of their own counts 0 cases."""
-    counts = ["cases", "open", "resolved", "closed", "sla_breaches", "attempts", "reached", "callbacks_due", "callbacks_overdue"]
+    counts = [
+        "cases",
+        "open",
+        "resolved",
+        "closed",
+        "sla_breaches",
+        "attempts",
+        "reached",
+        "callbacks_due",
+        "callbacks_overdue",
+    ]
     return (
         stats.join(calls, on=_group(by), how="full", coalesce=True)
         .with_columns(pl.col(counts).fill_null(0))
@@ -502,20 +924,38 @@ def _joined(stats: pl.DataFrame, calls: pl.DataFrame, by: str) -> pl.DataFrame:
 def dashboard(s: Session, scope: Scope, now: datetime | None = None) -> dict[str, Any]:
     """Everything the case management screen shows, computed once for the scope."""
     now = now or utcnow()
-    by_agency, by_advisor = case_stats(s, scope, now=now), case_stats(s, scope, by="advisor", now=now)
-    calls_agency, calls_advisor = call_stats(s, scope, now=now), call_stats(s, scope, by="advisor", now=now)
+    by_agency, by_advisor = (
+        case_stats(s, scope, now=now),
+        case_stats(s, scope, by="advisor", now=now),
+    )
+    calls_agency, calls_advisor = (
+        call_stats(s, scope, now=now),
+        call_stats(s, scope, by="advisor", now=now),
+    )
     due = callbacks_due(s, scope, now)
     frame = case_frame(s, scope)
     hours = 3_600_000_000
     totals = {
-        **{k: int(by_agency[k].sum()) for k in ("cases", "open", "resolved", "closed", "sla_breaches")},
-        "hours_to_first_contact": frame.select(((pl.col("first_contact_at") - pl.col("created_at")).dt.total_microseconds() / hours).median()).item(),
-        "callbacks_due": int((due["state"] == "due").sum()), "callbacks_overdue": int((due["state"] == "overdue").sum()),
+        **{
+            k: int(by_agency[k].sum())
+            for k in ("cases", "open", "resolved", "closed", "sla_breaches")
+        },
+        "hours_to_first_contact": frame.select(
+            (
+                (pl.col("first_contact_at") - pl.col("created_at")).dt.total_microseconds() / hours
+            ).median()
+        ).item(),
+        "callbacks_due": int((due["state"] == "due").sum()),
+        "callbacks_overdue": int((due["state"] == "overdue").sum()),
     }
     return {
-        "takeaway": dashboard_takeaway(by_agency, calls_agency), "totals": totals, "status": by_agency,
+        "takeaway": dashboard_takeaway(by_agency, calls_agency),
+        "totals": totals,
+        "status": by_agency,
         "reach": calls_advisor,
         "by_agency": _joined(by_agency, calls_agency, "agency"),
         "by_advisor": _joined(by_advisor, calls_advisor, "advisor"),
-        "due": due.select("state", "due_at", "case_id", "agency", "customer_id", "assignee", "note"),
+        "due": due.select(
+            "state", "due_at", "case_id", "agency", "customer_id", "assignee", "note"
+        ),
     }

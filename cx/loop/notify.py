@@ -74,10 +74,14 @@ class NotifySettings:
             raise NotifyError(f"CX_SMTP_TLS={self.smtp_tls!r}: use one of {', '.join(TLS_MODES)}")
 
     @classmethod
-    def from_env(cls, root: Path | None = None, env: dict[str, str] | None = None) -> NotifySettings:
+    def from_env(
+        cls, root: Path | None = None, env: dict[str, str] | None = None
+    ) -> NotifySettings:
         e = dict(os.environ if env is None else env)
         tls = e.get("CX_SMTP_TLS", "none").strip().lower() or "none"
-        port_text = e.get("CX_SMTP_PORT") or ("465" if tls == "ssl" else "587" if tls == "starttls" else "25")
+        port_text = e.get("CX_SMTP_PORT") or (
+            "465" if tls == "ssl" else "587" if tls == "starttls" else "25"
+        )
         try:
             port = int(port_text)
         except ValueError:
@@ -85,12 +89,18 @@ class NotifySettings:
         chat = e.get("CX_TELEGRAM_CHAT_ID") or None
         directory = recipient_directory(root)
         if chat:
-            directory.setdefault(f"telegram:{chat}", Scope.parse(e.get("CX_TELEGRAM_SCOPE") or "world"))
+            directory.setdefault(
+                f"telegram:{chat}", Scope.parse(e.get("CX_TELEGRAM_SCOPE") or "world")
+            )
         return cls(
-            smtp_host=e.get("CX_SMTP_HOST") or None, smtp_port=port, smtp_user=e.get("CX_SMTP_USER") or None,
-            smtp_password=e.get("CX_SMTP_PASSWORD") or None, smtp_tls=tls,
+            smtp_host=e.get("CX_SMTP_HOST") or None,
+            smtp_port=port,
+            smtp_user=e.get("CX_SMTP_USER") or None,
+            smtp_password=e.get("CX_SMTP_PASSWORD") or None,
+            smtp_tls=tls,
             smtp_from=e.get("CX_SMTP_FROM") or "cx-review@localhost",
-            telegram_token=e.get("CX_TELEGRAM_TOKEN") or None, telegram_chat_id=chat,
+            telegram_token=e.get("CX_TELEGRAM_TOKEN") or None,
+            telegram_chat_id=chat,
             telegram_api=(e.get("CX_TELEGRAM_API") or "https://api.telegram.org").rstrip("/"),
             directory=directory,
         )
@@ -165,7 +175,12 @@ class _Smtp:
     def _connect(self) -> smtplib.SMTP:
         st = self.settings
         if st.smtp_tls == "ssl":
-            conn: smtplib.SMTP = smtplib.SMTP_SSL(st.smtp_host or "", st.smtp_port, timeout=st.smtp_timeout, context=ssl.create_default_context())
+            conn: smtplib.SMTP = smtplib.SMTP_SSL(
+                st.smtp_host or "",
+                st.smtp_port,
+                timeout=st.smtp_timeout,
+                context=ssl.create_default_context(),
+            )
         else:
             conn = smtplib.SMTP(st.smtp_host or "", st.smtp_port, timeout=st.smtp_timeout)
             if st.smtp_tls == "starttls":
@@ -185,11 +200,18 @@ def _send_telegram(n: Notification, settings: NotifySettings) -> None:
     if not settings.telegram_token:
         raise NotifyError("CX_TELEGRAM_TOKEN is not set")
     chat = n.recipient or settings.telegram_chat_id
-    text = f"{n.subject}\n\n{n.body}".strip() + f"\n\n#{hashlib.sha256(n.dedupe_key.encode()).hexdigest()[:12]}"
-    payload = json.dumps({"chat_id": chat, "text": text[:4000], "disable_web_page_preview": True}).encode()
+    text = (
+        f"{n.subject}\n\n{n.body}".strip()
+        + f"\n\n#{hashlib.sha256(n.dedupe_key.encode()).hexdigest()[:12]}"
+    )
+    payload = json.dumps(
+        {"chat_id": chat, "text": text[:4000], "disable_web_page_preview": True}
+    ).encode()
     req = urllib.request.Request(
-        f"{settings.telegram_api}/bot{settings.telegram_token}/sendMessage", data=payload,
-        headers={"Content-Type": "application/json"}, method="POST",
+        f"{settings.telegram_api}/bot{settings.telegram_token}/sendMessage",
+        data=payload,
+        headers={"Content-Type": "application/json"},
+        method="POST",
     )
     try:
         with urllib.request.urlopen(req, timeout=settings.smtp_timeout) as resp:  # noqa: S310 (configured https/loopback URL)
@@ -197,7 +219,9 @@ def _send_telegram(n: Notification, settings: NotifySettings) -> None:
     except urllib.error.HTTPError as exc:
         raise RuntimeError(f"Telegram API answered HTTP {exc.code}") from None
     if not answer.get("ok"):
-        raise RuntimeError(f"Telegram API refused the message: {answer.get('description', 'no reason given')}")
+        raise RuntimeError(
+            f"Telegram API refused the message: {answer.get('description', 'no reason given')}"
+        )
 
 
 # ---------------------------------------------------------------- delivery
@@ -209,7 +233,11 @@ def _claim(engine: Engine, row_id: int, now: datetime, settings: NotifySettings)
     with store.session(engine) as s:
         result = s.execute(
             update(table)
-            .where(table.c.id == row_id, table.c.next_attempt_at <= now, table.c.status.in_(("pending", "sending")))
+            .where(
+                table.c.id == row_id,
+                table.c.next_attempt_at <= now,
+                table.c.status.in_(("pending", "sending")),
+            )
             .values(status="sending", next_attempt_at=now + settings.lease)
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
@@ -218,18 +246,25 @@ def _claim(engine: Engine, row_id: int, now: datetime, settings: NotifySettings)
 def _finish(engine: Engine, row_id: int, values: dict[str, Any]) -> None:
     table = Notification.__table__  # type: ignore[attr-defined]
     with store.session(engine) as s:
-        s.execute(update(table).where(table.c.id == row_id, table.c.status == "sending").values(**values))
+        s.execute(
+            update(table).where(table.c.id == row_id, table.c.status == "sending").values(**values)
+        )
 
 
-def deliver_pending(engine: Engine, settings: NotifySettings, *, now: datetime | None = None, limit: int = 100) -> dict[str, int]:
+def deliver_pending(
+    engine: Engine, settings: NotifySettings, *, now: datetime | None = None, limit: int = 100
+) -> dict[str, int]:
     """Send the due outbox rows (oldest first); returns counts of sent, retry, dead, skipped (taken by
     another sender) and, when a channel has no settings, ``unconfigured`` (left pending)."""
     now = now or utcnow()
     with Session(engine) as s:
         due = s.exec(
             select(Notification.id, Notification.channel)
-            .where(Notification.status.in_(("pending", "sending")), Notification.next_attempt_at <= now)  # type: ignore[attr-defined]
-            .order_by(Notification.next_attempt_at, Notification.id).limit(limit)  # type: ignore[arg-type]
+            .where(
+                Notification.status.in_(("pending", "sending")), Notification.next_attempt_at <= now
+            )  # type: ignore[attr-defined]
+            .order_by(Notification.next_attempt_at, Notification.id)
+            .limit(limit)  # type: ignore[arg-type]
         ).all()
     counts = {"sent": 0, "retry": 0, "dead": 0, "skipped": 0}
     smtp = _Smtp(settings)
@@ -248,7 +283,11 @@ def deliver_pending(engine: Engine, settings: NotifySettings, *, now: datetime |
                 n = s.get(Notification, row_id)
             assert n is not None
             if not in_scope(n, settings):
-                _finish(engine, row_id, {"status": "dead", "last_error": "recipient out of scope: not sent"})
+                _finish(
+                    engine,
+                    row_id,
+                    {"status": "dead", "last_error": "recipient out of scope: not sent"},
+                )
                 counts["dead"] += 1
                 continue
             try:
@@ -259,14 +298,28 @@ def deliver_pending(engine: Engine, settings: NotifySettings, *, now: datetime |
             except Exception as exc:
                 attempts = n.attempts + 1
                 dead = attempts >= settings.max_attempts
-                _finish(engine, row_id, {
-                    "status": "dead" if dead else "pending", "attempts": attempts,
-                    "next_attempt_at": now + backoff_delay(attempts, settings),
-                    "last_error": f"{exc.__class__.__name__}: {exc}"[:500],
-                })
+                _finish(
+                    engine,
+                    row_id,
+                    {
+                        "status": "dead" if dead else "pending",
+                        "attempts": attempts,
+                        "next_attempt_at": now + backoff_delay(attempts, settings),
+                        "last_error": f"{exc.__class__.__name__}: {exc}"[:500],
+                    },
+                )
                 counts["dead" if dead else "retry"] += 1
                 continue
-            _finish(engine, row_id, {"status": "sent", "attempts": n.attempts + 1, "sent_at": utcnow(), "last_error": None})
+            _finish(
+                engine,
+                row_id,
+                {
+                    "status": "sent",
+                    "attempts": n.attempts + 1,
+                    "sent_at": utcnow(),
+                    "last_error": None,
+                },
+            )
             counts["sent"] += 1
     finally:
         smtp.close()
@@ -300,7 +353,9 @@ class BackgroundSender:
         self.thread.join(timeout)
 
 
-def start_background_sender(engine: Engine, settings: NotifySettings, interval: float = 30.0) -> BackgroundSender:
+def start_background_sender(
+    engine: Engine, settings: NotifySettings, interval: float = 30.0
+) -> BackgroundSender:
     """Start the outbox loop in a daemon thread (the app starts it once, via ``st.cache_resource``)."""
     sender = BackgroundSender(engine, settings, interval)
     sender.thread.start()
@@ -345,32 +400,62 @@ def case_number(case_id: int) -> str:
     return f"CX-{case_id:06d}"
 
 
-def customer_ack(*, case_id: int, agency: str, customer_id: str, name: str | None = None, language: str | None = None) -> tuple[str, str]:
+def customer_ack(
+    *,
+    case_id: int,
+    agency: str,
+    customer_id: str,
+    name: str | None = None,
+    language: str | None = None,
+) -> tuple[str, str]:
     """Subject and body of the acknowledgement e-mail, personalised, in the customer's language."""
     subject, body = _ACK.get((language or "en").lower(), _ACK["en"])
     values = {"agency": agency, "number": case_number(case_id), "name": name or customer_id}
     return subject.format(**values), body.format(**values)
 
 
-def email_customer_ack(s: Session, case: Any, *, recipient: str, name: str | None = None) -> Notification | None:
+def email_customer_ack(
+    s: Session, case: Any, *, recipient: str, name: str | None = None
+) -> Notification | None:
     """Queue the acknowledgement of ``case`` (a :class:`cx.loop.cases.Case`) in the caller's transaction.
 
     None when it was already queued for this case (dedupe key ``case:<id>:ack``).
     """
-    subject, body = customer_ack(case_id=case.id, agency=case.agency or "", customer_id=case.customer_id, name=name, language=case.language)
+    subject, body = customer_ack(
+        case_id=case.id,
+        agency=case.agency or "",
+        customer_id=case.customer_id,
+        name=name,
+        language=case.language,
+    )
     return store.enqueue(
-        s, recipient=recipient, subject=subject, body=body, dedupe_key=f"case:{case.id}:ack",
-        region=case.region, country=case.country, agency=case.agency,
+        s,
+        recipient=recipient,
+        subject=subject,
+        body=body,
+        dedupe_key=f"case:{case.id}:ack",
+        region=case.region,
+        country=case.country,
+        agency=case.agency,
     )
 
 
 def telegram_case_alert(s: Session, case: Any, *, chat_id: str) -> Notification | None:
     """Queue a team-chat message about a new case (masked comment) in the caller's transaction."""
     subject = f"New complaint {case_number(case.id)} at {case.agency}: NPS {case.nps}"
-    body = f"Customer {case.customer_id}, wave {case.wave}." + (f"\n“{case.comment}”" if case.comment else "")
+    body = f"Customer {case.customer_id}, wave {case.wave}." + (
+        f"\n“{case.comment}”" if case.comment else ""
+    )
     return store.enqueue(
-        s, channel="telegram", recipient=chat_id, subject=subject, body=body, dedupe_key=f"case:{case.id}:telegram",
-        region=case.region, country=case.country, agency=case.agency,
+        s,
+        channel="telegram",
+        recipient=chat_id,
+        subject=subject,
+        body=body,
+        dedupe_key=f"case:{case.id}:telegram",
+        region=case.region,
+        country=case.country,
+        agency=case.agency,
     )
 
 
@@ -378,5 +463,7 @@ def outbox_summary(s: Session, scope: Scope) -> dict[str, int]:
     """Counts of outbox rows by status inside the scope."""
     from sqlalchemy import func
 
-    stmt = restrict_statement(select(Notification.status, func.count()).group_by(Notification.status), scope, Notification)
+    stmt = restrict_statement(
+        select(Notification.status, func.count()).group_by(Notification.status), scope, Notification
+    )
     return {str(k): int(v) for k, v in s.exec(stmt).all()}

@@ -63,10 +63,23 @@ RULES_FILE = Path(__file__).parent.parent / "config" / "rules.yaml"
 CUSTOMER_DOMAIN = "customers.cx-demo.example"
 
 NUMBER_COLUMNS = frozenset({"nps", "csat", "weight", "sentiment"})
-TEXT_COLUMNS = frozenset({
-    "response_id", "wave", "customer_id", "region", "country", "agency", "city", "channel",
-    "touchpoint", "comment", "language", "segment", "advisor_id",
-})
+TEXT_COLUMNS = frozenset(
+    {
+        "response_id",
+        "wave",
+        "customer_id",
+        "region",
+        "country",
+        "agency",
+        "city",
+        "channel",
+        "touchpoint",
+        "comment",
+        "language",
+        "segment",
+        "advisor_id",
+    }
+)
 BOOL_COLUMNS = frozenset({"excluded"})
 DATE_COLUMNS = frozenset({"responded_at"})
 THEME_COLUMNS = frozenset({"theme", "themes"})
@@ -250,7 +263,10 @@ class Rule:
 
 
 def known_column(name: str) -> bool:
-    return name in NUMBER_COLUMNS | TEXT_COLUMNS | BOOL_COLUMNS | DATE_COLUMNS | THEME_COLUMNS or bool(_ATTR.fullmatch(name))
+    return (
+        name in NUMBER_COLUMNS | TEXT_COLUMNS | BOOL_COLUMNS | DATE_COLUMNS | THEME_COLUMNS
+        or bool(_ATTR.fullmatch(name))
+    )
 
 
 def kind_of(name: str) -> str:
@@ -289,7 +305,9 @@ class _Parser:
 
     def expect_kw(self, word: str) -> None:
         if not self.kw(word):
-            raise RuleError(f"expected {word} but found {self.describe(self.peek())}", self.peek().pos)
+            raise RuleError(
+                f"expected {word} but found {self.describe(self.peek())}", self.peek().pos
+            )
 
     @staticmethod
     def describe(tok: Token) -> str:
@@ -355,7 +373,9 @@ class _Parser:
             negated = True
             nxt = self.peek()
             if not (nxt.kind == "KW" and nxt.value in ("IN", "BETWEEN")):
-                raise RuleError(f"expected IN or BETWEEN after NOT but found {self.describe(nxt)}", nxt.pos)
+                raise RuleError(
+                    f"expected IN or BETWEEN after NOT but found {self.describe(nxt)}", nxt.pos
+                )
         if self.kw("IN"):
             return self.in_rest(left, negated, nxt.pos)
         if self.kw("BETWEEN"):
@@ -371,13 +391,20 @@ class _Parser:
             return IsNull(left, neg, nxt.pos)
         if isinstance(left, Col) and kind_of(left.name) == "bool":
             return left
-        raise RuleError(f"expected a comparison (=, <, IN, BETWEEN, IS NULL…) but found {self.describe(nxt)}", nxt.pos)
+        raise RuleError(
+            f"expected a comparison (=, <, IN, BETWEEN, IS NULL…) but found {self.describe(nxt)}",
+            nxt.pos,
+        )
 
     def in_rest(self, left: Col | Lit, negated: bool, pos: int) -> Node:
         tok = self.peek()
         if tok.kind == "IDENT":
             col = self.column(self.take())
-            if kind_of(col.name) != "themes" or not isinstance(left, Lit) or not isinstance(left.value, str):
+            if (
+                kind_of(col.name) != "themes"
+                or not isinstance(left, Lit)
+                or not isinstance(left.value, str)
+            ):
                 raise RuleError("only 'text' IN themes may name a column after IN", tok.pos)
             return InThemes(left, col, negated, pos)
         if tok.kind != "LP":
@@ -387,7 +414,9 @@ class _Parser:
         while True:
             item = self.operand()
             if not isinstance(item, Lit):
-                raise RuleError("an IN list holds literals only (no columns, no subqueries)", item.pos)
+                raise RuleError(
+                    "an IN list holds literals only (no columns, no subqueries)", item.pos
+                )
             values.append(item)
             if len(values) > MAX_IN_ITEMS:
                 raise RuleError(f"IN list longer than {MAX_IN_ITEMS} items", item.pos)
@@ -395,7 +424,9 @@ class _Parser:
             if sep.kind == "RP":
                 break
             if sep.kind != "COMMA":
-                raise RuleError(f"expected ',' or ')' in the IN list but found {self.describe(sep)}", sep.pos)
+                raise RuleError(
+                    f"expected ',' or ')' in the IN list but found {self.describe(sep)}", sep.pos
+                )
         for v in values:
             self.check_comparable(left, v, v.pos)
         return In(left, tuple(values), negated, pos)
@@ -421,7 +452,9 @@ class _Parser:
         if tok.kind == "OP" and tok.value == "-":
             num = self.take()
             if num.kind != "NUM":
-                raise RuleError(f"expected a number after '-' but found {self.describe(num)}", num.pos)
+                raise RuleError(
+                    f"expected a number after '-' but found {self.describe(num)}", num.pos
+                )
             return Lit(-num.value, tok.pos)
         if tok.kind == "KW" and tok.value in ("TRUE", "FALSE"):
             return Lit(tok.value == "TRUE", tok.pos)
@@ -480,8 +513,12 @@ def _operand(x: Col | Lit, other: Col | Lit | None = None) -> pl.Expr:
 
 
 _CMP = {
-    "=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
 }
 
 
@@ -524,7 +561,11 @@ def _compile(node: Node) -> pl.Expr:
         inside = (x >= _operand(node.lo, node.operand)) & (x <= _operand(node.hi, node.operand))
         return ~inside if node.negated else inside
     if isinstance(node, IsNull):
-        x = pl.col("themes") if isinstance(node.operand, Col) and node.operand.name == "theme" else _operand(node.operand)
+        x = (
+            pl.col("themes")
+            if isinstance(node.operand, Col) and node.operand.name == "theme"
+            else _operand(node.operand)
+        )
         return x.is_not_null() if node.negated else x.is_null()
     raise RuleError("a rule must be a condition, not a single value")
 
@@ -579,7 +620,14 @@ def with_themes(frame: pl.LazyFrame, rule: Rule, *, always: bool = False) -> pl.
         raise RuleError(f"comment themes could not be computed: {exc}") from None
 
 
-def matches(frame: pl.LazyFrame, scope: Scope, filters: Filters, *, rule: Rule | str, limit: int | None = None) -> pl.DataFrame:
+def matches(
+    frame: pl.LazyFrame,
+    scope: Scope,
+    filters: Filters,
+    *,
+    rule: Rule | str,
+    limit: int | None = None,
+) -> pl.DataFrame:
     """Responses of the scope and filters that match ``rule`` (a query: scope first, one collect)."""
     rule = parse_rule(rule) if isinstance(rule, str) else rule
     rows = with_themes(overview.scoped(frame, scope, filters), rule)
@@ -588,7 +636,9 @@ def matches(frame: pl.LazyFrame, scope: Scope, filters: Filters, *, rule: Rule |
     return (out.head(limit) if limit else out).collect()
 
 
-def match_count(frame: pl.LazyFrame, scope: Scope, filters: Filters, *, rule: str) -> dict[str, int]:
+def match_count(
+    frame: pl.LazyFrame, scope: Scope, filters: Filters, *, rule: str
+) -> dict[str, int]:
     """How many responses of the scope and filters match, out of how many."""
     parsed = parse_rule(rule)
     rows = with_themes(overview.scoped(frame, scope, filters), parsed)
@@ -597,12 +647,22 @@ def match_count(frame: pl.LazyFrame, scope: Scope, filters: Filters, *, rule: st
     return {"matched": int(got["matched"]), "total": int(got["total"])}
 
 
-def preview(frame: pl.LazyFrame, scope: Scope, filters: Filters, *, rule: str, limit: int = 20) -> pl.DataFrame:
+def preview(
+    frame: pl.LazyFrame, scope: Scope, filters: Filters, *, rule: str, limit: int = 20
+) -> pl.DataFrame:
     """The first matching rows, with comments masked by :mod:`cx.core.privacy`."""
     parsed = parse_rule(rule)
     df = matches(frame, scope, filters, rule=parsed, limit=limit)
-    used = [c for c in parsed.columns if c not in ("response_id", "wave", "agency", "nps", "comment", "theme")]
-    keep = [c for c in dict.fromkeys(("response_id", "wave", "agency", "nps", *used, "comment")) if c in df.columns]
+    used = [
+        c
+        for c in parsed.columns
+        if c not in ("response_id", "wave", "agency", "nps", "comment", "theme")
+    ]
+    keep = [
+        c
+        for c in dict.fromkeys(("response_id", "wave", "agency", "nps", *used, "comment"))
+        if c in df.columns
+    ]
     df = df.select(keep)
     if "comment" in df.columns:
         df = df.with_columns(privacy.mask_pii(pl.col("comment")).alias("comment"))
@@ -618,17 +678,31 @@ ACTION_TYPES = ("email_contact", "open_case", "email_customer")
 def check_actions(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Validate the actions list; raise RuleError naming the bad action."""
     if not isinstance(actions, list) or not actions:
-        raise RuleError("a rule needs at least one action (email_contact, open_case, email_customer)")
+        raise RuleError(
+            "a rule needs at least one action (email_contact, open_case, email_customer)"
+        )
     for i, a in enumerate(actions):
         if not isinstance(a, dict) or a.get("type") not in ACTION_TYPES:
             raise RuleError(f"action {i + 1}: type must be one of {', '.join(ACTION_TYPES)}")
         if a["type"] == "email_contact" and not str(a.get("role", "")).strip():
-            raise RuleError(f"action {i + 1}: email_contact needs a contact role from org.yaml (e.g. cleaning)")
+            raise RuleError(
+                f"action {i + 1}: email_contact needs a contact role from org.yaml (e.g. cleaning)"
+            )
     return actions
 
 
-def save_rule(s: Session, *, name: str, condition: str, scope: str = "world", actions: list[dict[str, Any]], actor: str,
-              source: str = "app", enabled: bool = True, expected_version: int | None = None) -> RoutingRule:
+def save_rule(
+    s: Session,
+    *,
+    name: str,
+    condition: str,
+    scope: str = "world",
+    actions: list[dict[str, Any]],
+    actor: str,
+    source: str = "app",
+    enabled: bool = True,
+    expected_version: int | None = None,
+) -> RoutingRule:
     """Create or update a rule by name (validated first; optimistic version check); audited."""
     name = name.strip()
     if not name or len(name) > 120:
@@ -636,8 +710,15 @@ def save_rule(s: Session, *, name: str, condition: str, scope: str = "world", ac
     parse_rule(condition)
     Scope.parse(scope)
     check_actions(actions)
-    values = {"condition": condition, "scope": scope, "actions": json.dumps(actions, ensure_ascii=False),
-              "enabled": enabled, "source": source, "updated_by": actor, "updated_at": store.utcnow()}
+    values = {
+        "condition": condition,
+        "scope": scope,
+        "actions": json.dumps(actions, ensure_ascii=False),
+        "enabled": enabled,
+        "source": source,
+        "updated_by": actor,
+        "updated_at": store.utcnow(),
+    }
     row = s.exec(select(RoutingRule).where(RoutingRule.name == name)).first()
     if row is None:
         row = RoutingRule(name=name, **values)  # type: ignore[arg-type]
@@ -645,15 +726,29 @@ def save_rule(s: Session, *, name: str, condition: str, scope: str = "world", ac
         s.flush()
         action = "rule.create"
     else:
-        unchanged = all(getattr(row, k) == v for k, v in values.items() if k not in ("updated_by", "updated_at"))
+        unchanged = all(
+            getattr(row, k) == v for k, v in values.items() if k not in ("updated_by", "updated_at")
+        )
         if unchanged:
             return row
-        store.update_versioned(s, RoutingRule, row.id, row.version if expected_version is None else expected_version, values)  # type: ignore[arg-type]
+        store.update_versioned(
+            s,
+            RoutingRule,
+            row.id,
+            row.version if expected_version is None else expected_version,
+            values,
+        )  # type: ignore[arg-type]
         s.expire(row)
         row = s.get(RoutingRule, row.id)  # type: ignore[assignment]
         action = "rule.update"
-    store.audit(s, actor=actor, action=action, entity="rule", entity_id=row.id or 0,  # type: ignore[union-attr]
-             detail={"name": name, "condition": condition, "scope": scope, "actions": actions})
+    store.audit(
+        s,
+        actor=actor,
+        action=action,
+        entity="rule",
+        entity_id=row.id or 0,  # type: ignore[union-attr]
+        detail={"name": name, "condition": condition, "scope": scope, "actions": actions},
+    )
     return row  # type: ignore[return-value]
 
 
@@ -672,8 +767,15 @@ def load_file_rules(path: Path | None = None) -> list[dict[str, Any]]:
             check_actions(r.get("actions"))
         except (RuleError, KeyError) as exc:
             raise RuleError(f"{path}: rule {i + 1} ({r.get('name', '?')}): {exc}") from None
-        out.append({"name": str(r["name"]), "condition": str(r["condition"]), "scope": str(r.get("scope", "world")),
-                    "actions": r["actions"], "enabled": bool(r.get("enabled", True))})
+        out.append(
+            {
+                "name": str(r["name"]),
+                "condition": str(r["condition"]),
+                "scope": str(r.get("scope", "world")),
+                "actions": r["actions"],
+                "enabled": bool(r.get("enabled", True)),
+            }
+        )
     return out
 
 
@@ -725,7 +827,11 @@ def _masked_comment(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def _contact_body(rule: RoutingRule, r: dict[str, Any]) -> str:
-    attrs = ", ".join(f"{data.attribute_label(k)} {v}" for k, v in r.items() if k.startswith(data.ATTR_PREFIX) and v is not None)
+    attrs = ", ".join(
+        f"{data.attribute_label(k)} {v}"
+        for k, v in r.items()
+        if k.startswith(data.ATTR_PREFIX) and v is not None
+    )
     lines = [
         f"Rule '{rule.name}' ({rule.condition}) matched response {r['response_id']} ({r['wave']}).",
         f"Agency: {r['agency']} · NPS {r['nps']}" + (f" · {attrs}" if attrs else ""),
@@ -735,8 +841,16 @@ def _contact_body(rule: RoutingRule, r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run_rules(engine: Engine, frame: pl.LazyFrame, scope: Scope, *, wave: str | None = None, actor: str,
-              root: Path | None = None, rule_ids: list[int] | None = None) -> dict[str, Any]:
+def run_rules(
+    engine: Engine,
+    frame: pl.LazyFrame,
+    scope: Scope,
+    *,
+    wave: str | None = None,
+    actor: str,
+    root: Path | None = None,
+    rule_ids: list[int] | None = None,
+) -> dict[str, Any]:
     """Run the enabled rules on the responses of ``scope`` (the rule's own scope also applies)
     at ``wave`` (default: the latest). Idempotent: a response fires a rule at most once.
 
@@ -745,7 +859,15 @@ def run_rules(engine: Engine, frame: pl.LazyFrame, scope: Scope, *, wave: str | 
     order = overview.waves(frame)
     wave = wave or (order[-1] if order else None)
     org = org_mod.load(data.data_dir(root), frame)
-    out: dict[str, Any] = {"wave": wave, "rules": 0, "matched": 0, "hits": 0, "cases": 0, "notifications": 0, "skipped": []}
+    out: dict[str, Any] = {
+        "wave": wave,
+        "rules": 0,
+        "matched": 0,
+        "hits": 0,
+        "cases": 0,
+        "notifications": 0,
+        "skipped": [],
+    }
     with store.session(engine) as s:
         rules = [r for r in list_rules(s) if r.enabled and (rule_ids is None or r.id in rule_ids)]
     for rule in rules:
@@ -753,7 +875,9 @@ def run_rules(engine: Engine, frame: pl.LazyFrame, scope: Scope, *, wave: str | 
         opens_cases = any(a["type"] == "open_case" for a in actions)
         try:
             parsed = parse_rule(rule.condition)
-            rows = restrict(overview.scoped(frame, scope, Filters(wave=wave)), Scope.parse(rule.scope))
+            rows = restrict(
+                overview.scoped(frame, scope, Filters(wave=wave)), Scope.parse(rule.scope)
+            )
             rows = with_themes(rows, parsed)
             rows = rows.filter(rule_expr(parsed, rows.collect_schema().names()))
             if opens_cases:  # cases store the comment's themes: tag the matches in one go
@@ -770,8 +894,14 @@ def run_rules(engine: Engine, frame: pl.LazyFrame, scope: Scope, *, wave: str | 
     return out
 
 
-def _fire(engine: Engine, rule: RoutingRule, actions: list[dict[str, Any]], matched: pl.DataFrame,
-          org: org_mod.Org, actor: str) -> dict[str, int]:
+def _fire(
+    engine: Engine,
+    rule: RoutingRule,
+    actions: list[dict[str, Any]],
+    matched: pl.DataFrame,
+    org: org_mod.Org,
+    actor: str,
+) -> dict[str, int]:
     """Write hits, cases and notifications of one rule in one transaction (new responses only).
 
     Cases are opened first (one savepoint each, in cx.loop.cases); the outbox rows and hits follow
@@ -783,7 +913,11 @@ def _fire(engine: Engine, rule: RoutingRule, actions: list[dict[str, Any]], matc
     with store.session(engine) as s:
         seen = set(s.exec(select(RuleHit.response_id).where(RuleHit.rule_id == rule.id)))
         new = matched.filter(~pl.col("response_id").is_in(list(seen)))
-        if any(a["type"] == "open_case" for a in actions) and "themes" not in new.columns and "comment" in new.columns:
+        if (
+            any(a["type"] == "open_case" for a in actions)
+            and "themes" not in new.columns
+            and "comment" in new.columns
+        ):
             # Tag every new case's comment in one vectorised pass, not once per case (≈ 25x faster).
             new = themes.tag(new.drop("sentiment", strict=False))
         fresh = list(new.iter_rows(named=True))
@@ -792,7 +926,9 @@ def _fire(engine: Engine, rule: RoutingRule, actions: list[dict[str, Any]], matc
             reason = next(a.get("reason") for a in actions if a["type"] == "open_case") or rule.name
             for r in fresh:
                 response = {k: v for k, v in r.items() if k != "comment_masked"}
-                case = cases.open_case(s, response=response, reason=reason, actor=actor, rule_id=rule.id)
+                case = cases.open_case(
+                    s, response=response, reason=reason, actor=actor, rule_id=rule.id
+                )
                 if case is not None:
                     done["cases"] += 1
                     case_refs[r["response_id"]] = str(case.id)
@@ -804,22 +940,56 @@ def _fire(engine: Engine, rule: RoutingRule, actions: list[dict[str, Any]], matc
                     key = f"rule:{rule.id}:{r['response_id']}:{i}"
                     if a["type"] == "email_contact":
                         to = _contact(org, r["agency"], str(a["role"]))
-                        subject = render(a.get("subject") or "[CX] {rule}: response {response_id} in {agency}", {**r, "rule": rule.name})
-                        if to and store.enqueue(s, recipient=to, subject=subject, body=_contact_body(rule, r), dedupe_key=key, **geo):
+                        subject = render(
+                            a.get("subject") or "[CX] {rule}: response {response_id} in {agency}",
+                            {**r, "rule": rule.name},
+                        )
+                        if to and store.enqueue(
+                            s,
+                            recipient=to,
+                            subject=subject,
+                            body=_contact_body(rule, r),
+                            dedupe_key=key,
+                            **geo,
+                        ):
                             done["notifications"] += 1
                             did.append("email_contact")
                     elif a["type"] == "email_customer":
-                        values = {k: r.get(k) for k in ("customer_id", "agency", "city", "nps", "wave", "response_id")}
+                        values = {
+                            k: r.get(k)
+                            for k in ("customer_id", "agency", "city", "nps", "wave", "response_id")
+                        }
                         values["case_ref"] = case_refs.get(r["response_id"], r["response_id"])
-                        if store.enqueue(s, recipient=customer_email(r["customer_id"]), subject=render(a.get("subject") or DEFAULT_SUBJECT, values),
-                                      body=render(a.get("body") or DEFAULT_BODY, values), dedupe_key=key, **geo):
+                        if store.enqueue(
+                            s,
+                            recipient=customer_email(r["customer_id"]),
+                            subject=render(a.get("subject") or DEFAULT_SUBJECT, values),
+                            body=render(a.get("body") or DEFAULT_BODY, values),
+                            dedupe_key=key,
+                            **geo,
+                        ):
                             done["notifications"] += 1
                             did.append("email_customer")
-                s.add(RuleHit(rule_id=rule.id, response_id=r["response_id"], wave=r["wave"], customer_id=r["customer_id"],  # type: ignore[arg-type]
-                              actions_done=json.dumps(did), **geo))
+                s.add(
+                    RuleHit(
+                        rule_id=rule.id,
+                        response_id=r["response_id"],
+                        wave=r["wave"],
+                        customer_id=r["customer_id"],  # type: ignore[arg-type]
+                        actions_done=json.dumps(did),
+                        **geo,
+                    )
+                )
                 done["hits"] += 1
         if done["hits"]:
-            store.audit(s, actor=actor, action="rule.run", entity="rule", entity_id=rule.id or 0, detail=done)
+            store.audit(
+                s,
+                actor=actor,
+                action="rule.run",
+                entity="rule",
+                entity_id=rule.id or 0,
+                detail=done,
+            )
     return done
 
 
@@ -855,14 +1025,33 @@ def rules_frame(s: Session) -> pl.DataFrame:
     rows = list_rules(s)
     return pl.DataFrame(
         {
-            "id": [r.id for r in rows], "name": [r.name for r in rows], "condition": [r.condition for r in rows],
+            "id": [r.id for r in rows],
+            "name": [r.name for r in rows],
+            "condition": [r.condition for r in rows],
             "scope": [r.scope for r in rows],
-            "actions": [", ".join(a["type"] + (f" ({a['role']})" if a.get("role") else "") for a in json.loads(r.actions)) for r in rows],
-            "enabled": [r.enabled for r in rows], "source": [r.source for r in rows], "version": [r.version for r in rows],
+            "actions": [
+                ", ".join(
+                    a["type"] + (f" ({a['role']})" if a.get("role") else "")
+                    for a in json.loads(r.actions)
+                )
+                for r in rows
+            ],
+            "enabled": [r.enabled for r in rows],
+            "source": [r.source for r in rows],
+            "version": [r.version for r in rows],
             "hits": [int(hits.get(r.id, 0)) for r in rows],
         },
-        schema={"id": pl.Int64, "name": pl.String, "condition": pl.String, "scope": pl.String, "actions": pl.String,
-                "enabled": pl.Boolean, "source": pl.String, "version": pl.Int64, "hits": pl.Int64},
+        schema={
+            "id": pl.Int64,
+            "name": pl.String,
+            "condition": pl.String,
+            "scope": pl.String,
+            "actions": pl.String,
+            "enabled": pl.Boolean,
+            "source": pl.String,
+            "version": pl.Int64,
+            "hits": pl.Int64,
+        },
     )
 
 
@@ -874,8 +1063,10 @@ def takeaway(table: pl.DataFrame) -> str:
     top = table.sort(["hits", "name"], descending=[True, False]).row(0, named=True)
     if top["hits"] == 0:
         return f"{active} routing rule{'s' if active != 1 else ''} active; none has routed a response yet: run them below."
-    return (f"{active} routing rule{'s' if active != 1 else ''} active, {int(table['hits'].sum()):,} responses routed so far; "
-            f"the busiest is '{top['name']}' ({top['hits']:,} responses).")
+    return (
+        f"{active} routing rule{'s' if active != 1 else ''} active, {int(table['hits'].sum()):,} responses routed so far; "
+        f"the busiest is '{top['name']}' ({top['hits']:,} responses)."
+    )
 
 
 def contact_roles(root: Path | None = None) -> list[str]:

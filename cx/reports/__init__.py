@@ -123,7 +123,11 @@ def scope_label(scope: Scope) -> str:
 
 def filters_label(f: Filters) -> str:
     parts = [f"Wave {f.wave}"]
-    for label, values in (("Channel", f.channels), ("Touchpoint", f.touchpoints), ("Segment", f.segments)):
+    for label, values in (
+        ("Channel", f.channels),
+        ("Touchpoint", f.touchpoints),
+        ("Segment", f.segments),
+    ):
         if values:
             parts.append(f"{label}: {', '.join(values)}")
     return " · ".join(parts)
@@ -159,10 +163,14 @@ def _chart(module_names: Sequence[str], name: str) -> Callable[..., Any] | None:
 
 def _note_expr() -> pl.Expr:
     return (
-        pl.when(pl.col("suppressed")).then(pl.lit("hidden (n < 5)"))
-        .when(pl.col("low_base")).then(pl.lit("low base"))
-        .when(pl.col("significant") & (pl.col("change") > 0)).then(pl.lit("▲ significant"))
-        .when(pl.col("significant") & (pl.col("change") < 0)).then(pl.lit("▼ significant"))
+        pl.when(pl.col("suppressed"))
+        .then(pl.lit("hidden (n < 5)"))
+        .when(pl.col("low_base"))
+        .then(pl.lit("low base"))
+        .when(pl.col("significant") & (pl.col("change") > 0))
+        .then(pl.lit("▲ significant"))
+        .when(pl.col("significant") & (pl.col("change") < 0))
+        .then(pl.lit("▼ significant"))
         .otherwise(pl.lit(""))
     )
 
@@ -215,7 +223,8 @@ def key_figures(ctx: ReportContext) -> Section:
         change = Figure("Change", "–", "no earlier wave")
     else:
         change = Figure(
-            f"Change vs {row['prev_wave']}", _points(row["change"], signed=True),
+            f"Change vs {row['prev_wave']}",
+            _points(row["change"], signed=True),
             "significant" if row["significant"] else "not significant",
         )
     base = Figure("Responses (n)", f"{row['n']:,}", "low base (n < 30)" if row["low_base"] else "")
@@ -223,14 +232,20 @@ def key_figures(ctx: ReportContext) -> Section:
     notes: tuple[str, ...] = ()
     chart_list: tuple[Any, ...] = ()
     if not row["suppressed"] and row["n"]:
-        chart_list = (charts.shares_chart(head).properties(title="Promoters, passives, detractors"),)
+        chart_list = (
+            charts.shares_chart(head).properties(title="Promoters, passives, detractors"),
+        )
         notes = (
             f"{row['promoters']:,} promoters · {row['passives']:,} passives · {row['detractors']:,} detractors "
             f"(shares weighted; effective base {row['effective_base']:,.0f}).",
         )
     return Section(
-        "key_figures", "Key figures", takeaways.overview_takeaway(head, first),
-        figures=(nps, change, base, csat), charts=chart_list, notes=notes,
+        "key_figures",
+        "Key figures",
+        takeaways.overview_takeaway(head, first),
+        figures=(nps, change, base, csat),
+        charts=chart_list,
+        notes=notes,
     )
 
 
@@ -246,10 +261,13 @@ def evolution(ctx: ReportContext) -> Section:
         text = (
             f"NPS went from {first['nps']:.1f} in {first['wave']} to {last['nps']:.1f} in {last['wave']}; "
             f"{sig.height} of {shown.height - 1} wave-to-wave changes are significant."
-            if shown.height > 1 else f"One wave of data: NPS {last['nps']:.1f} in {last['wave']}."
+            if shown.height > 1
+            else f"One wave of data: NPS {last['nps']:.1f} in {last['wave']}."
         )
     return Section(
-        "evolution", "Evolution", text,
+        "evolution",
+        "Evolution",
+        text,
         charts=(charts.nps_trend_chart(trend),) if not shown.is_empty() else (),
         tables=(cut("NPS per wave", trend_view(trend)),),
     )
@@ -268,16 +286,22 @@ def attribute_evolution(ctx: ReportContext) -> Section | None:
         pl.col("label").alias("Attribute"),
         _num("mean", digits=2).alias("Mean (0-10)"),
         _num("change", signed=True, digits=2).alias("Change"),
-        pl.when(pl.col("significant").fill_null(False) & (pl.col("change") > 0)).then(pl.lit("▲ significant"))
-        .when(pl.col("significant").fill_null(False) & (pl.col("change") < 0)).then(pl.lit("▼ significant"))
-        .otherwise(pl.lit("")).alias("Note"),
+        pl.when(pl.col("significant").fill_null(False) & (pl.col("change") > 0))
+        .then(pl.lit("▲ significant"))
+        .when(pl.col("significant").fill_null(False) & (pl.col("change") < 0))
+        .then(pl.lit("▼ significant"))
+        .otherwise(pl.lit(""))
+        .alias("Note"),
         pl.col("n").cast(pl.String).alias("n"),
     )
     nps = overview.nps_trend(ctx.frame, ctx.scope, ctx.filters)
     chart_fn = _chart(("cx.charts.analytics",), "attribute_trend_chart")
     return Section(
-        "attribute_evolution", "Attributes over time", mod.takeaway(nps, trend, ctx.wave),
-        charts=(chart_fn(trend, columns=2),) if chart_fn else (), tables=(cut(f"Attributes in {ctx.wave}", view),),
+        "attribute_evolution",
+        "Attributes over time",
+        mod.takeaway(nps, trend, ctx.wave),
+        charts=(chart_fn(trend, columns=2),) if chart_fn else (),
+        tables=(cut(f"Attributes in {ctx.wave}", view),),
     )
 
 
@@ -298,14 +322,16 @@ def breakdowns(ctx: ReportContext) -> list[Section]:
             )
         else:
             text = f"{df.height} {label.lower()} row(s) in scope; too few with n ≥ 30 to rank."
-        out.append(Section(
-            f"by_{level}", f"By {label.lower()}", text,
-            charts=(charts.nps_bar_chart(df, level, label),),
-            tables=(cut(f"NPS by {label.lower()}, {ctx.wave}", breakdown_view(df, level)),),
-        ))
+        out.append(
+            Section(
+                f"by_{level}",
+                f"By {label.lower()}",
+                text,
+                charts=(charts.nps_bar_chart(df, level, label),),
+                tables=(cut(f"NPS by {label.lower()}, {ctx.wave}", breakdown_view(df, level)),),
+            )
+        )
     return out
-
-
 
 
 def strengths_weaknesses(ctx: ReportContext) -> Section | None:
@@ -319,14 +345,25 @@ def strengths_weaknesses(ctx: ReportContext) -> Section | None:
     view = drivers.select(
         pl.col("label").alias("Attribute"),
         _num("mean", digits=2).alias("Mean"),
-        ((pl.col("importance") * 100).round(0).cast(pl.Int64).cast(pl.String) + pl.lit(" %")).fill_null("–").alias("Importance"),
-        pl.col("quadrant").replace_strict(QUADRANT_LABELS, default=pl.col("quadrant")).fill_null("–").alias("Quadrant"),
-        pl.when(pl.col("significant").fill_null(False)).then(pl.lit("yes")).otherwise(pl.lit("no")).alias("Sig."),
+        ((pl.col("importance") * 100).round(0).cast(pl.Int64).cast(pl.String) + pl.lit(" %"))
+        .fill_null("–")
+        .alias("Importance"),
+        pl.col("quadrant")
+        .replace_strict(QUADRANT_LABELS, default=pl.col("quadrant"))
+        .fill_null("–")
+        .alias("Quadrant"),
+        pl.when(pl.col("significant").fill_null(False))
+        .then(pl.lit("yes"))
+        .otherwise(pl.lit("no"))
+        .alias("Sig."),
     )
     chart_fn = _chart(("cx.charts.analytics",), "quadrant_chart")
     return Section(
-        "strengths_weaknesses", "Strengths & weaknesses", mod.takeaway(drivers),
-        charts=(chart_fn(drivers),) if chart_fn else (), tables=(cut("Key drivers, most important first", view),),
+        "strengths_weaknesses",
+        "Strengths & weaknesses",
+        mod.takeaway(drivers),
+        charts=(chart_fn(drivers),) if chart_fn else (),
+        tables=(cut("Key drivers, most important first", view),),
     )
 
 
@@ -336,7 +373,9 @@ def benchmarks(ctx: ReportContext) -> list[Section] | None:
     if mod is None:
         return None
     out: list[Section] = []
-    levels = [lv for lv in overview.breakdown_levels(ctx.scope) if lv in ("region", "country", "agency")]
+    levels = [
+        lv for lv in overview.breakdown_levels(ctx.scope) if lv in ("region", "country", "agency")
+    ]
     if levels:
         level = levels[-1]
         label = LEVEL_LABELS[level]
@@ -349,17 +388,25 @@ def benchmarks(ctx: ReportContext) -> list[Section] | None:
                 _num("nps").alias("NPS"),
                 _num("vs_parent", signed=True).alias("vs parent"),
                 _num("rank_change", signed=True, digits=0).alias("Rank move"),
-                pl.when(pl.col("suppressed")).then(pl.lit("hidden (n < 5)"))
-                .when(pl.col("low_base")).then(pl.lit("low base"))
-                .when(pl.col("vs_parent_significant")).then(pl.lit("significant gap"))
-                .otherwise(pl.lit("")).alias("Note"),
+                pl.when(pl.col("suppressed"))
+                .then(pl.lit("hidden (n < 5)"))
+                .when(pl.col("low_base"))
+                .then(pl.lit("low base"))
+                .when(pl.col("vs_parent_significant"))
+                .then(pl.lit("significant gap"))
+                .otherwise(pl.lit(""))
+                .alias("Note"),
             )
             chart_fn = _chart(("cx.charts.benchmarks",), "league_chart")
-            out.append(Section(
-                "league", f"{label} league table", mod.league_takeaway(league, level),
-                charts=(chart_fn(league, level, label),) if chart_fn else (),
-                tables=(cut(f"{label}s ranked by NPS, {ctx.wave}", view),),
-            ))
+            out.append(
+                Section(
+                    "league",
+                    f"{label} league table",
+                    mod.league_takeaway(league, level),
+                    charts=(chart_fn(league, level, label),) if chart_fn else (),
+                    tables=(cut(f"{label}s ranked by NPS, {ctx.wave}", view),),
+                )
+            )
     bench: pl.DataFrame = mod.attribute_benchmark(ctx.frame, ctx.scope, ctx.filters)
     if not bench.is_empty() and not ctx.scope.is_world:
         _, parent_label = mod.parent_of(ctx.frame, ctx.scope)
@@ -370,14 +417,21 @@ def benchmarks(ctx: ReportContext) -> list[Section] | None:
             _num("parent_mean", digits=2).alias("Parent"),
             _num("diff_parent", signed=True, digits=2).alias("Δ parent"),
             _num("world_mean", digits=2).alias("World"),
-            pl.when(pl.col("significant_parent").fill_null(False)).then(pl.lit("significant")).otherwise(pl.lit("")).alias("Note"),
+            pl.when(pl.col("significant_parent").fill_null(False))
+            .then(pl.lit("significant"))
+            .otherwise(pl.lit(""))
+            .alias("Note"),
         )
         chart_fn = _chart(("cx.charts.benchmarks",), "attribute_benchmark_chart")
-        out.append(Section(
-            "attribute_benchmark", f"{own} vs {parent_label or 'the world'}", mod.attribute_takeaway(bench, own),
-            charts=(chart_fn(bench, own, parent_label),) if chart_fn else (),
-            tables=(cut("NPS (points) and attributes (0-10)", view),),
-        ))
+        out.append(
+            Section(
+                "attribute_benchmark",
+                f"{own} vs {parent_label or 'the world'}",
+                mod.attribute_takeaway(bench, own),
+                charts=(chart_fn(bench, own, parent_label),) if chart_fn else (),
+                tables=(cut("NPS (points) and attributes (0-10)", view),),
+            )
+        )
     return out or None
 
 
@@ -397,34 +451,49 @@ def themes(ctx: ReportContext) -> list[Section] | None:
     summary: pl.DataFrame = mod.theme_summary(ctx.frame, ctx.scope, ctx.filters)
     if summary.is_empty():
         return None
-    shown = summary.filter(~pl.col("suppressed")).sort(["mentions", "theme"], descending=[True, False])
+    shown = summary.filter(~pl.col("suppressed")).sort(
+        ["mentions", "theme"], descending=[True, False]
+    )
     view = shown.select(
         pl.col("label").alias("Theme"),
         pl.col("mentions").cast(pl.String).alias("Mentions"),
-        ((pl.col("share") * 100).round(1).cast(pl.String) + pl.lit(" %")).fill_null("–").alias("Share"),
+        ((pl.col("share") * 100).round(1).cast(pl.String) + pl.lit(" %"))
+        .fill_null("–")
+        .alias("Share"),
         _num("nps_with").alias("NPS with"),
         _num("nps_without").alias("NPS without"),
         _num("nps_impact", signed=True).alias("Impact"),
     )
     chart_fn = _chart(("cx.charts.voice",), "theme_impact_chart")
-    out = [Section(
-        "themes", "Comment themes", mod.themes_takeaway(summary),
-        charts=(chart_fn(summary),) if chart_fn and shown.height else (), tables=(cut("Themes, most mentioned first", view),),
-    )]
+    out = [
+        Section(
+            "themes",
+            "Comment themes",
+            mod.themes_takeaway(summary),
+            charts=(chart_fn(summary),) if chart_fn and shown.height else (),
+            tables=(cut("Themes, most mentioned first", view),),
+        )
+    ]
     costly = shown.filter(pl.col("nps_impact") < 0).sort("nps_impact")
     if costly.height and _module("cx.core.privacy") is not None:
         theme, label = costly["theme"][0], costly["label"][0]
-        quotes: pl.DataFrame = mod.verbatims(ctx.frame, ctx.scope, ctx.filters, theme=theme, score_band="detractor", limit=QUOTES)
+        quotes: pl.DataFrame = mod.verbatims(
+            ctx.frame, ctx.scope, ctx.filters, theme=theme, score_band="detractor", limit=QUOTES
+        )
         if not quotes.is_empty():
             lines = tuple(
-                f"{r['agency']} · NPS {r['nps']}|“{_clip(r['comment'])}”" for r in quotes.iter_rows(named=True)
+                f"{r['agency']} · NPS {r['nps']}|“{_clip(r['comment'])}”"
+                for r in quotes.iter_rows(named=True)
             )
-            out.append(Section(
-                "quotes", f"In their words: {label}",
-                f"The newest detractor comments on {label.lower()}, the theme that costs the most NPS "
-                "(personal data masked).",
-                highlights=lines,
-            ))
+            out.append(
+                Section(
+                    "quotes",
+                    f"In their words: {label}",
+                    f"The newest detractor comments on {label.lower()}, the theme that costs the most NPS "
+                    "(personal data masked).",
+                    highlights=lines,
+                )
+            )
     return out
 
 
@@ -450,7 +519,9 @@ def alerts(ctx: ReportContext) -> Section | None:
     )
     many = f"{found.height} alerts" if found.height > 1 else "One alert"
     return Section(
-        "alerts", "Alerts", f"{many}; the strongest: {found['sentence'][0]}",
+        "alerts",
+        "Alerts",
+        f"{many}; the strongest: {found['sentence'][0]}",
         tables=(cut("Alerts, strongest first", view),),
     )
 
@@ -466,28 +537,48 @@ def plans(ctx: ReportContext) -> Section | None:
         tracker: pl.DataFrame = mod.plan_tracker(s, ctx.scope, today=ctx.generated_at.date())
     if tracker.is_empty():
         return Section("plans", "Action plans", "No action plan in this scope yet.")
-    view = tracker.sort(["late", "due_date", "id"], descending=[True, False, False], nulls_last=True).select(
+    view = tracker.sort(
+        ["late", "due_date", "id"], descending=[True, False, False], nulls_last=True
+    ).select(
         pl.col("title").alias("Plan"),
         pl.col("scope").alias("Scope"),
         pl.col("owner").alias("Owner"),
         pl.col("status").str.replace_all("_", " ").alias("Status"),
         (pl.col("progress").cast(pl.String) + pl.lit(" %")).fill_null("–").alias("Progress"),
         pl.col("due_date").cast(pl.String).fill_null("–").alias("Due"),
-        pl.when(pl.col("late")).then(pl.format("late {} d", pl.col("days_late"))).otherwise(pl.lit("")).alias("Note"),
+        pl.when(pl.col("late"))
+        .then(pl.format("late {} d", pl.col("days_late")))
+        .otherwise(pl.lit(""))
+        .alias("Note"),
     )
     done = int((tracker["status"] == "done").sum())
     open_ = int(tracker["status"].is_in(["planned", "in_progress"]).sum())
     late = int(tracker["late"].sum())
     text = f"{tracker.height} plan(s): {open_} open, {late} late, {done} done."
     chart_fn = _chart(("cx.charts.plans",), "tracker_chart")
-    chart_list = (chart_fn(mod.tracker_counts(tracker, "owner"), "owner", "Owner"),) if chart_fn else ()
-    return Section("plans", "Action plans", text, charts=chart_list, tables=(cut("Action plans, late first", view),))
+    chart_list = (
+        (chart_fn(mod.tracker_counts(tracker, "owner"), "owner", "Owner"),) if chart_fn else ()
+    )
+    return Section(
+        "plans",
+        "Action plans",
+        text,
+        charts=chart_list,
+        tables=(cut("Action plans, late first", view),),
+    )
 
 
 SectionBuilder = Callable[[ReportContext], "Section | list[Section] | None"]
 SECTIONS: tuple[SectionBuilder, ...] = (
-    key_figures, evolution, attribute_evolution, breakdowns, strengths_weaknesses,
-    benchmarks, themes, alerts, plans,
+    key_figures,
+    evolution,
+    attribute_evolution,
+    breakdowns,
+    strengths_weaknesses,
+    benchmarks,
+    themes,
+    alerts,
+    plans,
 )
 """The report's agenda, in order. A builder returns None when its area is not installed."""
 CORE: frozenset[SectionBuilder] = frozenset({key_figures, evolution, breakdowns})
@@ -504,7 +595,9 @@ class Report:
     skipped: list[str]
 
 
-def build_sections(frame: pl.LazyFrame, scope: Scope, filters: Filters, *, engine: Any = None, user_name: str = "") -> Report:
+def build_sections(
+    frame: pl.LazyFrame, scope: Scope, filters: Filters, *, engine: Any = None, user_name: str = ""
+) -> Report:
     """Run every section builder for the scope and filters (default wave: the latest)."""
     all_waves = tuple(overview.waves(frame))
     if not all_waves:
@@ -521,7 +614,9 @@ def build_sections(frame: pl.LazyFrame, scope: Scope, filters: Filters, *, engin
         except Exception as exc:
             if builder in CORE:
                 raise
-            skipped.append(f"{builder.__name__.replace('_', ' ')}: {exc.__class__.__name__}: {str(exc).splitlines()[0][:160]}")
+            skipped.append(
+                f"{builder.__name__.replace('_', ' ')}: {exc.__class__.__name__}: {str(exc).splitlines()[0][:160]}"
+            )
             continue
         if made is None:
             continue
@@ -529,8 +624,12 @@ def build_sections(frame: pl.LazyFrame, scope: Scope, filters: Filters, *, engin
     if sections:
         # An executive summary up front: the takeaway of every section, one line each.
         summary = Section(
-            "summary", "Summary", f"{scope_label(scope)}, {ctx.wave}: what the meeting needs to know.",
-            highlights=tuple(f"{s.title}|{s.takeaway}" for s in sections if s.takeaway and s.key != "quotes"),
+            "summary",
+            "Summary",
+            f"{scope_label(scope)}, {ctx.wave}: what the meeting needs to know.",
+            highlights=tuple(
+                f"{s.title}|{s.takeaway}" for s in sections if s.takeaway and s.key != "quotes"
+            ),
         )
         sections.insert(0, summary)
     return Report(ctx, sections, skipped)
@@ -596,7 +695,16 @@ def _pdf_header(pdf: Any, title: str, takeaway: str) -> None:
     if takeaway:
         pdf.set_fill_color(*TINT)
         pdf.set_font("DejaVu", size=13)
-        pdf.multi_cell(0, 7, takeaway, fill=True, padding=(3, 4, 3, 4), align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(
+            0,
+            7,
+            takeaway,
+            fill=True,
+            padding=(3, 4, 3, 4),
+            align="L",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
         pdf.ln(4)
 
 
@@ -650,10 +758,16 @@ def _pdf_table(pdf: Any, table: Table, x: float, width: float, *, side: bool = F
     old_margin = pdf.l_margin
     pdf.set_left_margin(x)
     with pdf.table(
-        width=min(width, pdf.epw), col_widths=col_weights(table.frame), align="LEFT", line_height=size * 0.62,
+        width=min(width, pdf.epw),
+        col_widths=col_weights(table.frame),
+        align="LEFT",
+        line_height=size * 0.62,
         headings_style=FontFace(emphasis="BOLD", color=INK, fill_color=(226, 232, 248)),
-        cell_fill_color=(248, 250, 253), cell_fill_mode="ROWS", borders_layout="HORIZONTAL_LINES",
-        text_align="LEFT", padding=1.2,
+        cell_fill_color=(248, 250, 253),
+        cell_fill_mode="ROWS",
+        borders_layout="HORIZONTAL_LINES",
+        text_align="LEFT",
+        padding=1.2,
     ) as t:
         head = t.row()
         for c in table.frame.columns:
@@ -667,7 +781,9 @@ def _pdf_table(pdf: Any, table: Table, x: float, width: float, *, side: bool = F
         pdf.set_x(x)
         pdf.set_font("DejaVu", size=9)
         pdf.set_text_color(*MUTED)
-        pdf.cell(width, 6, f"+ {table.hidden_rows} more row(s) in the app", new_x="LEFT", new_y="NEXT")
+        pdf.cell(
+            width, 6, f"+ {table.hidden_rows} more row(s) in the app", new_x="LEFT", new_y="NEXT"
+        )
     pdf.ln(4)
 
 
@@ -699,7 +815,10 @@ def _pdf_section(pdf: Any, section: Section) -> None:
     top = pdf.get_y()
     bottom = pdf.h - pdf.b_margin - 4
     if section.charts and section.tables and section.layout == "side":
-        need = max(sum(col_weights(t.frame)) * PT_CHAR_MM * table_font(t, side=True) for t in section.tables)
+        need = max(
+            sum(col_weights(t.frame)) * PT_CHAR_MM * table_font(t, side=True)
+            for t in section.tables
+        )
         table_w = min(max(need, pdf.epw * 0.34), pdf.epw * 0.58)
         chart_w = pdf.epw - table_w - 8
         images = [chart_png(c, width=int(chart_w * PX_PER_MM)) for c in section.charts]
@@ -740,7 +859,9 @@ def _pdf_section(pdf: Any, section: Section) -> None:
             pdf.multi_cell(0, 5, note, align="L", new_x="LMARGIN", new_y="NEXT")
 
 
-def _pdf_cover(pdf: Any, ctx: ReportContext, sections: Sequence[Section], skipped: Sequence[str]) -> None:
+def _pdf_cover(
+    pdf: Any, ctx: ReportContext, sections: Sequence[Section], skipped: Sequence[str]
+) -> None:
     pdf.add_page()
     pdf.set_fill_color(*BRAND)
     pdf.rect(0, 0, pdf.w, 58, style="F")
@@ -756,7 +877,9 @@ def _pdf_cover(pdf: Any, ctx: ReportContext, sections: Sequence[Section], skippe
     pdf.cell(0, 8, filters_label(ctx.filters), new_x="LMARGIN", new_y="NEXT")
     by = f" for {ctx.user_name}" if ctx.user_name else ""
     pdf.set_text_color(*MUTED)
-    pdf.cell(0, 8, f"Generated {ctx.generated_at:%Y-%m-%d %H:%M} UTC{by}", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0, 8, f"Generated {ctx.generated_at:%Y-%m-%d %H:%M} UTC{by}", new_x="LMARGIN", new_y="NEXT"
+    )
     pdf.ln(8)
     pdf.set_text_color(*INK)
     pdf.set_font("DejaVu", "B", 15)
@@ -768,14 +891,24 @@ def _pdf_cover(pdf: Any, ctx: ReportContext, sections: Sequence[Section], skippe
     pdf.set_font("DejaVu", size=10)
     pdf.set_text_color(*MUTED)
     pdf.multi_cell(
-        0, 5,
+        0,
+        5,
         "NPS = % promoters (9-10) − % detractors (0-6), weighted. Margins of error are 95 % adjusted-Wald; "
         "a change is significant when |z| > 1.96. Low base: n < 30 (shown, never ranked). Cells with n < 5 are hidden.",
-        align="L", new_x="LMARGIN", new_y="NEXT",
+        align="L",
+        new_x="LMARGIN",
+        new_y="NEXT",
     )
     if skipped:
         pdf.ln(2)
-        pdf.multi_cell(0, 5, "Not included (error while building): " + "; ".join(skipped), align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(
+            0,
+            5,
+            "Not included (error while building): " + "; ".join(skipped),
+            align="L",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
 
 
 def write_pdf(report: Report, out: Path) -> Path:
@@ -799,7 +932,19 @@ def write_pdf(report: Report, out: Path) -> Path:
 # ---------------------------------------------------------------- PowerPoint
 
 
-def _pptx_text(slide: Any, text: str, left: float, top: float, width: float, height: float, *, size: int, bold: bool = False, color: tuple[int, int, int] = INK, fill: tuple[int, int, int] | None = None) -> None:
+def _pptx_text(
+    slide: Any,
+    text: str,
+    left: float,
+    top: float,
+    width: float,
+    height: float,
+    *,
+    size: int,
+    bold: bool = False,
+    color: tuple[int, int, int] = INK,
+    fill: tuple[int, int, int] | None = None,
+) -> None:
     from pptx.dml.color import RGBColor
     from pptx.util import Inches, Pt
 
@@ -828,7 +973,9 @@ def _pptx_table(slide: Any, table: Table, left: float, top: float, width: float)
     df = table.frame
     rows, cols = df.height + 1, len(df.columns)
     row_h = pptx_row_height(table)
-    shape = slide.shapes.add_table(rows, cols, Inches(left), Inches(top), Inches(width), Inches(row_h * rows))
+    shape = slide.shapes.add_table(
+        rows, cols, Inches(left), Inches(top), Inches(width), Inches(row_h * rows)
+    )
     grid = shape.table
     for j, name in enumerate(df.columns):
         grid.cell(0, j).text = name
@@ -843,10 +990,21 @@ def _pptx_table(slide: Any, table: Table, left: float, top: float, width: float)
                 para.font.bold = True
                 para.font.color.rgb = RGBColor(255, 255, 255)
     if table.hidden_rows:
-        _pptx_text(slide, f"+ {table.hidden_rows} more row(s) in the app", left, top + row_h * rows + 0.05, width, 0.3, size=10, color=MUTED)
+        _pptx_text(
+            slide,
+            f"+ {table.hidden_rows} more row(s) in the app",
+            left,
+            top + row_h * rows + 0.05,
+            width,
+            0.3,
+            size=10,
+            color=MUTED,
+        )
 
 
-def _pptx_highlights(slide: Any, lines: Sequence[str], left: float, top: float, width: float) -> None:
+def _pptx_highlights(
+    slide: Any, lines: Sequence[str], left: float, top: float, width: float
+) -> None:
     """The summary: one paragraph per section, its title in brand colour, then its takeaway."""
     from pptx.dml.color import RGBColor
     from pptx.util import Inches, Pt
@@ -883,10 +1041,37 @@ def write_pptx(report: Report, out: Path) -> Path:
     blank = deck.slide_layouts[6]
     title_slide = deck.slides.add_slide(blank)
     _pptx_text(title_slide, "CX Review report", 0.8, 2.3, 11.5, 1.0, size=40, bold=True)
-    _pptx_text(title_slide, f"{scope_label(ctx.scope)} · {ctx.wave}", 0.8, 3.4, 11.5, 0.7, size=24, color=BRAND)
-    _pptx_text(title_slide, f"{filters_label(ctx.filters)} · generated {ctx.generated_at:%Y-%m-%d}", 0.8, 4.2, 11.5, 0.5, size=14, color=MUTED)
+    _pptx_text(
+        title_slide,
+        f"{scope_label(ctx.scope)} · {ctx.wave}",
+        0.8,
+        3.4,
+        11.5,
+        0.7,
+        size=24,
+        color=BRAND,
+    )
+    _pptx_text(
+        title_slide,
+        f"{filters_label(ctx.filters)} · generated {ctx.generated_at:%Y-%m-%d}",
+        0.8,
+        4.2,
+        11.5,
+        0.5,
+        size=14,
+        color=MUTED,
+    )
     if report.skipped:
-        _pptx_text(title_slide, "Not included (error while building): " + "; ".join(report.skipped), 0.8, 5.2, 11.5, 1.0, size=11, color=MUTED)
+        _pptx_text(
+            title_slide,
+            "Not included (error while building): " + "; ".join(report.skipped),
+            0.8,
+            5.2,
+            11.5,
+            1.0,
+            size=11,
+            color=MUTED,
+        )
     for section in sections:
         slide = deck.slides.add_slide(blank)
         _pptx_text(slide, section.title, 0.5, 0.3, 12.3, 0.7, size=30, bold=True)
@@ -905,7 +1090,10 @@ def write_pptx(report: Report, out: Path) -> Path:
         if section.tables and section.charts:
             need = max(sum(col_weights(t.frame)) * PT_CHAR_MM * 12 / 25.4 for t in section.tables)
             chart_w = 12.3 - 0.3 - min(max(need, 4.5), 7.3)
-        images = [chart_png(c, width=int(chart_w * 80) if section.tables else CHART_WIDTH) for c in section.charts]
+        images = [
+            chart_png(c, width=int(chart_w * 80) if section.tables else CHART_WIDTH)
+            for c in section.charts
+        ]
         y = top
         for png in images:
             w_px, h_px = png_size(png)
@@ -937,7 +1125,15 @@ def write_pptx(report: Report, out: Path) -> Path:
 FORMATS = (".pdf", ".pptx")
 
 
-def build_report(frame: pl.LazyFrame, scope: Scope, filters: Filters, out: Path, *, engine: Any = None, user_name: str = "") -> Path:
+def build_report(
+    frame: pl.LazyFrame,
+    scope: Scope,
+    filters: Filters,
+    out: Path,
+    *,
+    engine: Any = None,
+    user_name: str = "",
+) -> Path:
     """Write the report for the scope and filters to ``out`` (PDF or PPTX by extension)."""
     out = Path(out)
     suffix = out.suffix.lower()
@@ -958,7 +1154,9 @@ def build_infographic(frame: pl.LazyFrame, scope: Scope, filters: Filters, out: 
     return write_infographic(frame, scope, filters, Path(out))
 
 
-def report_files(frame: pl.LazyFrame, scope: Scope, filters: Filters, *, engine: Any = None, user_name: str = "") -> dict[str, tuple[str, bytes]]:
+def report_files(
+    frame: pl.LazyFrame, scope: Scope, filters: Filters, *, engine: Any = None, user_name: str = ""
+) -> dict[str, tuple[str, bytes]]:
     """Every download of the Reports screen from one build: ``{kind: (file name, bytes)}``.
 
     Kinds: ``pdf``, ``pptx`` (the report), ``png`` and ``infographic_pdf`` (the infographic).
@@ -968,14 +1166,22 @@ def report_files(frame: pl.LazyFrame, scope: Scope, filters: Filters, *, engine:
     if scope.is_empty:
         raise ReportError("empty scope: this user sees no rows, so there is nothing to report")
     report = build_sections(frame, scope, filters, engine=engine, user_name=user_name)
-    stem = "cx-report-" + "-".join(e.value or e.level for e in scope.entries).replace(" ", "_") + f"-{report.ctx.wave}"
+    stem = (
+        "cx-report-"
+        + "-".join(e.value or e.level for e in scope.entries).replace(" ", "_")
+        + f"-{report.ctx.wave}"
+    )
     out: dict[str, tuple[str, bytes]] = {}
     with tempfile.TemporaryDirectory(prefix="cx-report-") as tmp:
         folder = Path(tmp)
         write_pdf(report, folder / "r.pdf")
         write_pptx(report, folder / "r.pptx")
-        write_infographic(frame, scope, report.ctx.filters, folder / "i.png", scope_name=scope_label(scope))
-        write_infographic(frame, scope, report.ctx.filters, folder / "i.pdf", scope_name=scope_label(scope))
+        write_infographic(
+            frame, scope, report.ctx.filters, folder / "i.png", scope_name=scope_label(scope)
+        )
+        write_infographic(
+            frame, scope, report.ctx.filters, folder / "i.pdf", scope_name=scope_label(scope)
+        )
         out["pdf"] = (f"{stem}.pdf", (folder / "r.pdf").read_bytes())
         out["pptx"] = (f"{stem}.pptx", (folder / "r.pptx").read_bytes())
         out["png"] = (f"{stem}-infographic.png", (folder / "i.png").read_bytes())

@@ -30,9 +30,8 @@ from sqlmodel import select
 from cx import reports, store
 from cx.core import users
 from cx.core.filters import Filters
+from cx.core.roles import MANAGERS
 from cx.core.users import User
-
-MANAGER_ROLES = ("ceo", "country_manager", "agency_manager")
 
 
 class MailerError(ValueError):
@@ -56,14 +55,21 @@ class SmtpSettings:
         """From :class:`cx.loop.notify.NotifySettings` (the same ``CX_SMTP_*`` variables as the outbox)."""
         if not settings.smtp_host:
             raise MailerError("CX_SMTP_HOST is not set: the weekly report cannot be e-mailed")
-        return cls(settings.smtp_host, settings.smtp_port, settings.smtp_tls, settings.smtp_user,
-                   settings.smtp_password, settings.smtp_from, settings.smtp_timeout)
+        return cls(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_tls,
+            settings.smtp_user,
+            settings.smtp_password,
+            settings.smtp_from,
+            settings.smtp_timeout,
+        )
 
 
 def recipients(all_users: list[User] | None = None) -> list[User]:
     """Managers (CEO, country and agency managers) with an e-mail and a non-empty scope."""
     people = users.all_users() if all_users is None else all_users
-    return [u for u in people if u.has(*MANAGER_ROLES) and u.email and not u.scope.is_empty]
+    return [u for u in people if u.has(*MANAGERS) and u.email and not u.scope.is_empty]
 
 
 def week_key(now: datetime) -> str:
@@ -94,7 +100,12 @@ def message(settings: SmtpSettings, user: User, pdf: Path, wave: str) -> EmailMe
 
 def _connect(settings: SmtpSettings) -> smtplib.SMTP:
     if settings.tls == "ssl":
-        conn: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout, context=ssl.create_default_context())
+        conn: smtplib.SMTP = smtplib.SMTP_SSL(
+            settings.host,
+            settings.port,
+            timeout=settings.timeout,
+            context=ssl.create_default_context(),
+        )
     else:
         conn = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
         if settings.tls == "starttls":
@@ -108,23 +119,52 @@ def _already_sent(engine: Engine | None, key: str) -> bool:
     if engine is None:
         return False
     with store.session(engine) as s:
-        return s.exec(select(store.Notification).where(store.Notification.dedupe_key == key)).first() is not None
+        return (
+            s.exec(select(store.Notification).where(store.Notification.dedupe_key == key)).first()
+            is not None
+        )
 
 
-def _record(engine: Engine | None, user: User, key: str, subject: str, pdf: Path, now: datetime) -> None:
+def _record(
+    engine: Engine | None, user: User, key: str, subject: str, pdf: Path, now: datetime
+) -> None:
     """Log the sent e-mail in the outbox (as ``sent``: its dedupe key blocks a resend) and the audit log."""
     if engine is None:
         return
     with store.session(engine) as s:
-        s.add(store.Notification(
-            recipient=user.email, subject=subject, body=f"weekly report PDF attached: {pdf.name}",
-            dedupe_key=key, status="sent", sent_at=now, attempts=1, created_at=now, next_attempt_at=now,
-        ))
-        store.audit(s, actor="cx report", action="weekly_report_sent", entity="user", entity_id=user.username,
-                 detail={"scope": str(user.scope), "file": pdf.name, "recipient": user.email})
+        s.add(
+            store.Notification(
+                recipient=user.email,
+                subject=subject,
+                body=f"weekly report PDF attached: {pdf.name}",
+                dedupe_key=key,
+                status="sent",
+                sent_at=now,
+                attempts=1,
+                created_at=now,
+                next_attempt_at=now,
+            )
+        )
+        store.audit(
+            s,
+            actor="cx report",
+            action="weekly_report_sent",
+            entity="user",
+            entity_id=user.username,
+            detail={"scope": str(user.scope), "file": pdf.name, "recipient": user.email},
+        )
 
 
-def send_weekly(frame: pl.LazyFrame, out_dir: Path, settings: SmtpSettings, *, filters: Filters | None = None, engine: Engine | None = None, now: datetime | None = None, only: list[User] | None = None) -> list[dict[str, Any]]:
+def send_weekly(
+    frame: pl.LazyFrame,
+    out_dir: Path,
+    settings: SmtpSettings,
+    *,
+    filters: Filters | None = None,
+    engine: Engine | None = None,
+    now: datetime | None = None,
+    only: list[User] | None = None,
+) -> list[dict[str, Any]]:
     """Build each manager's PDF for their own scope and e-mail it; one row per manager.
 
     ``status`` is ``sent``, ``skipped`` (already sent this ISO week) or ``failed`` (with ``error``;
@@ -140,7 +180,14 @@ def send_weekly(frame: pl.LazyFrame, out_dir: Path, settings: SmtpSettings, *, f
     try:
         for user in recipients(only):
             key = dedupe_key(user, now)
-            row: dict[str, Any] = {"user": user.username, "email": user.email, "scope": str(user.scope), "file": None, "status": "skipped", "error": None}
+            row: dict[str, Any] = {
+                "user": user.username,
+                "email": user.email,
+                "scope": str(user.scope),
+                "file": None,
+                "status": "skipped",
+                "error": None,
+            }
             if _already_sent(engine, key):
                 rows.append(row)
                 continue

@@ -19,7 +19,10 @@ from cx.core.scope import Scope
 from cx.speed.harness import NPS_SQL, BenchCase, BenchContext, duckdb_where
 
 Pick = Callable[[BenchContext], Scope]
-SCOPES: tuple[tuple[str, Pick], ...] = (("world", lambda c: c.world), ("country:ES", lambda c: c.country))
+SCOPES: tuple[tuple[str, Pick], ...] = (
+    ("world", lambda c: c.world),
+    ("country:ES", lambda c: c.country),
+)
 
 
 def _waves(ctx: BenchContext) -> tuple[str, str]:
@@ -48,7 +51,11 @@ def _tier_case() -> str:
     tiers = rfm.load_tiers()
     whens = []
     for rule in tiers.rules:
-        conds = [f"{k} BETWEEN {rng[0]} AND {rng[1]}" for k, rng in (("r", rule.r), ("f", rule.f), ("m", rule.m)) if rng]
+        conds = [
+            f"{k} BETWEEN {rng[0]} AND {rng[1]}"
+            for k, rng in (("r", rule.r), ("f", rule.f), ("m", rule.m))
+            if rng
+        ]
         name = rule.name.replace("'", "''")
         whens.append(f"WHEN {' AND '.join(conds) or 'TRUE'} THEN '{name}'")
     fallback = tiers.fallback.replace("'", "''")
@@ -57,7 +64,9 @@ def _tier_case() -> str:
 
 def _rfm_sql(ctx: BenchContext, waves: tuple[str, ...]) -> str:
     """RFM tiers per (wave, customer) as of each wave's last day, in SQL."""
-    ends = " UNION ALL ".join(f"SELECT '{w}' AS wave, DATE '{wave_period(w)[1]}' AS as_of" for w in waves)
+    ends = " UNION ALL ".join(
+        f"SELECT '{w}' AS wave, DATE '{wave_period(w)[1]}' AS as_of" for w in waves
+    )
     tx = ctx.root / "crm" / "transactions.parquet"
     return (
         f"WITH e AS ({ends}), t AS (SELECT customer_id, CAST(date AS DATE) AS date, amount FROM read_parquet('{tx}')), "
@@ -75,6 +84,7 @@ def _rfm_sql(ctx: BenchContext, waves: tuple[str, ...]) -> str:
 def bench_cases() -> list[BenchCase]:
     cases: list[BenchCase] = []
     for label, pick in SCOPES:
+
         def key_drivers(ctx: BenchContext, pick: Pick = pick) -> Any:
             return drivers.key_drivers(ctx.responses, pick(ctx), Filters(wave=ctx.latest))
 
@@ -94,8 +104,12 @@ def bench_cases() -> list[BenchCase]:
         def compare_ref(con: Any, ctx: BenchContext, pick: Pick = pick) -> Any:
             a, b = _waves(ctx)
             where = f"({duckdb_where(pick(ctx))}) AND NOT excluded AND wave IN ('{a}', '{b}')"
-            nps = con.execute(f"SELECT wave, {NPS_SQL} FROM read_parquet('{ctx.glob}') WHERE {where} GROUP BY wave").fetchall()
-            return nps, con.execute(_attribute_sql(ctx, pick(ctx), f"AND wave IN ('{a}', '{b}')")).fetchall()
+            nps = con.execute(
+                f"SELECT wave, {NPS_SQL} FROM read_parquet('{ctx.glob}') WHERE {where} GROUP BY wave"
+            ).fetchall()
+            return nps, con.execute(
+                _attribute_sql(ctx, pick(ctx), f"AND wave IN ('{a}', '{b}')")
+            ).fetchall()
 
         def segment_nps(ctx: BenchContext, pick: Pick = pick) -> Any:
             return segments.segment_nps(ctx.responses, pick(ctx), Filters(wave=ctx.latest))
@@ -117,7 +131,9 @@ def bench_cases() -> list[BenchCase]:
             ).fetchall()
 
         def tier_nps(ctx: BenchContext, pick: Pick = pick) -> Any:
-            return segments.tier_nps(ctx.responses, pick(ctx), Filters(wave=ctx.latest), str(ctx.root))
+            return segments.tier_nps(
+                ctx.responses, pick(ctx), Filters(wave=ctx.latest), str(ctx.root)
+            )
 
         def tier_nps_ref(con: Any, ctx: BenchContext, pick: Pick = pick) -> Any:
             waves = _waves(ctx)
@@ -129,7 +145,9 @@ def bench_cases() -> list[BenchCase]:
             ).fetchall()
 
         def grid(ctx: BenchContext, pick: Pick = pick) -> Any:
-            return segments.tier_segment_grid(ctx.responses, pick(ctx), Filters(wave=ctx.latest), str(ctx.root))
+            return segments.tier_segment_grid(
+                ctx.responses, pick(ctx), Filters(wave=ctx.latest), str(ctx.root)
+            )
 
         def grid_ref(con: Any, ctx: BenchContext, pick: Pick = pick) -> Any:
             return con.execute(
@@ -140,7 +158,9 @@ def bench_cases() -> list[BenchCase]:
             ).fetchall()
 
         def value(ctx: BenchContext, pick: Pick = pick) -> Any:
-            return segments.value_by(ctx.responses, pick(ctx), Filters(wave=ctx.latest), str(ctx.root))
+            return segments.value_by(
+                ctx.responses, pick(ctx), Filters(wave=ctx.latest), str(ctx.root)
+            )
 
         def value_ref(con: Any, ctx: BenchContext, pick: Pick = pick) -> Any:
             return con.execute(

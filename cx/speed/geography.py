@@ -31,8 +31,12 @@ def _league_ref(level: str, scope: Scope, parent: str) -> Any:
             f"SELECT {level}, wave, {NPS_SQL} FROM read_parquet('{ctx.glob}') "
             f"WHERE ({where}) AND NOT excluded AND wave IN ('{latest}', '{prev}') GROUP BY {level}, wave"
         ).fetchall()
-        parent_where = "TRUE" if parent == "world" else (
-            f"{parent} IN (SELECT DISTINCT {parent} FROM read_parquet('{ctx.glob}') WHERE {where})"
+        parent_where = (
+            "TRUE"
+            if parent == "world"
+            else (
+                f"{parent} IN (SELECT DISTINCT {parent} FROM read_parquet('{ctx.glob}') WHERE {where})"
+            )
         )
         group = "" if parent == "world" else f" GROUP BY {parent}"
         parents = con.execute(
@@ -84,20 +88,40 @@ def bench_cases() -> list[BenchCase]:
     and the zones table by NPS and by one attribute."""
 
     def league(level: str, scope: Scope) -> Any:
-        return lambda ctx: benchmarks.league_table(ctx.responses, scope, Filters(wave=ctx.latest), level)
+        return lambda ctx: benchmarks.league_table(
+            ctx.responses, scope, Filters(wave=ctx.latest), level
+        )
 
     def attribute(ctx: BenchContext) -> Any:
         return benchmarks.attribute_benchmark(ctx.responses, AGENCY, Filters(wave=ctx.latest))
 
     def zone(metric: str) -> Any:
-        return lambda ctx: zones.zone_table(ctx.responses, ctx.world, Filters(wave=ctx.latest), metric)
+        return lambda ctx: zones.zone_table(
+            ctx.responses, ctx.world, Filters(wave=ctx.latest), metric
+        )
 
     spain = Scope.parse("country:ES")
     return [
-        BenchCase("benchmarks.league_country [world]", league("country", Scope.world()), _league_ref("country", Scope.world(), "world")),
-        BenchCase("benchmarks.league_region [world]", league("region", Scope.world()), _league_ref("region", Scope.world(), "world")),
-        BenchCase("benchmarks.league_agency [country:ES]", league("agency", spain), _league_ref("agency", spain, "country")),
+        BenchCase(
+            "benchmarks.league_country [world]",
+            league("country", Scope.world()),
+            _league_ref("country", Scope.world(), "world"),
+        ),
+        BenchCase(
+            "benchmarks.league_region [world]",
+            league("region", Scope.world()),
+            _league_ref("region", Scope.world(), "world"),
+        ),
+        BenchCase(
+            "benchmarks.league_agency [country:ES]",
+            league("agency", spain),
+            _league_ref("agency", spain, "country"),
+        ),
         BenchCase("benchmarks.attribute_benchmark [agency:Madrid]", attribute, _attribute_ref),
         BenchCase("zones.zone_table_nps [world]", zone("nps"), _zones_ref("nps")),
-        BenchCase("zones.zone_table_attr_cleanliness [world]", zone("attr_cleanliness"), _zones_ref("attr_cleanliness")),
+        BenchCase(
+            "zones.zone_table_attr_cleanliness [world]",
+            zone("attr_cleanliness"),
+            _zones_ref("attr_cleanliness"),
+        ),
     ]

@@ -95,10 +95,13 @@ def overview_cases() -> list[BenchCase]:
     """The overview's queries (headline, trend, breakdowns), world and one-country scope."""
     cases: list[BenchCase] = []
     for label, pick in (("world", lambda c: c.world), ("country:ES", lambda c: c.country)):
+
         def headline(ctx: BenchContext, pick: Callable[[BenchContext], Scope] = pick) -> Any:
             return overview.headline(ctx.rollup, pick(ctx), Filters(wave=ctx.latest))
 
-        def headline_ref(con: Any, ctx: BenchContext, pick: Callable[[BenchContext], Scope] = pick) -> Any:
+        def headline_ref(
+            con: Any, ctx: BenchContext, pick: Callable[[BenchContext], Scope] = pick
+        ) -> Any:
             waves = ctx.waves
             return con.execute(
                 f"SELECT wave, {NPS_SQL} FROM read_parquet('{ctx.glob}') "
@@ -108,7 +111,9 @@ def overview_cases() -> list[BenchCase]:
         def trend(ctx: BenchContext, pick: Callable[[BenchContext], Scope] = pick) -> Any:
             return overview.nps_trend(ctx.rollup, pick(ctx), Filters(wave=ctx.latest))
 
-        def trend_ref(con: Any, ctx: BenchContext, pick: Callable[[BenchContext], Scope] = pick) -> Any:
+        def trend_ref(
+            con: Any, ctx: BenchContext, pick: Callable[[BenchContext], Scope] = pick
+        ) -> Any:
             return con.execute(
                 f"SELECT wave, {NPS_SQL} FROM read_parquet('{ctx.glob}') "
                 f"WHERE ({duckdb_where(pick(ctx))}) AND NOT excluded GROUP BY wave ORDER BY wave"
@@ -116,10 +121,17 @@ def overview_cases() -> list[BenchCase]:
 
         level = "country" if label == "world" else "agency"
 
-        def breakdown(ctx: BenchContext, pick: Callable[[BenchContext], Scope] = pick, level: str = level) -> Any:
+        def breakdown(
+            ctx: BenchContext, pick: Callable[[BenchContext], Scope] = pick, level: str = level
+        ) -> Any:
             return overview.breakdown(ctx.rollup, pick(ctx), Filters(wave=ctx.latest), level)
 
-        def breakdown_ref(con: Any, ctx: BenchContext, pick: Callable[[BenchContext], Scope] = pick, level: str = level) -> Any:
+        def breakdown_ref(
+            con: Any,
+            ctx: BenchContext,
+            pick: Callable[[BenchContext], Scope] = pick,
+            level: str = level,
+        ) -> Any:
             waves = ctx.waves
             return con.execute(
                 f"SELECT {level}, wave, {NPS_SQL} FROM read_parquet('{ctx.glob}') "
@@ -132,19 +144,26 @@ def overview_cases() -> list[BenchCase]:
             BenchCase(f"overview.nps_trend [{label}]", trend, trend_ref),
             BenchCase(f"overview.breakdown_{level} [{label}]", breakdown, breakdown_ref),
         ]
+
     def whole(ctx: BenchContext) -> Any:
         scope, f = ctx.world, Filters(wave=ctx.latest)
         return (
-            overview.headline(ctx.rollup, scope, f), overview.nps_trend(ctx.rollup, scope, f),
-            overview.breakdown(ctx.rollup, scope, f, "region"), overview.breakdown(ctx.rollup, scope, f, "country"),
+            overview.headline(ctx.rollup, scope, f),
+            overview.nps_trend(ctx.rollup, scope, f),
+            overview.breakdown(ctx.rollup, scope, f, "region"),
+            overview.breakdown(ctx.rollup, scope, f, "country"),
             overview.filter_options(ctx.rollup, scope),
         )
 
     def whole_ref(con: Any, ctx: BenchContext) -> Any:
         return [
-            headline_ref(con, ctx, lambda c: c.world), trend_ref(con, ctx, lambda c: c.world),
-            breakdown_ref(con, ctx, lambda c: c.world, "region"), breakdown_ref(con, ctx, lambda c: c.world, "country"),
-            con.execute(f"SELECT DISTINCT channel, touchpoint, segment FROM read_parquet('{ctx.glob}')").fetchall(),
+            headline_ref(con, ctx, lambda c: c.world),
+            trend_ref(con, ctx, lambda c: c.world),
+            breakdown_ref(con, ctx, lambda c: c.world, "region"),
+            breakdown_ref(con, ctx, lambda c: c.world, "country"),
+            con.execute(
+                f"SELECT DISTINCT channel, touchpoint, segment FROM read_parquet('{ctx.glob}')"
+            ).fetchall(),
         ]
 
     def build(ctx: BenchContext) -> Any:

@@ -14,8 +14,12 @@ from cx.core.filters import Filters
 from cx.loop import alerts, rules
 from cx.speed.harness import BenchCase, BenchContext, duckdb_where
 
-RULE = "attr_cleanliness < 4 AND city = 'Madrid' OR nps BETWEEN 0 AND 2 AND channel IN ('sms', 'web')"
-RULE_SQL = "attr_cleanliness < 4 AND city = 'Madrid' OR nps BETWEEN 0 AND 2 AND channel IN ('sms', 'web')"
+RULE = (
+    "attr_cleanliness < 4 AND city = 'Madrid' OR nps BETWEEN 0 AND 2 AND channel IN ('sms', 'web')"
+)
+RULE_SQL = (
+    "attr_cleanliness < 4 AND city = 'Madrid' OR nps BETWEEN 0 AND 2 AND channel IN ('sms', 'web')"
+)
 
 
 def _alerts_ref(con: Any, ctx: BenchContext, where: str) -> Any:
@@ -33,13 +37,23 @@ def _alerts_ref(con: Any, ctx: BenchContext, where: str) -> Any:
 
 def bench_cases() -> list[BenchCase]:
     return [
-        BenchCase("alerts.detect [world]", lambda c: alerts.detect(c.responses, c.world, Filters(wave=c.latest)),
-                  lambda con, c: _alerts_ref(con, c, "TRUE")),
-        BenchCase("alerts.detect [country:ES]", lambda c: alerts.detect(c.responses, c.country, Filters(wave=c.latest)),
-                  lambda con, c: _alerts_ref(con, c, "country = 'ES' OR region = 'Europe'")),
-        BenchCase("rules.match_count [world, all waves]", lambda c: rules.match_count(c.responses, c.world, Filters(), rule=RULE),
-                  lambda con, c: con.execute(
-                      f"SELECT count(*) FILTER (WHERE {RULE_SQL}), count(*) FROM read_parquet('{c.glob}') "
-                      f"WHERE ({duckdb_where(c.world)}) AND NOT excluded").fetchall()),
+        BenchCase(
+            "alerts.detect [world]",
+            lambda c: alerts.detect(c.responses, c.world, Filters(wave=c.latest)),
+            lambda con, c: _alerts_ref(con, c, "TRUE"),
+        ),
+        BenchCase(
+            "alerts.detect [country:ES]",
+            lambda c: alerts.detect(c.responses, c.country, Filters(wave=c.latest)),
+            lambda con, c: _alerts_ref(con, c, "country = 'ES' OR region = 'Europe'"),
+        ),
+        BenchCase(
+            "rules.match_count [world, all waves]",
+            lambda c: rules.match_count(c.responses, c.world, Filters(), rule=RULE),
+            lambda con, c: con.execute(
+                f"SELECT count(*) FILTER (WHERE {RULE_SQL}), count(*) FROM read_parquet('{c.glob}') "
+                f"WHERE ({duckdb_where(c.world)}) AND NOT excluded"
+            ).fetchall(),
+        ),
         BenchCase("rules.parse_rule", lambda c: rules.parse_rule(RULE)),
     ]

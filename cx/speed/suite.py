@@ -28,7 +28,9 @@ def all_cases() -> list[harness.BenchCase]:
     return cases
 
 
-def run(rows: int = 1_000_000, workdir: Path | None = None, repeat: int = 5, only: str | None = None) -> list[dict[str, Any]]:
+def run(
+    rows: int = 1_000_000, workdir: Path | None = None, repeat: int = 5, only: str | None = None
+) -> list[dict[str, Any]]:
     """Generate ``rows`` synthetic responses, time every case, return one row per case."""
     own = workdir is None
     root = Path(tempfile.mkdtemp(prefix="cx-bench-")) if own else workdir
@@ -38,13 +40,23 @@ def run(rows: int = 1_000_000, workdir: Path | None = None, repeat: int = 5, onl
             write_demo(root, rows=rows)
         frame = data.scan_responses(root)
         glob = str(root / "waves" / "*" / "*.parquet")
-        ctx = harness.BenchContext(root=root, responses=frame, rows=rows, glob=glob, rollup=rollup_mod.coarsen(rollup_mod.build(frame)).lazy())
+        ctx = harness.BenchContext(
+            root=root,
+            responses=frame,
+            rows=rows,
+            glob=glob,
+            rollup=rollup_mod.coarsen(rollup_mod.build(frame)).lazy(),
+        )
         cases = [c for c in all_cases() if not only or only in c.query]
         # All of our runs first, then all reference runs: DuckDB's worker threads stay busy for a
         # moment after each query, which would slow whichever engine runs next.
         ours = {c.query: harness.median_seconds(partial(c.ours, ctx), repeat) for c in cases}
         con = duckdb.connect()
-        refs = {c.query: harness.median_seconds(partial(c.reference, con, ctx), repeat) for c in cases if c.reference}
+        refs = {
+            c.query: harness.median_seconds(partial(c.reference, con, ctx), repeat)
+            for c in cases
+            if c.reference
+        }
         con.close()
         out = []
         for case in cases:

@@ -17,7 +17,11 @@ def _comments(ctx: BenchContext) -> pl.LazyFrame:
 
 
 def _tag_all(ctx: BenchContext) -> Any:
-    return themes.tag(_comments(ctx)).select(pl.col("themes").list.len().sum(), pl.col("sentiment").mean()).collect()
+    return (
+        themes.tag(_comments(ctx))
+        .select(pl.col("themes").list.len().sum(), pl.col("sentiment").mean())
+        .collect()
+    )
 
 
 def _count(ctx: BenchContext) -> int:
@@ -30,6 +34,8 @@ def _summary(ctx: BenchContext) -> Any:
 
 def bench_cases() -> list[BenchCase]:
     return [
-        BenchCase("voice.tag_themes_sentiment [every comment]", _tag_all, items=_count, unit="comments"),
+        BenchCase(
+            "voice.tag_themes_sentiment [every comment]", _tag_all, items=_count, unit="comments"
+        ),
         BenchCase("voice.theme_summary [country:ES]", _summary),
     ]

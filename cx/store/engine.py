@@ -54,20 +54,26 @@ def init(engine: Engine) -> Engine:
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
             for op in ("UPDATE", "DELETE"):
-                conn.execute(text(
-                    f"CREATE TRIGGER IF NOT EXISTS auditlog_no_{op.lower()} BEFORE {op} ON auditlog "
-                    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
-                ))
+                conn.execute(
+                    text(
+                        f"CREATE TRIGGER IF NOT EXISTS auditlog_no_{op.lower()} BEFORE {op} ON auditlog "
+                        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+                    )
+                )
         elif engine.dialect.name == "postgresql":
-            conn.execute(text(
-                "CREATE OR REPLACE FUNCTION auditlog_append_only() RETURNS trigger AS $$ "
-                "BEGIN RAISE EXCEPTION 'the audit log is append-only'; END; $$ LANGUAGE plpgsql"
-            ))
+            conn.execute(
+                text(
+                    "CREATE OR REPLACE FUNCTION auditlog_append_only() RETURNS trigger AS $$ "
+                    "BEGIN RAISE EXCEPTION 'the audit log is append-only'; END; $$ LANGUAGE plpgsql"
+                )
+            )
             conn.execute(text("DROP TRIGGER IF EXISTS auditlog_append_only ON auditlog"))
-            conn.execute(text(
-                "CREATE TRIGGER auditlog_append_only BEFORE UPDATE OR DELETE ON auditlog "
-                "FOR EACH ROW EXECUTE FUNCTION auditlog_append_only()"
-            ))
+            conn.execute(
+                text(
+                    "CREATE TRIGGER auditlog_append_only BEFORE UPDATE OR DELETE ON auditlog "
+                    "FOR EACH ROW EXECUTE FUNCTION auditlog_append_only()"
+                )
+            )
     return engine
 
 
@@ -81,5 +87,3 @@ def session(engine: Engine) -> Iterator[Session]:
         except Exception:
             s.rollback()
             raise
-
-

@@ -68,7 +68,6 @@ class AuditLog(GeoFields, table=True):
     detail: str = "{}"
 
 
-
 class Notification(GeoFields, table=True):
     """Transactional outbox: written in the same transaction as the event that causes it."""
 
@@ -84,7 +83,6 @@ class Notification(GeoFields, table=True):
     next_attempt_at: datetime = ts_field(default_factory=utcnow, index=True)
     last_error: str | None = None
     sent_at: datetime | None = ts_field(default=None)
-
 
 
 class Case(GeoFields, table=True):
@@ -138,7 +136,9 @@ class CaseEvent(GeoFields, table=True):
     case_id: int = Field(foreign_key="case.id", index=True)
     at: datetime = ts_field(default_factory=utcnow, index=True)
     actor: str = Field(index=True)
-    kind: str = Field(index=True)  # opened | call | callback_scheduled | classified | solution | forwarded | resolved | closed
+    kind: str = Field(
+        index=True
+    )  # opened | call | callback_scheduled | classified | solution | forwarded | resolved | closed
     outcome: str | None = None  # call outcome
     detail: str = "{}"
 
@@ -181,7 +181,9 @@ class RoutingRule(SQLModel, table=True):
     name: str = Field(index=True)
     condition: str
     scope: str = "world"
-    actions: str = "[]"  # JSON list of {"type": "email_contact" | "open_case" | "email_customer", ...}
+    actions: str = (
+        "[]"  # JSON list of {"type": "email_contact" | "open_case" | "email_customer", ...}
+    )
     enabled: bool = True
     source: str = "app"  # app | file
     updated_by: str = ""

@@ -10,14 +10,31 @@ from sqlmodel import Session, select
 from cx.store.models import Notification
 
 
-def enqueue(s: Session, *, recipient: str, subject: str, body: str, dedupe_key: str, channel: str = "email", region: str | None = None, country: str | None = None, agency: str | None = None) -> Notification | None:
+def enqueue(
+    s: Session,
+    *,
+    recipient: str,
+    subject: str,
+    body: str,
+    dedupe_key: str,
+    channel: str = "email",
+    region: str | None = None,
+    country: str | None = None,
+    agency: str | None = None,
+) -> Notification | None:
     """Add a notification to the outbox unless one with the same ``dedupe_key`` exists."""
     existing = s.exec(select(Notification).where(Notification.dedupe_key == dedupe_key)).first()
     if existing is not None:
         return None
     row = Notification(
-        channel=channel, recipient=recipient, subject=subject, body=body, dedupe_key=dedupe_key,
-        region=region, country=country, agency=agency,
+        channel=channel,
+        recipient=recipient,
+        subject=subject,
+        body=body,
+        dedupe_key=dedupe_key,
+        region=region,
+        country=country,
+        agency=agency,
     )
     s.add(row)
     return row

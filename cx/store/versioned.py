@@ -12,7 +12,9 @@ class StaleEdit(RuntimeError):
     """Someone else saved this record since you opened it; reload and apply your change again."""
 
 
-def update_versioned(s: Session, model: type[SQLModel], row_id: int, expected_version: int, values: dict[str, Any]) -> int:
+def update_versioned(
+    s: Session, model: type[SQLModel], row_id: int, expected_version: int, values: dict[str, Any]
+) -> int:
     """UPDATE ... SET values, version = version + 1 WHERE id AND version = expected.
 
     Raises :class:`StaleEdit` when another save came first (no lost update). Returns the new version.
@@ -29,5 +31,3 @@ def update_versioned(s: Session, model: type[SQLModel], row_id: int, expected_ve
             f"(your version {expected_version}); reload it and apply your change again"
         )
     return expected_version + 1
-
-

@@ -28,18 +28,30 @@ def untagged_comments(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl
     """
     cols = frame.collect_schema().names()
     if "comment" not in cols:
-        return pl.DataFrame(schema={"response_id": pl.String, "language": pl.String, "comment": pl.String, "words": pl.List(pl.String)})
+        return pl.DataFrame(
+            schema={
+                "response_id": pl.String,
+                "language": pl.String,
+                "comment": pl.String,
+                "words": pl.List(pl.String),
+            }
+        )
     rows = (
         scoped(frame, scope, filters)
         .with_columns(cell_n=pl.len().over(["agency", "wave"]))
-        .filter(pl.col("cell_n") >= metrics.SUPPRESS_BELOW, pl.col("comment").str.strip_chars().str.len_chars() > 0)
+        .filter(
+            pl.col("cell_n") >= metrics.SUPPRESS_BELOW,
+            pl.col("comment").str.strip_chars().str.len_chars() > 0,
+        )
         .with_columns(comment=mask_pii(pl.col("comment")))
     )
     tagged = themes.tag(rows, language="language" if "language" in cols else None)
     return (
         tagged.filter(pl.col("themes").list.len() == 0)
         .select(
-            "response_id", "language", "comment",
+            "response_id",
+            "language",
+            "comment",
             themes.normalise(pl.col("comment")).str.extract_all(r"[^\s|\d]{3,}").alias("words"),
         )
         .sort("response_id")
@@ -47,7 +59,9 @@ def untagged_comments(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl
     )
 
 
-def nmf(x: np.ndarray, k: int, *, iterations: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def nmf(
+    x: np.ndarray, k: int, *, iterations: int = 200, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Factorise a non-negative matrix ``x`` (docs x terms) into W (docs x k) and H (k x terms)."""
     rng = np.random.default_rng(seed)
     scale = np.sqrt(x.mean() / k) if x.size else 1.0
@@ -59,20 +73,31 @@ def nmf(x: np.ndarray, k: int, *, iterations: int = 200, seed: int = 0) -> tuple
     return w, h
 
 
-def tfidf(docs: pl.DataFrame, stopwords: frozenset[str], *, min_df: int, max_terms: int) -> tuple[np.ndarray, list[str]]:
+def tfidf(
+    docs: pl.DataFrame, stopwords: frozenset[str], *, min_df: int, max_terms: int
+) -> tuple[np.ndarray, list[str]]:
     """Row-normalised TF-IDF matrix of ``docs['words']`` and its vocabulary (by document frequency)."""
     long = (
-        docs.with_row_index("doc").select("doc", "words").explode("words")
+        docs.with_row_index("doc")
+        .select("doc", "words")
+        .explode("words")
         .filter(pl.col("words").is_not_null() & ~pl.col("words").is_in(sorted(stopwords)))
-        .group_by("doc", "words").agg(tf=pl.len())
+        .group_by("doc", "words")
+        .agg(tf=pl.len())
     )
     vocab = (
-        long.group_by("words").agg(df=pl.len()).filter(pl.col("df") >= min_df)
-        .sort(["df", "words"], descending=[True, False]).head(max_terms).with_row_index("term")
+        long.group_by("words")
+        .agg(df=pl.len())
+        .filter(pl.col("df") >= min_df)
+        .sort(["df", "words"], descending=[True, False])
+        .head(max_terms)
+        .with_row_index("term")
     )
     cells = long.join(vocab, on="words", how="inner")
     x = np.zeros((docs.height, vocab.height))
-    np.add.at(x, (cells["doc"].to_numpy(), cells["term"].to_numpy()), cells["tf"].to_numpy().astype(float))
+    np.add.at(
+        x, (cells["doc"].to_numpy(), cells["term"].to_numpy()), cells["tf"].to_numpy().astype(float)
+    )
     idf = np.log((1 + docs.height) / (1 + vocab["df"].to_numpy())) + 1.0
     x *= idf
     norms = np.linalg.norm(x, axis=1, keepdims=True)
@@ -112,11 +137,26 @@ def candidate_themes(
                 continue
             terms = [vocab[i] for i in np.argsort(-h[topic])[:top_terms] if h[topic, i] > _EPS]
             best = members[np.argsort(-w[members, topic], kind="stable")][: examples * 10]
-            rows.append({
-                "language": lang, "candidate": " / ".join(terms[:3]), "size": int(members.size),
-                "share": members.size / sub.height, "top_terms": terms,
-                "examples": sub["comment"].gather(best.tolist()).unique(maintain_order=True).head(examples).to_list(),
-            })
-    schema: dict[str, pl.DataType] = {"language": pl.String(), "candidate": pl.String(), "size": pl.Int64(), "share": pl.Float64(),
-              "top_terms": pl.List(pl.String), "examples": pl.List(pl.String)}
+            rows.append(
+                {
+                    "language": lang,
+                    "candidate": " / ".join(terms[:3]),
+                    "size": int(members.size),
+                    "share": members.size / sub.height,
+                    "top_terms": terms,
+                    "examples": sub["comment"]
+                    .gather(best.tolist())
+                    .unique(maintain_order=True)
+                    .head(examples)
+                    .to_list(),
+                }
+            )
+    schema: dict[str, pl.DataType] = {
+        "language": pl.String(),
+        "candidate": pl.String(),
+        "size": pl.Int64(),
+        "share": pl.Float64(),
+        "top_terms": pl.List(pl.String),
+        "examples": pl.List(pl.String),
+    }
     return pl.DataFrame(rows, schema=schema).sort(["language", "size"], descending=[False, True])

@@ -33,9 +33,23 @@ Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 # Accent folding for Latin scripts (Cyrillic is kept; ё is folded to е as Russian writers do).
 _FOLD = {
-    **dict.fromkeys("áàâäãå", "a"), **dict.fromkeys("éèêë", "e"), **dict.fromkeys("íìîï", "i"),
-    **dict.fromkeys("óòôöõø", "o"), **dict.fromkeys("úùûü", "u"), "ý": "y", "ÿ": "y", "ñ": "n",
-    "ç": "c", "œ": "oe", "æ": "ae", "ß": "ss", "ё": "е", "’": "'", "‘": "'", "`": "'", "´": "'",
+    **dict.fromkeys("áàâäãå", "a"),
+    **dict.fromkeys("éèêë", "e"),
+    **dict.fromkeys("íìîï", "i"),
+    **dict.fromkeys("óòôöõø", "o"),
+    **dict.fromkeys("úùûü", "u"),
+    "ý": "y",
+    "ÿ": "y",
+    "ñ": "n",
+    "ç": "c",
+    "œ": "oe",
+    "æ": "ae",
+    "ß": "ss",
+    "ё": "е",
+    "’": "'",
+    "‘": "'",
+    "`": "'",
+    "´": "'",
 }
 _FOLD_FROM = list(_FOLD)
 _FOLD_TO = list(_FOLD.values())
@@ -76,7 +90,9 @@ def normalise_text(text: str) -> str:
     '    muy    rapido  |    '
     """
     folded = re.sub(r"([^\W\d_])\1{2,}", r"\1", fold_text(text))
-    spaced = "".join("  " if ch in _SEPARATORS else "  |  " if ch in _CLAUSE_MARKS else ch for ch in folded)
+    spaced = "".join(
+        "  " if ch in _SEPARATORS else "  |  " if ch in _CLAUSE_MARKS else ch for ch in folded
+    )
     padded = "  " + spaced + "  "
     for conj in _CONJUNCTIONS:
         padded = padded.replace(f"  {conj}  ", "  |  ")
@@ -96,7 +112,9 @@ def normalise(text: pl.Expr) -> pl.Expr:
         _SEPARATORS + _CLAUSE_MARKS, ["  "] * len(_SEPARATORS) + ["  |  "] * len(_CLAUSE_MARKS)
     )
     padded = pl.concat_str([pl.lit("  "), spaced, pl.lit("  ")])
-    return padded.str.replace_many([f"  {c}  " for c in _CONJUNCTIONS], ["  |  "] * len(_CONJUNCTIONS))
+    return padded.str.replace_many(
+        [f"  {c}  " for c in _CONJUNCTIONS], ["  |  "] * len(_CONJUNCTIONS)
+    )
 
 
 def _escape(token: str) -> str:
@@ -233,18 +251,24 @@ def _load_taxonomy(path: str, mtime: float) -> Taxonomy:
             raise ThemeError(f"{where}: needs `expressions:` per language")
         exprs = []
         for lang, items in spec["expressions"].items():
-            if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+            if not isinstance(items, list) or not all(
+                isinstance(i, str) and i.strip() for i in items
+            ):
                 raise ThemeError(
                     f"{where}, language {lang!r}: expressions must be a list of non-empty strings"
-                    " (quote words YAML reads as booleans: \"no\", \"on\")"
+                    ' (quote words YAML reads as booleans: "no", "on")'
                 )
             for item in items:
-                _check_regex(expression_regex(item), f"{where}, language {lang!r}, expression {item!r}")
+                _check_regex(
+                    expression_regex(item), f"{where}, language {lang!r}, expression {item!r}"
+                )
             exprs.append((str(lang), tuple(items)))
         labels = spec.get("label") or {}
         if not isinstance(labels, dict):
             raise ThemeError(f"{where}: `label` must map languages to names")
-        themes.append(Theme(str(tid), tuple((str(k), str(v)) for k, v in labels.items()), tuple(exprs)))
+        themes.append(
+            Theme(str(tid), tuple((str(k), str(v)) for k, v in labels.items()), tuple(exprs))
+        )
     return Taxonomy(tuple(themes), path)
 
 
@@ -275,7 +299,9 @@ class Lexicon:
 def _lexicon(lang: str, spec: dict[str, Any], where: str) -> Lexicon:
     def strings(items: Any, what: str) -> list[str]:
         if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
-            raise ThemeError(f"{where}: {what} must be a list of strings (quote words such as \"no\" or \"on\")")
+            raise ThemeError(
+                f'{where}: {what} must be a list of strings (quote words such as "no" or "on")'
+            )
         return list(items)
 
     def terms(kind: str, level: int) -> list[str]:
@@ -296,7 +322,11 @@ def _lexicon(lang: str, spec: dict[str, Any], where: str) -> Lexicon:
     negator_words = {normalise_text(n).split()[0] for n in negators if normalise_text(n).split()}
 
     def flippable(items: list[str]) -> list[str]:
-        return [t for t in items if (normalise_text(t.rstrip("*")).split() or [""])[0] not in negator_words]
+        return [
+            t
+            for t in items
+            if (normalise_text(t.rstrip("*")).split() or [""])[0] not in negator_words
+        ]
 
     pos, neg = flippable(pos), flippable(neg)
 
@@ -325,7 +355,10 @@ def _load_lexicons(path: str, mtime: float) -> dict[str, Lexicon]:
     doc = _read_yaml(Path(path))
     if not isinstance(doc, dict) or not doc:
         raise ThemeError(f"{path}: expected one mapping per language")
-    return {str(lang): _lexicon(str(lang), spec or {}, f"{path}: language {lang!r}") for lang, spec in doc.items()}
+    return {
+        str(lang): _lexicon(str(lang), spec or {}, f"{path}: language {lang!r}")
+        for lang, spec in doc.items()
+    }
 
 
 def load_lexicons(path: str | Path | None = None) -> dict[str, Lexicon]:
@@ -339,7 +372,10 @@ def load_lexicons(path: str | Path | None = None) -> dict[str, Lexicon]:
 @functools.lru_cache(maxsize=4)
 def _load_stopwords(path: str, mtime: float) -> dict[str, frozenset[str]]:
     doc = _read_yaml(Path(path)) or {}
-    return {str(lang): frozenset(fold_text(str(w)).strip() for w in words or []) for lang, words in doc.items()}
+    return {
+        str(lang): frozenset(fold_text(str(w)).strip() for w in words or [])
+        for lang, words in doc.items()
+    }
 
 
 def load_stopwords(path: str | Path | None = None) -> dict[str, frozenset[str]]:
@@ -361,12 +397,16 @@ def sentiment_expr(norm: pl.Expr, lexicon: Lexicon) -> pl.Expr:
     for pattern, weight in lexicon.weighted:
         raw = raw + weight * norm.str.count_matches(pattern).cast(pl.Float64)
     for optional, weight in (
-        (lexicon.negated_positive, -2.0), (lexicon.negated_negative, 2.0),
-        (lexicon.intensified_positive, 0.5), (lexicon.intensified_negative, -0.5),
+        (lexicon.negated_positive, -2.0),
+        (lexicon.negated_negative, 2.0),
+        (lexicon.intensified_positive, 0.5),
+        (lexicon.intensified_negative, -0.5),
     ):
         if optional:
             raw = raw + weight * norm.str.count_matches(optional).cast(pl.Float64)
-    return pl.when(norm.str.strip_chars().str.len_chars() > 0).then((raw / 2).tanh()).otherwise(None)
+    return (
+        pl.when(norm.str.strip_chars().str.len_chars() > 0).then((raw / 2).tanh()).otherwise(None)
+    )
 
 
 def themes_expr(norm: pl.Expr, taxonomy: Taxonomy, language: str | None) -> pl.Expr:
@@ -375,16 +415,29 @@ def themes_expr(norm: pl.Expr, taxonomy: Taxonomy, language: str | None) -> pl.E
     for tid in taxonomy.ids:
         pattern = taxonomy.pattern(tid, language)
         if pattern is not None:
-            flags.append(pl.when(norm.str.contains(pattern)).then(pl.lit(tid)).otherwise(pl.lit(None, pl.String)))
+            flags.append(
+                pl.when(norm.str.contains(pattern))
+                .then(pl.lit(tid))
+                .otherwise(pl.lit(None, pl.String))
+            )
     if not flags:
         return pl.lit([], pl.List(pl.String))
     return pl.concat_list(flags).list.drop_nulls()
 
 
 _LANG_MARKERS = {
-    "es": (" (?:el|los|las|que|y|muy|pero|es|con|una|por|para|mi|del|se|lo|estaba|fue|nada|todo|todos|hay|tuve|q) ", "[ñ¿¡áíóú]"),
-    "fr": (" (?:le|les|des|est|et|je|un|une|du|au|aux|pas|tres|c|j|qu|ne|mais|pour|avec|sur|il|on|ce|ete|etait|tout) ", "[èêàâçôîûœë]"),
-    "en": (" (?:the|and|is|was|i|to|of|it|my|with|for|not|very|but|they|this|in|on|at|had|have|were|t|s) ", "$^"),
+    "es": (
+        " (?:el|los|las|que|y|muy|pero|es|con|una|por|para|mi|del|se|lo|estaba|fue|nada|todo|todos|hay|tuve|q) ",
+        "[ñ¿¡áíóú]",
+    ),
+    "fr": (
+        " (?:le|les|des|est|et|je|un|une|du|au|aux|pas|tres|c|j|qu|ne|mais|pour|avec|sur|il|on|ce|ete|etait|tout) ",
+        "[èêàâçôîûœë]",
+    ),
+    "en": (
+        " (?:the|and|is|was|i|to|of|it|my|with|for|not|very|but|they|this|in|on|at|had|have|were|t|s) ",
+        "$^",
+    ),
 }
 
 
@@ -392,16 +445,27 @@ def detect_language(text: pl.Expr) -> pl.Expr:
     """ISO 639-1 guess: Cyrillic -> ``ru``; else the most frequent es/fr/en stop words and
     accented letters (ties: es, fr, en); null when nothing points anywhere."""
     low = text.str.to_lowercase()
-    norm = pl.concat_str([pl.lit("  "), fold(text).str.replace_many(_SEPARATORS + _CLAUSE_MARKS, ["  "] * (len(_SEPARATORS) + len(_CLAUSE_MARKS))), pl.lit("  ")])
+    norm = pl.concat_str(
+        [
+            pl.lit("  "),
+            fold(text).str.replace_many(
+                _SEPARATORS + _CLAUSE_MARKS, ["  "] * (len(_SEPARATORS) + len(_CLAUSE_MARKS))
+            ),
+            pl.lit("  "),
+        ]
+    )
     scores = {
         lang: norm.str.count_matches(words) + 2 * low.str.count_matches(chars)
         for lang, (words, chars) in _LANG_MARKERS.items()
     }
     es, fr, en = scores["es"], scores["fr"], scores["en"]
     best = (
-        pl.when((es >= fr) & (es >= en) & (es > 0)).then(pl.lit("es"))
-        .when((fr >= en) & (fr > 0)).then(pl.lit("fr"))
-        .when(en > 0).then(pl.lit("en"))
+        pl.when((es >= fr) & (es >= en) & (es > 0))
+        .then(pl.lit("es"))
+        .when((fr >= en) & (fr > 0))
+        .then(pl.lit("fr"))
+        .when(en > 0)
+        .then(pl.lit("en"))
         .otherwise(pl.lit(None, pl.String))
     )
     return pl.when(low.str.contains("[а-яё]")).then(pl.lit("ru")).otherwise(best)
@@ -412,27 +476,56 @@ def detect_language(text: pl.Expr) -> pl.Expr:
 _ROW, _NORM, _LANG = "__cx_row", "__cx_norm", "__cx_lang"
 
 
-def _clause_sentiment(part: pl.LazyFrame, text: str, taxonomy: Taxonomy, lexicon: Lexicon | None, language: str | None, contrast: list[str]) -> pl.LazyFrame:
+def _clause_sentiment(
+    part: pl.LazyFrame,
+    text: str,
+    taxonomy: Taxonomy,
+    lexicon: Lexicon | None,
+    language: str | None,
+    contrast: list[str],
+) -> pl.LazyFrame:
     """Per theme, the mean sentiment of the clauses that mention it (a list aligned to ``themes``)."""
     splitter = r"[.;!?\n]+"
     if contrast:
         splitter += r"|\b(?:" + "|".join(_escape(fold_text(c)) for c in contrast) + r")\b"
     clauses = (
-        part.select(_ROW, fold(pl.col(text)).str.replace_all(splitter, "\x1f").str.split("\x1f").alias("clause"))
+        part.select(
+            _ROW,
+            fold(pl.col(text)).str.replace_all(splitter, "\x1f").str.split("\x1f").alias("clause"),
+        )
         .explode("clause")
         .with_columns(normalise(pl.col("clause")).alias(_NORM))
     )
     sent = sentiment_expr(pl.col(_NORM), lexicon) if lexicon else pl.lit(0.0)
     flags = {tid: taxonomy.pattern(tid, language) for tid in taxonomy.ids}
-    per_theme = clauses.with_columns(sent.alias("__s")).group_by(_ROW).agg(
-        [pl.col("__s").filter(pl.col(_NORM).str.contains(p)).mean().alias(f"__t_{tid}") for tid, p in flags.items() if p]
+    per_theme = (
+        clauses.with_columns(sent.alias("__s"))
+        .group_by(_ROW)
+        .agg(
+            [
+                pl.col("__s").filter(pl.col(_NORM).str.contains(p)).mean().alias(f"__t_{tid}")
+                for tid, p in flags.items()
+                if p
+            ]
+        )
     )
-    return part.join(per_theme, on=_ROW, how="left").with_columns(
-        theme_sentiment=pl.concat_list([
-            pl.when(pl.col("themes").list.contains(tid)).then(pl.coalesce(pl.col(f"__t_{tid}"), pl.col("sentiment"), pl.lit(0.0)))
-            for tid, p in flags.items() if p
-        ]).list.drop_nulls() if any(flags.values()) else pl.lit([], pl.List(pl.Float64))
-    ).drop([f"__t_{tid}" for tid, p in flags.items() if p])
+    return (
+        part.join(per_theme, on=_ROW, how="left")
+        .with_columns(
+            theme_sentiment=pl.concat_list(
+                [
+                    pl.when(pl.col("themes").list.contains(tid)).then(
+                        pl.coalesce(pl.col(f"__t_{tid}"), pl.col("sentiment"), pl.lit(0.0))
+                    )
+                    for tid, p in flags.items()
+                    if p
+                ]
+            ).list.drop_nulls()
+            if any(flags.values())
+            else pl.lit([], pl.List(pl.Float64))
+        )
+        .drop([f"__t_{tid}" for tid, p in flags.items() if p])
+    )
 
 
 def tag(
@@ -463,7 +556,9 @@ def tag(
     else:
         lang = detect_language(pl.col(text))
         out_language = "language"
-    base = lazy.with_row_index(_ROW).with_columns(lang.alias(_LANG), normalise(pl.col(text)).alias(_NORM))
+    base = lazy.with_row_index(_ROW).with_columns(
+        lang.alias(_LANG), normalise(pl.col(text)).alias(_NORM)
+    )
     known: list[str] = sorted(set(taxonomy.languages) | set(lexicons))
     parts: list[pl.LazyFrame] = []
     all_contrast = [c for lex in lexicons.values() for c in lex.contrast]
@@ -474,10 +569,23 @@ def tag(
         else:
             part = base.filter(pl.col(_LANG) == code)
             lex = lexicons.get(code)
-        sent = sentiment_expr(pl.col(_NORM), lex) if lex else pl.when(pl.col(_NORM).str.strip_chars() != "").then(0.0)
-        part = part.with_columns(themes=themes_expr(pl.col(_NORM), taxonomy, code), sentiment=sent.cast(pl.Float64))
+        sent = (
+            sentiment_expr(pl.col(_NORM), lex)
+            if lex
+            else pl.when(pl.col(_NORM).str.strip_chars() != "").then(0.0)
+        )
+        part = part.with_columns(
+            themes=themes_expr(pl.col(_NORM), taxonomy, code), sentiment=sent.cast(pl.Float64)
+        )
         if per_theme:
-            part = _clause_sentiment(part, text, taxonomy, lex, code, list(lex.contrast) if lex and code else all_contrast)
+            part = _clause_sentiment(
+                part,
+                text,
+                taxonomy,
+                lex,
+                code,
+                list(lex.contrast) if lex and code else all_contrast,
+            )
         parts.append(part)
     out = pl.concat(parts, how="vertical").sort(_ROW)
     if out_language:
@@ -510,8 +618,15 @@ def _merged_lexicon(lexicons: dict[str, Lexicon]) -> Lexicon | None:
 # ---------------------------------------------------------------- highlighting
 
 _ACCENT_CLASSES = {
-    "a": "[aáàâäã]", "e": "[eéèêë]", "i": "[iíìîï]", "o": "[oóòôöõ]", "u": "[uúùûü]",
-    "n": "[nñ]", "c": "[cç]", "е": "[её]", "y": "[yýÿ]",
+    "a": "[aáàâäã]",
+    "e": "[eéèêë]",
+    "i": "[iíìîï]",
+    "o": "[oóòôöõ]",
+    "u": "[uúùûü]",
+    "n": "[nñ]",
+    "c": "[cç]",
+    "е": "[её]",
+    "y": "[yýÿ]",
 }
 
 
@@ -545,7 +660,9 @@ def highlight_regex(expressions: list[str]) -> str | None:
         return None
     alts = []
     if stems:
-        alts.append("(?:" + "|".join(sorted(set(stems), key=len, reverse=True)) + ")" + _LETTER + "*")
+        alts.append(
+            "(?:" + "|".join(sorted(set(stems), key=len, reverse=True)) + ")" + _LETTER + "*"
+        )
     if words:
         alts.append("(?:" + "|".join(sorted(set(words), key=len, reverse=True)) + ")")
     return f"(?i)(^|{_NOT_LETTER})(" + "|".join(alts) + f")({_NOT_LETTER}|$)"

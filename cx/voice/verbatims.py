@@ -9,8 +9,6 @@ verbatim of an agency x wave cell with fewer than 5 responses is ever returned.
 
 from __future__ import annotations
 
-import html
-
 import polars as pl
 
 from cx.analytics.overview import scoped, wave_rank
@@ -19,6 +17,7 @@ from cx.core import metrics
 from cx.core.filters import Filters
 from cx.core.privacy import mask_pii
 from cx.core.scope import Scope
+from cx.core.text import escape_html, escape_html_expr
 from cx.voice import themes
 
 SENTIMENT_BANDS = {"positive": (0.05, None), "negative": (None, -0.05), "neutral": (-0.05, 0.05)}
@@ -27,7 +26,9 @@ MASK_TOKENS = ["email", "phone", "card", "iban"]
 ALL_WAVES = "all"
 
 
-def _comments(frame: pl.LazyFrame, scope: Scope, filters: Filters, *, waves: bool = True) -> pl.LazyFrame:
+def _comments(
+    frame: pl.LazyFrame, scope: Scope, filters: Filters, *, waves: bool = True
+) -> pl.LazyFrame:
     """Scoped, filtered responses that have a non-empty comment, tagged with themes/sentiment."""
     cols = frame.collect_schema().names()
     rows = scoped(frame, scope, filters, waves=waves)
@@ -35,7 +36,9 @@ def _comments(frame: pl.LazyFrame, scope: Scope, filters: Filters, *, waves: boo
         rows = rows.with_columns(weight=pl.lit(1.0))
     if "comment" not in cols:
         return rows.filter(pl.lit(False)).with_columns(
-            comment=pl.lit(None, pl.String), themes=pl.lit([], pl.List(pl.String)), sentiment=pl.lit(None, pl.Float64)
+            comment=pl.lit(None, pl.String),
+            themes=pl.lit([], pl.List(pl.String)),
+            sentiment=pl.lit(None, pl.Float64),
         )
     rows = rows.filter(pl.col("comment").str.strip_chars().str.len_chars() > 0)
     return themes.tag(rows, language="language" if "language" in cols else None)
@@ -56,27 +59,47 @@ def theme_summary(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.Dat
     tagged = _comments(frame, scope, filters).with_columns(
         wp=pl.col("weight") * metrics.is_promoter().cast(pl.Float64),
         wd=pl.col("weight") * metrics.is_detractor().cast(pl.Float64),
-        pro=metrics.is_promoter(), det=metrics.is_detractor(),
+        pro=metrics.is_promoter(),
+        det=metrics.is_detractor(),
     )
     totals = tagged.select(
-        n_comments=pl.len(), W=pl.col("weight").sum(), WP=pl.col("wp").sum(), WD=pl.col("wd").sum(),
-        PRO=pl.col("pro").sum(), DET=pl.col("det").sum(),
+        n_comments=pl.len(),
+        W=pl.col("weight").sum(),
+        WP=pl.col("wp").sum(),
+        WD=pl.col("wd").sum(),
+        PRO=pl.col("pro").sum(),
+        DET=pl.col("det").sum(),
     )
     per_theme = (
-        tagged.select("themes", "weight", "wp", "wd", "pro", "det", "sentiment").explode("themes")
-        .filter(pl.col("themes").is_not_null()).rename({"themes": "theme"})
-        .group_by("theme").agg(
-            mentions=pl.len(), w=pl.col("weight").sum(), wp=pl.col("wp").sum(), wd=pl.col("wd").sum(),
-            pro=pl.col("pro").sum(), det=pl.col("det").sum(), sentiment=pl.col("sentiment").mean(),
+        tagged.select("themes", "weight", "wp", "wd", "pro", "det", "sentiment")
+        .explode("themes")
+        .filter(pl.col("themes").is_not_null())
+        .rename({"themes": "theme"})
+        .group_by("theme")
+        .agg(
+            mentions=pl.len(),
+            w=pl.col("weight").sum(),
+            wp=pl.col("wp").sum(),
+            wd=pl.col("wd").sum(),
+            pro=pl.col("pro").sum(),
+            det=pl.col("det").sum(),
+            sentiment=pl.col("sentiment").mean(),
         )
     )
     df = (
-        tax.label_frame().lazy().join(per_theme, on="theme", how="left").join(totals, how="cross")
-        .with_columns(pl.col("mentions", "pro", "det").fill_null(0), pl.col("w", "wp", "wd").fill_null(0.0))
+        tax.label_frame()
+        .lazy()
+        .join(per_theme, on="theme", how="left")
+        .join(totals, how="cross")
+        .with_columns(
+            pl.col("mentions", "pro", "det").fill_null(0), pl.col("w", "wp", "wd").fill_null(0.0)
+        )
         .with_columns(
             share=pl.col("mentions") / pl.col("n_comments"),
             nps_with=100 * (pl.col("wp") - pl.col("wd")) / pl.col("w"),
-            nps_without=100 * ((pl.col("WP") - pl.col("wp")) - (pl.col("WD") - pl.col("wd"))) / (pl.col("W") - pl.col("w")),
+            nps_without=100
+            * ((pl.col("WP") - pl.col("wp")) - (pl.col("WD") - pl.col("wd")))
+            / (pl.col("W") - pl.col("w")),
             nps_all=100 * (pl.col("WP") - pl.col("WD")) / pl.col("W"),
             detractor_share=pl.col("det") / pl.col("DET"),
             promoter_share=pl.col("pro") / pl.col("PRO"),
@@ -84,25 +107,56 @@ def theme_summary(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.Dat
             suppressed=(pl.col("mentions") < metrics.SUPPRESS_BELOW)
             | ((pl.col("n_comments") - pl.col("mentions")) < metrics.SUPPRESS_BELOW),
         )
-        .with_columns(nps_gap=pl.col("nps_with") - pl.col("nps_without"), nps_impact=pl.col("nps_all") - pl.col("nps_without"))
+        .with_columns(
+            nps_gap=pl.col("nps_with") - pl.col("nps_without"),
+            nps_impact=pl.col("nps_all") - pl.col("nps_without"),
+        )
         .collect()
     )
-    hidden = ["nps_with", "nps_without", "nps_gap", "nps_impact", "sentiment", "detractor_share", "promoter_share"]
+    hidden = [
+        "nps_with",
+        "nps_without",
+        "nps_gap",
+        "nps_impact",
+        "sentiment",
+        "detractor_share",
+        "promoter_share",
+    ]
     df = df.with_columns(
         [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in hidden]
-        + [pl.when(pl.col("n_comments") < metrics.SUPPRESS_BELOW).then(None).otherwise(pl.col("share")).alias("share")]
+        + [
+            pl.when(pl.col("n_comments") < metrics.SUPPRESS_BELOW)
+            .then(None)
+            .otherwise(pl.col("share"))
+            .alias("share")
+        ]
     ).sort(["mentions", "theme"], descending=[True, False])
     ranked = ~pl.col("low_base") & ~pl.col("suppressed")
     df = df.with_columns(
-        rank_volume=pl.when(~pl.col("suppressed")).then(pl.col("mentions").rank("ordinal", descending=True)),
+        rank_volume=pl.when(~pl.col("suppressed")).then(
+            pl.col("mentions").rank("ordinal", descending=True)
+        ),
         rank_impact=pl.when(ranked).then(
             pl.when(ranked).then(pl.col("nps_impact")).rank("ordinal").cast(pl.UInt32)
         ),
     )
     return df.select(
-        "theme", "label", "mentions", "share", "nps_with", "nps_without", "nps_gap", "nps_impact",
-        "detractor_share", "promoter_share", "sentiment", "n_comments", "low_base", "suppressed",
-        "rank_volume", "rank_impact",
+        "theme",
+        "label",
+        "mentions",
+        "share",
+        "nps_with",
+        "nps_without",
+        "nps_gap",
+        "nps_impact",
+        "detractor_share",
+        "promoter_share",
+        "sentiment",
+        "n_comments",
+        "low_base",
+        "suppressed",
+        "rank_volume",
+        "rank_impact",
     )
 
 
@@ -115,13 +169,19 @@ def theme_trend(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.DataF
     tagged = _comments(frame, scope, filters.with_wave(None), waves=False)
     base = tagged.group_by("wave").agg(n_comments=pl.len())
     counts = (
-        tagged.select("wave", "themes").explode("themes").filter(pl.col("themes").is_not_null())
-        .group_by("wave", "themes").agg(mentions=pl.len()).rename({"themes": "theme"})
+        tagged.select("wave", "themes")
+        .explode("themes")
+        .filter(pl.col("themes").is_not_null())
+        .group_by("wave", "themes")
+        .agg(mentions=pl.len())
+        .rename({"themes": "theme"})
     )
     grid = base.join(tax.label_frame().lazy(), how="cross")
     p = pl.col("mentions") / pl.col("n_comments")
     p0 = pl.col("prev_mentions") / pl.col("prev_n")
-    pooled = (pl.col("mentions") + pl.col("prev_mentions")) / (pl.col("n_comments") + pl.col("prev_n"))
+    pooled = (pl.col("mentions") + pl.col("prev_mentions")) / (
+        pl.col("n_comments") + pl.col("prev_n")
+    )
     se = (pooled * (1 - pooled) * (1 / pl.col("n_comments") + 1 / pl.col("prev_n"))).sqrt()
     df = (
         grid.join(counts, on=["wave", "theme"], how="left")
@@ -132,31 +192,62 @@ def theme_trend(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.DataF
             prev_n=pl.col("n_comments").shift(1).over("theme"),
         )
         .with_columns(
-            share=p, change=p - p0,
+            share=p,
+            change=p - p0,
             z=pl.when(se > 0).then((p - p0) / se),
             low_base=pl.col("n_comments") < metrics.LOW_BASE,
             suppressed=pl.col("n_comments") < metrics.SUPPRESS_BELOW,
         )
         .with_columns(
-            significant=((pl.col("z").abs() > metrics.Z95) & ~pl.col("low_base") & (pl.col("prev_n") >= metrics.LOW_BASE)).fill_null(False)
+            significant=(
+                (pl.col("z").abs() > metrics.Z95)
+                & ~pl.col("low_base")
+                & (pl.col("prev_n") >= metrics.LOW_BASE)
+            ).fill_null(False)
         )
         .collect()
     )
     return df.with_columns(
-        [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in ("share", "change", "z")]
-    ).select("wave", "theme", "label", "mentions", "n_comments", "share", "change", "z", "significant", "low_base", "suppressed", "order")
+        [
+            pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
+            for c in ("share", "change", "z")
+        ]
+    ).select(
+        "wave",
+        "theme",
+        "label",
+        "mentions",
+        "n_comments",
+        "share",
+        "change",
+        "z",
+        "significant",
+        "low_base",
+        "suppressed",
+        "order",
+    )
 
 
-def word_frequencies(frame: pl.LazyFrame, scope: Scope, filters: Filters, limit: int = 150) -> pl.DataFrame:
+def word_frequencies(
+    frame: pl.LazyFrame, scope: Scope, filters: Filters, limit: int = 150
+) -> pl.DataFrame:
     """Most frequent words of the comments (masked first, stop words of every language left out)."""
     stop = sorted(set().union(*themes.load_stopwords().values()))
     rows = _comments(frame, scope, filters)
     words = (
-        rows.select(mask_pii(pl.col("comment")).str.to_lowercase().str.extract_all(r"[^\W\d_]{3,}").alias("word"))
-        .explode("word").filter(pl.col("word").is_not_null())
+        rows.select(
+            mask_pii(pl.col("comment"))
+            .str.to_lowercase()
+            .str.extract_all(r"[^\W\d_]{3,}")
+            .alias("word")
+        )
+        .explode("word")
+        .filter(pl.col("word").is_not_null())
         .filter(~themes.fold(pl.col("word")).is_in(stop + MASK_TOKENS))
-        .group_by("word").agg(count=pl.len())
-        .sort(["count", "word"], descending=[True, False]).head(limit)
+        .group_by("word")
+        .agg(count=pl.len())
+        .sort(["count", "word"], descending=[True, False])
+        .head(limit)
     )
     n = rows.select(pl.len()).collect().item()
     df = words.collect()
@@ -171,23 +262,33 @@ def theme_labels(language: str = "en") -> dict[str, str]:
 def verbatim_options(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> dict[str, list[str]]:
     """Choices offered by the verbatim explorer, from rows inside the scope only."""
     rows = scoped(frame, scope, filters.with_wave(None), waves=False)
-    agencies = rows.select(pl.col("agency").unique()).collect().to_series().drop_nulls().sort().to_list()
-    return {"agency": agencies, "theme": themes.load_taxonomy().ids, "wave": [ALL_WAVES, *reversed(all_waves(frame))]}
+    agencies = (
+        rows.select(pl.col("agency").unique()).collect().to_series().drop_nulls().sort().to_list()
+    )
+    return {
+        "agency": agencies,
+        "theme": themes.load_taxonomy().ids,
+        "wave": [ALL_WAVES, *reversed(all_waves(frame))],
+    }
 
 
 def _highlight(text: pl.Expr, theme: str | None, search: str | None) -> pl.Expr:
     """HTML-escaped text with the chosen theme's expressions and the search term wrapped in <mark>."""
-    escaped = text.str.replace_many(["&", "<", ">", '"', "'"], ["&amp;", "&lt;", "&gt;", "&quot;", "&#x27;"])
+    escaped = escape_html_expr(text)
     tax = themes.load_taxonomy()
     expressions = [e for _, exprs in tax.theme(theme).expressions for e in exprs] if theme else []
     theme_rx = themes.highlight_regex(expressions)
-    search_rx = themes.literal_regex(html.escape(search.strip())) if search and search.strip() else None
+    search_rx = (
+        themes.literal_regex(escape_html(search.strip())) if search and search.strip() else None
+    )
     if theme_rx is None and search_rx is None:
         return escaped
     # One pass, so marks never nest: group 1 = search; 2, 3, 4 = before, theme match, after.
     search_part = f"({search_rx.removeprefix('(?i)')})" if search_rx else "(\\b\\B)"
     theme_part = theme_rx.removeprefix("(?i)") if theme_rx else "(\\b\\B)(\\b\\B)(\\b\\B)"
-    return escaped.str.replace_all(f"(?i){search_part}|{theme_part}", "${2}<mark>${1}${3}</mark>${4}")
+    return escaped.str.replace_all(
+        f"(?i){search_part}|{theme_part}", "${2}<mark>${1}${3}</mark>${4}"
+    )
 
 
 def verbatims(
@@ -215,17 +316,29 @@ def verbatims(
     f = filters.with_wave(None) if wave == ALL_WAVES else filters.with_wave(wave or filters.wave)
     cols = frame.collect_schema().names()
     rows = scoped(frame, scope, f, waves=f.wave is not None)
-    rows = rows.with_columns(cell_n=pl.len().over(["agency", "wave"])).filter(pl.col("cell_n") >= metrics.SUPPRESS_BELOW)
+    rows = rows.with_columns(cell_n=pl.len().over(["agency", "wave"])).filter(
+        pl.col("cell_n") >= metrics.SUPPRESS_BELOW
+    )
     if "comment" not in cols:
         return pl.DataFrame()
-    rows = rows.filter(pl.col("comment").str.strip_chars().str.len_chars() > 0).with_columns(comment=mask_pii(pl.col("comment")))
+    rows = rows.filter(pl.col("comment").str.strip_chars().str.len_chars() > 0).with_columns(
+        comment=mask_pii(pl.col("comment"))
+    )
     if agency:
         rows = rows.filter(pl.col("agency") == agency)
     if score_band:
-        band = {"promoter": metrics.is_promoter(), "passive": metrics.is_passive(), "detractor": metrics.is_detractor()}[score_band]
+        band = {
+            "promoter": metrics.is_promoter(),
+            "passive": metrics.is_passive(),
+            "detractor": metrics.is_detractor(),
+        }[score_band]
         rows = rows.filter(band)
     if search and search.strip():
-        rows = rows.filter(themes.fold(pl.col("comment")).str.contains(themes.fold_text(search.strip()), literal=True))
+        rows = rows.filter(
+            themes.fold(pl.col("comment")).str.contains(
+                themes.fold_text(search.strip()), literal=True
+            )
+        )
     tagged = themes.tag(rows, language="language" if "language" in cols else None)
     if theme:
         themes.load_taxonomy().theme(theme)  # unknown theme -> ThemeError naming the themes
@@ -233,18 +346,29 @@ def verbatims(
     if sentiment:
         lo, hi = SENTIMENT_BANDS[sentiment]
         if lo is not None:
-            tagged = tagged.filter(pl.col("sentiment") > lo if sentiment == "positive" else pl.col("sentiment") >= lo)
+            tagged = tagged.filter(
+                pl.col("sentiment") > lo if sentiment == "positive" else pl.col("sentiment") >= lo
+            )
         if hi is not None:
-            tagged = tagged.filter(pl.col("sentiment") < hi if sentiment == "negative" else pl.col("sentiment") <= hi)
+            tagged = tagged.filter(
+                pl.col("sentiment") < hi if sentiment == "negative" else pl.col("sentiment") <= hi
+            )
     order = [c for c in ("responded_at", "response_id") if c in cols]
-    keep = [c for c in ("response_id", "wave", "responded_at", "country", "agency", "nps", "language") if c in cols]
+    keep = [
+        c
+        for c in ("response_id", "wave", "responded_at", "country", "agency", "nps", "language")
+        if c in cols
+    ]
     out = (
         tagged.with_columns(matches=pl.len())
         .sort(order, descending=[True] * len(order) if order else False)
         .head(limit)
         .with_columns(
-            score_band=pl.when(metrics.is_promoter()).then(pl.lit("promoter"))
-            .when(metrics.is_passive()).then(pl.lit("passive")).otherwise(pl.lit("detractor")),
+            score_band=pl.when(metrics.is_promoter())
+            .then(pl.lit("promoter"))
+            .when(metrics.is_passive())
+            .then(pl.lit("passive"))
+            .otherwise(pl.lit("detractor")),
             comment_html=_highlight(pl.col("comment"), theme, search),
         )
         .select(*keep, "score_band", "themes", "sentiment", "comment", "comment_html", "matches")
@@ -262,8 +386,12 @@ def themes_takeaway(summary: pl.DataFrame) -> str:
         return "Too few comments in this scope and filters to report themes."
     top = shown.sort(["mentions", "theme"], descending=[True, False]).row(0, named=True)
     n = top["n_comments"]
-    text = f"{top['label']} is the most-mentioned theme ({100 * top['share']:.0f} % of {n:,} comments)"
-    costly = shown.filter(pl.col("rank_impact").is_not_null() & (pl.col("nps_impact") < 0)).sort("nps_impact")
+    text = (
+        f"{top['label']} is the most-mentioned theme ({100 * top['share']:.0f} % of {n:,} comments)"
+    )
+    costly = shown.filter(pl.col("rank_impact").is_not_null() & (pl.col("nps_impact") < 0)).sort(
+        "nps_impact"
+    )
     if costly.height:
         c = costly.row(0, named=True)
         who = "it" if c["theme"] == top["theme"] else c["label"].lower()
@@ -273,7 +401,9 @@ def themes_takeaway(summary: pl.DataFrame) -> str:
 
 def verbatims_takeaway(df: pl.DataFrame) -> str:
     if df.is_empty():
-        return "No comment matches these filters (cells with fewer than 5 responses are never shown)."
+        return (
+            "No comment matches these filters (cells with fewer than 5 responses are never shown)."
+        )
     total = int(df["matches"][0])
     neg = df.filter(pl.col("sentiment") < -0.05).height / df.height
     shown = f"showing the newest {df.height:,}" if total > df.height else "all shown"

@@ -26,10 +26,20 @@ def wordcloud_png(freqs: pl.DataFrame, *, width: int = 1200, height: int = 460) 
         return COLOURS[sum(map(ord, word)) % len(COLOURS)]
 
     cloud = WordCloud(
-        font_path=str(FONT), width=width, height=height, background_color="white",
-        prefer_horizontal=0.95, max_words=freqs.height, random_state=42, color_func=colour,
-        min_font_size=12, max_font_size=150, relative_scaling=0.5,
-    ).generate_from_frequencies(dict(zip(freqs["word"].to_list(), freqs["count"].to_list(), strict=True)))
+        font_path=str(FONT),
+        width=width,
+        height=height,
+        background_color="white",
+        prefer_horizontal=0.95,
+        max_words=freqs.height,
+        random_state=42,
+        color_func=colour,
+        min_font_size=12,
+        max_font_size=150,
+        relative_scaling=0.5,
+    ).generate_from_frequencies(
+        dict(zip(freqs["word"].to_list(), freqs["count"].to_list(), strict=True))
+    )
     buf = io.BytesIO()
     cloud.to_image().save(buf, format="PNG")
     return buf.getvalue()

@@ -16,28 +16,47 @@ from cx.core.scope import Scope
 Q1, Q2 = "2026-Q1", "2026-Q2"
 
 
-def _agency(wave: str, country: str, agency: str, promoters: int, detractors: int, n: int,
-            speed: list[float] | None = None, price: list[float] | None = None) -> pl.DataFrame:
+def _agency(
+    wave: str,
+    country: str,
+    agency: str,
+    promoters: int,
+    detractors: int,
+    n: int,
+    speed: list[float] | None = None,
+    price: list[float] | None = None,
+) -> pl.DataFrame:
     """``n`` answers: promoters score 10, detractors 3, the rest (passives) 8."""
     scores = [10] * promoters + [3] * detractors + [8] * (n - promoters - detractors)
-    return pl.DataFrame({
-        "response_id": [f"{wave}-{agency}-{i}" for i in range(n)],
-        "wave": [wave] * n,
-        "region": ["Europe"] * n,
-        "country": [country] * n,
-        "agency": [agency] * n,
-        "nps": scores,
-        "weight": [1.0] * n,
-        "attr_speed": speed if speed is not None else [7.0] * n,
-        "attr_price": price if price is not None else [7.0] * n,
-    })
+    return pl.DataFrame(
+        {
+            "response_id": [f"{wave}-{agency}-{i}" for i in range(n)],
+            "wave": [wave] * n,
+            "region": ["Europe"] * n,
+            "country": [country] * n,
+            "agency": [agency] * n,
+            "nps": scores,
+            "weight": [1.0] * n,
+            "attr_speed": speed if speed is not None else [7.0] * n,
+            "attr_price": price if price is not None else [7.0] * n,
+        }
+    )
 
 
 def _tiny() -> pl.LazyFrame:
     """Spain's six agencies and France's Lille over two waves (numbers worked by hand below)."""
     parts = [
         # 2026-Q2: Norte 40, Sur -10, Este 25, Oeste 25 (n=20), Centro (n=3), Isla 20 (n=25).
-        _agency(Q2, "ES", "Norte", 60, 20, 100, speed=[8.0] * 50 + [6.0] * 50, price=[7.0] * 50 + [9.0] * 50),
+        _agency(
+            Q2,
+            "ES",
+            "Norte",
+            60,
+            20,
+            100,
+            speed=[8.0] * 50 + [6.0] * 50,
+            price=[7.0] * 50 + [9.0] * 50,
+        ),
         _agency(Q2, "ES", "Sur", 30, 40, 100, speed=[5.0] * 100, price=[7.0] * 94 + [8.5] * 6),
         _agency(Q2, "ES", "Este", 20, 10, 40, speed=[5.0] * 40, price=[8.5] * 40),
         _agency(Q2, "ES", "Oeste", 10, 5, 20, speed=[5.0] * 20, price=[8.5] * 20),
@@ -75,9 +94,9 @@ def test_parent_is_the_country_aggregate_worked_by_hand(spain_league: pl.DataFra
     ("agency", "nps", "moe", "z", "significant"),
     [
         # z = (NPS - 18.40) / sqrt((MoE / 1.96)^2 + (9.64 / 1.96)^2)
-        ("Norte", 40.0, 15.46, 2.324, True),   # 21.6 points above: significant
-        ("Sur", -10.0, 15.98, -2.983, True),   # 28.4 points below: significant
-        ("Este", 25.0, 24.62, 0.489, False),   # 6.6 points above, n = 40: not significant
+        ("Norte", 40.0, 15.46, 2.324, True),  # 21.6 points above: significant
+        ("Sur", -10.0, 15.98, -2.983, True),  # 28.4 points below: significant
+        ("Este", 25.0, 24.62, 0.489, False),  # 6.6 points above, n = 40: not significant
     ],
 )
 def test_significance_vs_country_matches_hand_computed_z(
@@ -92,7 +111,9 @@ def test_significance_vs_country_matches_hand_computed_z(
 
 def test_rank_movement_since_previous_wave_hand_checked(spain_league: pl.DataFrame) -> None:
     # Q1 order: Sur 40, Este 25, Norte -10.  Q2 order: Norte 40, Este 25, Sur -10.
-    moves = {r["agency"]: (r["rank"], r["prev_rank"], r["rank_change"]) for r in spain_league.to_dicts()}
+    moves = {
+        r["agency"]: (r["rank"], r["prev_rank"], r["rank_change"]) for r in spain_league.to_dicts()
+    }
     assert moves["Norte"] == (1, 3, 2)
     assert moves["Este"] == (2, 2, 0)
     assert moves["Sur"] == (3, 1, -2)
@@ -154,8 +175,15 @@ def norte_attrs() -> pl.DataFrame:
     ],
 )
 def test_attribute_significance_matches_hand_computed_z(
-    norte_attrs: pl.DataFrame, attribute: str, own: float, parent: float, z_parent: float,
-    sig_parent: bool, world: float, z_world: float, sig_world: bool,
+    norte_attrs: pl.DataFrame,
+    attribute: str,
+    own: float,
+    parent: float,
+    z_parent: float,
+    sig_parent: bool,
+    world: float,
+    z_world: float,
+    sig_world: bool,
 ) -> None:
     row = _row(norte_attrs, "attribute", attribute)
     assert row["own_mean"] == pytest.approx(own, abs=1e-4)
@@ -167,10 +195,14 @@ def test_attribute_significance_matches_hand_computed_z(
     assert row["significant_world"] is sig_world
 
 
-def test_attribute_benchmark_has_nps_first_and_names_no_other_agency(norte_attrs: pl.DataFrame) -> None:
+def test_attribute_benchmark_has_nps_first_and_names_no_other_agency(
+    norte_attrs: pl.DataFrame,
+) -> None:
     assert norte_attrs["attribute"].to_list() == ["nps", "attr_price", "attr_speed"]
     nps = norte_attrs.row(0, named=True)
-    assert nps["own_mean"] == pytest.approx(40.0) and nps["parent_mean"] == pytest.approx(18.40, abs=0.01)
+    assert nps["own_mean"] == pytest.approx(40.0) and nps["parent_mean"] == pytest.approx(
+        18.40, abs=0.01
+    )
     assert nps["significant_parent"] is True  # z = 2.324, as in the league table
     assert norte_attrs["parent"][0] == "Spain"
     text = norte_attrs.write_csv()
@@ -179,11 +211,13 @@ def test_attribute_benchmark_has_nps_first_and_names_no_other_agency(norte_attrs
 
 
 def test_parent_hidden_when_rest_of_country_is_under_five() -> None:
-    frame = pl.concat([
-        _agency(Q2, "ES", "Norte", 20, 5, 40),
-        _agency(Q2, "ES", "Sur", 1, 1, 3),  # Spain minus Norte = 3 answers: would reveal Sur
-        _agency(Q2, "FR", "Lille", 50, 10, 100),
-    ]).lazy()
+    frame = pl.concat(
+        [
+            _agency(Q2, "ES", "Norte", 20, 5, 40),
+            _agency(Q2, "ES", "Sur", 1, 1, 3),  # Spain minus Norte = 3 answers: would reveal Sur
+            _agency(Q2, "FR", "Lille", 50, 10, 100),
+        ]
+    ).lazy()
     df = benchmarks.attribute_benchmark(frame, Scope.parse("agency:Norte"), Filters(wave=Q2))
     assert df["parent_mean"].is_null().all()
     assert df["world_mean"].is_not_null().all()
@@ -201,7 +235,9 @@ def test_country_scope_is_benchmarked_against_the_world_only() -> None:
 
 def test_league_takeaway_names_the_significant_gap(spain_league: pl.DataFrame) -> None:
     text = benchmarks.league_takeaway(spain_league, "agency")
-    assert text.startswith("Sur is 28.4 points below the Spain average: significant (NPS -10.0 vs 18.4)")
+    assert text.startswith(
+        "Sur is 28.4 points below the Spain average: significant (NPS -10.0 vs 18.4)"
+    )
 
 
 def test_demo_marseille_significantly_below_france(demo_root: Path) -> None:

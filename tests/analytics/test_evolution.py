@@ -17,11 +17,19 @@ def frame(waves: dict[str, dict[str, list[int | None]]]) -> pl.LazyFrame:
     parts = []
     for wave, cols in waves.items():
         n = len(next(iter(cols.values())))
-        parts.append(pl.DataFrame({
-            "wave": [wave] * n, "region": ["Europe"] * n, "country": ["ES"] * n, "agency": ["Madrid"] * n,
-            "weight": [1.0] * n, "excluded": [False] * n,
-            **{c: pl.Series(c, v, dtype=pl.Int64) for c, v in cols.items()},
-        }))
+        parts.append(
+            pl.DataFrame(
+                {
+                    "wave": [wave] * n,
+                    "region": ["Europe"] * n,
+                    "country": ["ES"] * n,
+                    "agency": ["Madrid"] * n,
+                    "weight": [1.0] * n,
+                    "excluded": [False] * n,
+                    **{c: pl.Series(c, v, dtype=pl.Int64) for c, v in cols.items()},
+                }
+            )
+        )
     return pl.concat(parts, how="diagonal").lazy()
 
 
@@ -34,13 +42,21 @@ B = {"nps": [8] * 40, "attr_x": [5, 7] * 20, "attr_y": [6] * 20 + [9] * 20}
 
 
 def test_attribute_change_significance_matches_hand_computed_z() -> None:
-    got = evolution.attribute_trend(frame({"2026-Q1": A, "2026-Q2": B}), Scope.world(), Filters(wave="2026-Q2"))
-    x = got.filter((pl.col("wave") == "2026-Q2") & (pl.col("attribute") == "attr_x")).row(0, named=True)
-    y = got.filter((pl.col("wave") == "2026-Q2") & (pl.col("attribute") == "attr_y")).row(0, named=True)
+    got = evolution.attribute_trend(
+        frame({"2026-Q1": A, "2026-Q2": B}), Scope.world(), Filters(wave="2026-Q2")
+    )
+    x = got.filter((pl.col("wave") == "2026-Q2") & (pl.col("attribute") == "attr_x")).row(
+        0, named=True
+    )
+    y = got.filter((pl.col("wave") == "2026-Q2") & (pl.col("attribute") == "attr_y")).row(
+        0, named=True
+    )
     assert x["mean"] == pytest.approx(6.0) and x["change"] == pytest.approx(-1.0)
     assert x["se"] == pytest.approx(math.sqrt(1 / 39))
     assert x["z"] == pytest.approx(math.sqrt(39 / 2)) and x["significant"] is True
-    assert y["z"] == pytest.approx(0.5 / math.sqrt(1 / 39 + 90 / 39 / 40)) and y["z"] == pytest.approx(1.732, abs=1e-3)
+    assert y["z"] == pytest.approx(0.5 / math.sqrt(1 / 39 + 90 / 39 / 40)) and y[
+        "z"
+    ] == pytest.approx(1.732, abs=1e-3)
     assert y["significant"] is False
     first = got.filter(pl.col("wave") == "2026-Q1")
     assert first["change"].is_null().all() and not first["significant"].any()
@@ -50,22 +66,31 @@ def test_attribute_change_significance_matches_hand_computed_z() -> None:
 def test_low_bases_are_never_significant_and_tiny_cells_show_no_mean() -> None:
     small_a = {"nps": [8] * 20, "attr_x": [9] * 10 + [10] * 10}
     small_b = {"nps": [8] * 20, "attr_x": [1] * 10 + [2] * 10}
-    got = evolution.attribute_trend(frame({"2026-Q1": small_a, "2026-Q2": small_b}), Scope.world(), Filters())
+    got = evolution.attribute_trend(
+        frame({"2026-Q1": small_a, "2026-Q2": small_b}), Scope.world(), Filters()
+    )
     last = got.filter(pl.col("wave") == "2026-Q2").row(0, named=True)
     assert last["z"] > 10 and last["low_base"] and last["significant"] is False
-    tiny = evolution.attribute_trend(frame({"2026-Q1": {"nps": [8] * 4, "attr_x": [7] * 4}}), Scope.world(), Filters())
+    tiny = evolution.attribute_trend(
+        frame({"2026-Q1": {"nps": [8] * 4, "attr_x": [7] * 4}}), Scope.world(), Filters()
+    )
     assert tiny["suppressed"][0] and tiny["mean"][0] is None
 
 
 def test_a_missing_wave_is_not_silently_compared_with_an_older_one() -> None:
     lf = frame({"2026-Q1": A, "2026-Q2": {"nps": [8] * 40}, "2026-Q3": B})
     got = evolution.attribute_trend(lf, Scope.world(), Filters())
-    q3 = got.filter((pl.col("wave") == "2026-Q3") & (pl.col("attribute") == "attr_x")).row(0, named=True)
+    q3 = got.filter((pl.col("wave") == "2026-Q3") & (pl.col("attribute") == "attr_x")).row(
+        0, named=True
+    )
     assert q3["prev_wave"] == "2026-Q2" and q3["change"] is None and q3["significant"] is False
 
 
 def contract_wave(promoters: int, detractors: int, n: int) -> dict[str, list[int | None]]:
-    return {"nps": [10] * promoters + [0] * detractors + [7] * (n - promoters - detractors), "attr_x": [7] * n}
+    return {
+        "nps": [10] * promoters + [0] * detractors + [7] * (n - promoters - detractors),
+        "attr_x": [7] * n,
+    }
 
 
 def test_compare_waves_nps_uses_the_contract_example_drop_that_is_not_significant() -> None:
@@ -76,23 +101,39 @@ def test_compare_waves_nps_uses_the_contract_example_drop_that_is_not_significan
     assert (nps["a"], nps["b"]) == (pytest.approx(25.0), pytest.approx(14.47, abs=0.01))
     assert nps["z"] == pytest.approx(1.896, abs=1e-3) and nps["significant"] is False
     table = evolution.comparison_table(got)
-    assert table.columns[:3] == ["Measure", "2026-Q1", "2026-Q2"] and table["Verdict"][0] == "not significant"
+    assert (
+        table.columns[:3] == ["Measure", "2026-Q1", "2026-Q2"]
+        and table["Verdict"][0] == "not significant"
+    )
 
 
 def test_compare_waves_attributes_match_the_trend_z() -> None:
-    got = evolution.compare_waves(frame({"2026-Q1": A, "2026-Q2": B}), Scope.world(), Filters(), "2026-Q1", "2026-Q2")
+    got = evolution.compare_waves(
+        frame({"2026-Q1": A, "2026-Q2": B}), Scope.world(), Filters(), "2026-Q1", "2026-Q2"
+    )
     x = got.filter(pl.col("measure") == "attr_x").row(0, named=True)
-    assert x["change"] == pytest.approx(-1.0) and x["z"] == pytest.approx(math.sqrt(39 / 2)) and x["significant"]
+    assert (
+        x["change"] == pytest.approx(-1.0)
+        and x["z"] == pytest.approx(math.sqrt(39 / 2))
+        and x["significant"]
+    )
 
 
-def test_demo_madrid_cleanliness_falls_significantly_over_the_last_three_waves(responses: pl.LazyFrame) -> None:
+def test_demo_madrid_cleanliness_falls_significantly_over_the_last_three_waves(
+    responses: pl.LazyFrame,
+) -> None:
     scope = Scope.parse("agency:Madrid")
     trend = evolution.attribute_trend(responses, scope, Filters(wave="2026-Q3"))
     clean = trend.filter(pl.col("attribute") == "attr_cleanliness").tail(3)
     assert (clean["change"] < 0).all() and clean["significant"].all()
-    text = evolution.takeaway(overview.nps_trend(responses, scope, Filters(wave="2026-Q3")), trend, "2026-Q3")
+    text = evolution.takeaway(
+        overview.nps_trend(responses, scope, Filters(wave="2026-Q3")), trend, "2026-Q3"
+    )
     assert "biggest significant fall: Cleanliness −" in text
-    barcelona = evolution.attribute_trend(responses, Scope.parse("agency:Barcelona"), Filters(wave="2026-Q3"))
-    b = barcelona.filter((pl.col("attribute") == "attr_cleanliness") & (pl.col("wave") == "2026-Q3"))
+    barcelona = evolution.attribute_trend(
+        responses, Scope.parse("agency:Barcelona"), Filters(wave="2026-Q3")
+    )
+    b = barcelona.filter(
+        (pl.col("attribute") == "attr_cleanliness") & (pl.col("wave") == "2026-Q3")
+    )
     assert b["mean"][0] > 6.8 > clean["mean"][-1]  # the fall is Madrid's own, not its neighbours'
-

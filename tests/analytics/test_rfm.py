@@ -15,9 +15,17 @@ from cx.core.data import DataError
 AS_OF = date(2026, 3, 31)  # last day of wave 2026-Q1
 # customer: (recency days, transactions in the 365-day window, amount in the window)
 CUSTOMERS = {
-    "C01": (1, 12, 1200.0), "C02": (3, 10, 900.0), "C03": (5, 8, 1500.0), "C04": (10, 6, 300.0),
-    "C05": (20, 5, 650.0), "C06": (40, 4, 200.0), "C07": (60, 3, 800.0), "C08": (90, 2, 100.0),
-    "C09": (150, 2, 450.0), "C10": (200, 1, 50.0), "C11": (300, 1, 20.0),
+    "C01": (1, 12, 1200.0),
+    "C02": (3, 10, 900.0),
+    "C03": (5, 8, 1500.0),
+    "C04": (10, 6, 300.0),
+    "C05": (20, 5, 650.0),
+    "C06": (40, 4, 200.0),
+    "C07": (60, 3, 800.0),
+    "C08": (90, 2, 100.0),
+    "C09": (150, 2, 450.0),
+    "C10": (200, 1, 50.0),
+    "C11": (300, 1, 20.0),
 }
 # Worked by hand: ranks over the 12 customers, score = 1 + floor(5 * (rank_min - 1) / 12).
 EXPECTED = {
@@ -46,7 +54,9 @@ def dozen_transactions() -> pl.DataFrame:
     rows.append(("C01", AS_OF - timedelta(days=500), 9999.0))  # before the 365-day window
     rows.append(("C10", AS_OF + timedelta(days=10), 5000.0))  # after the as-of day: ignored
     rows.append(("C12", AS_OF - timedelta(days=420), 70.0))  # only history outside the window
-    return pl.DataFrame(rows, schema={"customer_id": pl.String, "date": pl.Date, "amount": pl.Float64}, orient="row")
+    return pl.DataFrame(
+        rows, schema={"customer_id": pl.String, "date": pl.Date, "amount": pl.Float64}, orient="row"
+    )
 
 
 def write_crm(root: Path, tx: pl.DataFrame) -> Path:
@@ -63,21 +73,42 @@ def test_rfm_scores_and_tiers_match_the_hand_worked_dozen() -> None:
         row = by_id[cid]
         assert (row["r"], row["f"], row["m"], row["rfm_tier"]) == (r, f, m, tier), cid
     assert by_id["C01"]["recency"] == 1 and by_id["C01"]["frequency"] == 12
-    assert by_id["C01"]["monetary"] == pytest.approx(1200.0)  # the 9999 purchase is outside the window
+    assert by_id["C01"]["monetary"] == pytest.approx(
+        1200.0
+    )  # the 9999 purchase is outside the window
     assert by_id["C10"]["recency"] == 200  # the purchase after the as-of day does not count
-    assert (by_id["C12"]["recency"], by_id["C12"]["frequency"], by_id["C12"]["monetary"]) == (420, 0, 0.0)
+    assert (by_id["C12"]["recency"], by_id["C12"]["frequency"], by_id["C12"]["monetary"]) == (
+        420,
+        0,
+        0.0,
+    )
 
 
 def test_customers_without_history_before_the_as_of_day_get_no_tier() -> None:
-    tx = pl.DataFrame({"customer_id": ["A", "B"], "date": [AS_OF, AS_OF + timedelta(days=1)], "amount": [10.0, 10.0]})
+    tx = pl.DataFrame(
+        {
+            "customer_id": ["A", "B"],
+            "date": [AS_OF, AS_OF + timedelta(days=1)],
+            "amount": [10.0, 10.0],
+        }
+    )
     got = rfm.rfm_scores(tx, AS_OF).collect()
     assert got["customer_id"].to_list() == ["A"]
 
 
 @pytest.mark.parametrize(
     ("r", "f", "m", "tier"),
-    [(5, 5, 1, "Champions"), (3, 4, 1, "Loyal"), (1, 5, 5, "Can't lose them"), (2, 4, 3, "At risk"),
-     (1, 3, 5, "At risk"), (5, 1, 1, "New"), (4, 2, 1, "Potential loyalists"), (2, 1, 5, "Hibernating"), (1, 2, 4, "Lost")],
+    [
+        (5, 5, 1, "Champions"),
+        (3, 4, 1, "Loyal"),
+        (1, 5, 5, "Can't lose them"),
+        (2, 4, 3, "At risk"),
+        (1, 3, 5, "At risk"),
+        (5, 1, 1, "New"),
+        (4, 2, 1, "Potential loyalists"),
+        (2, 1, 5, "Hibernating"),
+        (1, 2, 4, "Lost"),
+    ],
 )
 def test_tier_mapping_follows_the_config_rules_in_order(r: int, f: int, m: int, tier: str) -> None:
     df = pl.DataFrame({"r": [r], "f": [f], "m": [m]})
@@ -94,7 +125,9 @@ def test_default_mapping_names_every_score_combination() -> None:
 
 def test_custom_mapping_file_and_fallback(tmp_path: Path) -> None:
     path = tmp_path / "tiers.yaml"
-    path.write_text("fallback: Rest\ntiers:\n  - name: Top\n    r: [5, 5]\n    m: [5, 5]\n", encoding="utf-8")
+    path.write_text(
+        "fallback: Rest\ntiers:\n  - name: Top\n    r: [5, 5]\n    m: [5, 5]\n", encoding="utf-8"
+    )
     tiers = rfm.load_tiers(path)
     df = pl.DataFrame({"r": [5, 5], "f": [1, 1], "m": [5, 4]}).select(rfm.tier_expr(tiers))
     assert df["rfm_tier"].to_list() == ["Top", "Rest"]
@@ -106,7 +139,11 @@ def test_custom_mapping_file_and_fallback(tmp_path: Path) -> None:
 def test_with_rfm_tier_uses_each_response_wave_end(tmp_path: Path) -> None:
     root = write_crm(tmp_path, dozen_transactions())
     responses = pl.LazyFrame(
-        {"wave": ["2026-Q1", "2026-Q1", "2026-Q2"], "customer_id": ["C01", "C99", "C10"], "nps": [10, 5, 7]}
+        {
+            "wave": ["2026-Q1", "2026-Q1", "2026-Q2"],
+            "customer_id": ["C01", "C99", "C10"],
+            "nps": [10, 5, 7],
+        }
     )
     got = rfm.with_rfm_tier(responses, root).collect().sort("wave", "customer_id")
     q2 = rfm.rfm_tiers(root, "2026-Q2").filter(pl.col("customer_id") == "C10")["rfm_tier"][0]

@@ -36,8 +36,14 @@ def cube(request: pytest.FixtureRequest, responses: pl.LazyFrame) -> pl.LazyFram
 
 
 @pytest.mark.parametrize("scope", ["world", "region:Latin America", "country:ES", "agency:Madrid"])
-@pytest.mark.parametrize("filters", FILTERS, ids=lambda f: f"{f.wave}-{'-'.join(f.channels + f.segments + f.touchpoints) or 'all'}")
-def test_rollup_and_rows_give_identical_results(responses: pl.LazyFrame, cube: pl.LazyFrame, scope: str, filters: Filters) -> None:
+@pytest.mark.parametrize(
+    "filters",
+    FILTERS,
+    ids=lambda f: f"{f.wave}-{'-'.join(f.channels + f.segments + f.touchpoints) or 'all'}",
+)
+def test_rollup_and_rows_give_identical_results(
+    responses: pl.LazyFrame, cube: pl.LazyFrame, scope: str, filters: Filters
+) -> None:
     coarse = "advisor_id" not in cube.collect_schema().names()
     for fn, kwargs in QUERIES:
         if coarse and kwargs.get("level") == "advisor_id":
@@ -47,7 +53,9 @@ def test_rollup_and_rows_give_identical_results(responses: pl.LazyFrame, cube: p
         if isinstance(from_rows, dict):
             assert from_rows == from_cube
         else:
-            assert_frame_equal(from_rows, from_cube, check_exact=False, abs_tol=1e-9, check_dtypes=False)
+            assert_frame_equal(
+                from_rows, from_cube, check_exact=False, abs_tol=1e-9, check_dtypes=False
+            )
 
 
 def test_rollup_is_much_smaller_than_the_rows(responses: pl.LazyFrame, cube: pl.LazyFrame) -> None:
@@ -56,4 +64,7 @@ def test_rollup_is_much_smaller_than_the_rows(responses: pl.LazyFrame, cube: pl.
     assert cells < rows / 1.5
     if "advisor_id" not in cube.collect_schema().names():
         assert cells <= 8 * 28 * 8 * 4 * 4  # waves x agencies x channels x touchpoints x segments
-    assert cube.select(pl.col("n").sum()).collect().item() == responses.filter(~pl.col("excluded")).select(pl.len()).collect().item()
+    assert (
+        cube.select(pl.col("n").sum()).collect().item()
+        == responses.filter(~pl.col("excluded")).select(pl.len()).collect().item()
+    )

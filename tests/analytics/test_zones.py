@@ -17,36 +17,51 @@ from cx.demo.dataset import GEOGRAPHY
 W = "2026-Q2"
 
 
-def _country(region: str, country: str, promoters: int, detractors: int, n: int,
-             csat_top2: int = 0, clean: float = 7.0) -> pl.DataFrame:
+def _country(
+    region: str,
+    country: str,
+    promoters: int,
+    detractors: int,
+    n: int,
+    csat_top2: int = 0,
+    clean: float = 7.0,
+) -> pl.DataFrame:
     scores = [10] * promoters + [3] * detractors + [8] * (n - promoters - detractors)
-    return pl.DataFrame({
-        "response_id": [f"{country}-{i}" for i in range(n)],
-        "wave": [W] * n,
-        "region": [region] * n,
-        "country": [country] * n,
-        "agency": [f"{country} One"] * n,
-        "nps": scores,
-        "csat": [5] * csat_top2 + [2] * (n - csat_top2),
-        "weight": [1.0] * n,
-        "attr_cleanliness": [clean] * n,
-    })
+    return pl.DataFrame(
+        {
+            "response_id": [f"{country}-{i}" for i in range(n)],
+            "wave": [W] * n,
+            "region": [region] * n,
+            "country": [country] * n,
+            "agency": [f"{country} One"] * n,
+            "nps": scores,
+            "csat": [5] * csat_top2 + [2] * (n - csat_top2),
+            "weight": [1.0] * n,
+            "attr_cleanliness": [clean] * n,
+        }
+    )
 
 
 def _frame() -> pl.LazyFrame:
-    return pl.concat([
-        _country("Europe", "ES", 50, 10, 100, csat_top2=80, clean=8.0),    # NPS 40
-        _country("Europe", "FR", 20, 30, 100, csat_top2=50, clean=6.0),    # NPS -10
-        _country("Latin America", "MX", 12, 2, 20, csat_top2=10, clean=9.0),  # NPS 50, low base
-        _country("Latin America", "AR", 40, 10, 100, csat_top2=70, clean=7.0),  # NPS 30
-    ]).lazy()
+    return pl.concat(
+        [
+            _country("Europe", "ES", 50, 10, 100, csat_top2=80, clean=8.0),  # NPS 40
+            _country("Europe", "FR", 20, 30, 100, csat_top2=50, clean=6.0),  # NPS -10
+            _country("Latin America", "MX", 12, 2, 20, csat_top2=10, clean=9.0),  # NPS 50, low base
+            _country("Latin America", "AR", 40, 10, 100, csat_top2=70, clean=7.0),  # NPS 30
+        ]
+    ).lazy()
 
 
 def test_zone_table_regions_then_their_countries_best_first() -> None:
     df = zones.zone_table(_frame(), Scope.world(), Filters(wave=W))
     assert df.select("level", "name").rows() == [
-        ("region", "Latin America"), ("country", "Mexico"), ("country", "Argentina"),
-        ("region", "Europe"), ("country", "Spain"), ("country", "France"),
+        ("region", "Latin America"),
+        ("country", "Mexico"),
+        ("country", "Argentina"),
+        ("region", "Europe"),
+        ("country", "Spain"),
+        ("country", "France"),
     ]
     europe = df.filter(pl.col("name") == "Europe").row(0, named=True)
     assert europe["n"] == 200 and europe["nps"] == pytest.approx(15.0)  # 100 * (70 - 40) / 200
@@ -80,9 +95,14 @@ def test_iso_table_covers_every_country_and_the_demo() -> None:
 
 @pytest.mark.parametrize(
     ("metric", "expected"),
-    [("csat", {"ES": 80.0, "FR": 50.0, "AR": 70.0}), ("attr_cleanliness", {"ES": 8.0, "FR": 6.0, "AR": 7.0})],
+    [
+        ("csat", {"ES": 80.0, "FR": 50.0, "AR": 70.0}),
+        ("attr_cleanliness", {"ES": 8.0, "FR": 6.0, "AR": 7.0}),
+    ],
 )
-def test_metric_picker_colours_by_csat_or_an_attribute(metric: str, expected: dict[str, float]) -> None:
+def test_metric_picker_colours_by_csat_or_an_attribute(
+    metric: str, expected: dict[str, float]
+) -> None:
     df = zones.zone_table(_frame(), Scope.world(), Filters(wave=W), metric=metric)
     values = dict(df.filter(pl.col("rank").is_not_null()).select("country", "value").rows())
     assert values == pytest.approx(expected)

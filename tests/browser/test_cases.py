@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from cx.demo import complaints
 from cx import store
 from cx.core import data
 from cx.core.scope import Scope
+from cx.demo import complaints
 from cx.loop import cases
 from tests.support.browser import login, shot, wait_idle
 
@@ -53,7 +53,9 @@ def submit(page: Any, tab: str, button: str) -> None:
     wait_idle(page)
 
 
-def test_teleoperator_closes_a_case_manager_sees_it_other_country_never(page: Any, app_url: str, app_store: Engine, browser: Any) -> None:
+def test_teleoperator_closes_a_case_manager_sees_it_other_country_never(
+    page: Any, app_url: str, app_store: Engine, browser: Any
+) -> None:
     with store.session(app_store) as s:
         top = cases.list_cases(s, MADRID, status=cases.OPEN_STATUSES)[0]
     case_id, customer = top.id, top.customer_id
@@ -72,7 +74,9 @@ def test_teleoperator_closes_a_case_manager_sees_it_other_country_never(page: An
     page.get_by_text(f"Case #{case_id}: call logged.").wait_for()
 
     page.get_by_role("tab", name="Solution", exact=True).click()
-    page.get_by_role("textbox", name="What was done for the customer").fill("Apologised, refunded the fee and booked a priority visit.")
+    page.get_by_role("textbox", name="What was done for the customer").fill(
+        "Apologised, refunded the fee and booked a priority visit."
+    )
     page.get_by_role("button", name="Record solution").click()
     wait_idle(page)
     page.get_by_text(f"Case #{case_id}: solution recorded.").wait_for()
@@ -81,7 +85,9 @@ def test_teleoperator_closes_a_case_manager_sees_it_other_country_never(page: An
     page.get_by_text(f"Case #{case_id}: resolved.").wait_for()
     shot(page, "cases-02-resolved")
     page.get_by_role("tab", name="Resolve & close", exact=True).click()
-    page.get_by_role("textbox", name="Note").fill("Customer confirmed by phone that the problem is solved.")
+    page.get_by_role("textbox", name="Note").fill(
+        "Customer confirmed by phone that the problem is solved."
+    )
     page.get_by_role("button", name="Close case").click()
     wait_idle(page)
     page.get_by_text(f"Case #{case_id}: closed.").wait_for()
@@ -94,8 +100,12 @@ def test_teleoperator_closes_a_case_manager_sees_it_other_country_never(page: An
     assert closed is not None and closed.status == "closed"
     assert closed.first_contact_at is not None and closed.close_note
     # (other tests of the session may have worked on this case before: only the tail is ours)
-    assert events[-4:] == [("call", "madrid.teleop", "reached"), ("solution", "madrid.teleop", None),
-                           ("resolved", "madrid.teleop", None), ("closed", "madrid.teleop", None)]
+    assert events[-4:] == [
+        ("call", "madrid.teleop", "reached"),
+        ("solution", "madrid.teleop", None),
+        ("resolved", "madrid.teleop", None),
+        ("closed", "madrid.teleop", None),
+    ]
 
     manager = browser.new_context(viewport={"width": 1600, "height": 1800}).new_page()
     manager.set_default_timeout(90_000)

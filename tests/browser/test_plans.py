@@ -22,7 +22,9 @@ def app_url(demo_root: Path) -> Iterator[str]:
     tests run must not be re-imported (re-importing cx.store would redefine its tables and fail)."""
     from tests.conftest import _free_port
 
-    with streamlit_server(demo_root, _free_port(), env={"STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}) as url:
+    with streamlit_server(
+        demo_root, _free_port(), env={"STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
+    ) as url:
         yield url
 
 
@@ -43,8 +45,15 @@ def signed_in(browser: object, app_url: str, username: str, path: str) -> Iterat
         context.close()
 
 
-def test_plan_proposed_by_madrid_is_approved_by_spain_and_invisible_to_france(browser: object, app_url: str) -> None:
-    with signed_in(browser, app_url, "madrid.manager", "plans?problem_kind=improvement_area&problem_ref=attr_cleanliness") as page:
+def test_plan_proposed_by_madrid_is_approved_by_spain_and_invisible_to_france(
+    browser: object, app_url: str
+) -> None:
+    with signed_in(
+        browser,
+        app_url,
+        "madrid.manager",
+        "plans?problem_kind=improvement_area&problem_ref=attr_cleanliness",
+    ) as page:
         page.get_by_text("Propose an action plan for Cleanliness (improvement area)").wait_for()  # type: ignore[attr-defined]
         wait_idle(page)
         page.get_by_role("textbox", name="Title").fill(TITLE)  # type: ignore[attr-defined]
@@ -79,7 +88,9 @@ def test_plan_proposed_by_madrid_is_approved_by_spain_and_invisible_to_france(br
         assert "No action plan in this scope yet" in body
 
 
-def test_review_meeting_steps_with_the_keyboard_and_keeps_its_state_in_the_url(browser: object, app_url: str) -> None:
+def test_review_meeting_steps_with_the_keyboard_and_keeps_its_state_in_the_url(
+    browser: object, app_url: str
+) -> None:
     with signed_in(browser, app_url, "es.manager", "meeting?agenda=quarterly&present=true") as page:
         page.get_by_role("heading", name="NPS 2026-Q3").wait_for()  # type: ignore[attr-defined]
         wait_idle(page)

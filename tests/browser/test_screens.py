@@ -10,7 +10,11 @@ from tests.support.browser import login, shot, wait_idle
 
 pytestmark = pytest.mark.browser
 
-FOREIGN = {"ceo": [], "es.manager": ["Paris", "Marseille", "London"], "madrid.manager": ["Barcelona", "Valencia", "Paris"]}
+FOREIGN = {
+    "ceo": [],
+    "es.manager": ["Paris", "Marseille", "London"],
+    "madrid.manager": ["Barcelona", "Valencia", "Paris"],
+}
 
 
 @pytest.mark.parametrize("username", ["ceo", "es.manager", "madrid.manager"])
@@ -23,7 +27,11 @@ def test_every_screen_renders_in_a_real_browser(app_url: str, page: object, user
     wait_idle(page)
     seen = []
     for spec in ui.PAGES:
-        if not ui.allowed(spec, user) or not (ROOT / spec.path).exists() or spec.url_path == "import":
+        if (
+            not ui.allowed(spec, user)
+            or not (ROOT / spec.path).exists()
+            or spec.url_path == "import"
+        ):
             continue
         url = app_url + ("/" if spec.url_path == "overview" else f"/{spec.url_path}")
         page.goto(url)  # type: ignore[attr-defined]

@@ -19,14 +19,22 @@ ROOT = Path(__file__).resolve().parents[2]
 def cx(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     import os
 
-    return subprocess.run([sys.executable, "-m", "cx.cli", *args], capture_output=True, text=True, cwd=ROOT, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "cx.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def independent_kpis(root: Path, country: str) -> dict[tuple[str, str], tuple[int, float, float]]:
     """The contract's definitions computed with numpy on the raw Parquet rows (no cx code)."""
-    table = ds.dataset(str(root / "waves"), format="parquet").to_table(
-        columns=["country", "agency", "wave", "nps", "weight", "excluded"]
-    ).to_pydict()
+    table = (
+        ds.dataset(str(root / "waves"), format="parquet")
+        .to_table(columns=["country", "agency", "wave", "nps", "weight", "excluded"])
+        .to_pydict()
+    )
     out: dict[tuple[str, str], list[tuple[int, float]]] = {}
     for c, a, w, s, wt, ex in zip(*table.values(), strict=True):
         if c == country and not ex and s is not None:
@@ -44,8 +52,25 @@ def independent_kpis(root: Path, country: str) -> dict[tuple[str, str], tuple[in
     return result
 
 
-def test_kpis_json_matches_an_independent_computation(demo_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["kpis", "--data", str(demo_root), "--scope", "country:ES", "--by", "agency,wave", "--format", "json"]) == 0
+def test_kpis_json_matches_an_independent_computation(
+    demo_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            [
+                "kpis",
+                "--data",
+                str(demo_root),
+                "--scope",
+                "country:ES",
+                "--by",
+                "agency,wave",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     rows = json.loads(capsys.readouterr().out)
     expected = independent_kpis(demo_root, "ES")
     assert len(rows) == len(expected) == 4 * 8
@@ -54,12 +79,40 @@ def test_kpis_json_matches_an_independent_computation(demo_root: Path, capsys: p
         assert row["n"] == n
         assert abs(row["nps"] - nps) <= 0.01
         assert abs(row["nps_moe"] - moe) <= 0.01
-    assert set(rows[0]) == {"agency", "wave", "n", "promoters", "passives", "detractors", "nps", "nps_moe", "low_base", "csat"}
+    assert set(rows[0]) == {
+        "agency",
+        "wave",
+        "n",
+        "promoters",
+        "passives",
+        "detractors",
+        "nps",
+        "nps_moe",
+        "low_base",
+        "csat",
+    }
     assert {r["agency"] for r in rows} == {"Madrid", "Barcelona", "Valencia", "Sevilla"}
 
 
-def test_kpis_user_scope_and_latest_wave_by_default(demo_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["kpis", "--data", str(demo_root), "--user", "madrid.manager", "--by", "agency", "--format", "json"]) == 0
+def test_kpis_user_scope_and_latest_wave_by_default(
+    demo_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            [
+                "kpis",
+                "--data",
+                str(demo_root),
+                "--user",
+                "madrid.manager",
+                "--by",
+                "agency",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     rows = json.loads(capsys.readouterr().out)
     assert [r["agency"] for r in rows] == ["Madrid"]
     n, _, _ = independent_kpis(demo_root, "ES")[("Madrid", "2026-Q3")]
@@ -67,10 +120,28 @@ def test_kpis_user_scope_and_latest_wave_by_default(demo_root: Path, capsys: pyt
 
 
 def test_kpis_csv_and_table_formats(demo_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["kpis", "--data", str(demo_root), "--scope", "region:Eurasia", "--by", "country", "--format", "csv"]) == 0
+    assert (
+        main(
+            [
+                "kpis",
+                "--data",
+                str(demo_root),
+                "--scope",
+                "region:Eurasia",
+                "--by",
+                "country",
+                "--format",
+                "csv",
+            ]
+        )
+        == 0
+    )
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("country,n,promoters") and lines[1].startswith("RU,")
-    assert main(["kpis", "--data", str(demo_root), "--scope", "region:Eurasia", "--format", "table"]) == 0
+    assert (
+        main(["kpis", "--data", str(demo_root), "--scope", "region:Eurasia", "--format", "table"])
+        == 0
+    )
     assert "nps_moe" in capsys.readouterr().out
 
 
@@ -83,7 +154,9 @@ def test_kpis_csv_and_table_formats(demo_root: Path, capsys: pytest.CaptureFixtu
         (["kpis", "--user", "nobody"], "unknown user 'nobody'"),
     ],
 )
-def test_bad_input_gives_one_line_and_no_traceback(demo_root: Path, args: list[str], message: str) -> None:
+def test_bad_input_gives_one_line_and_no_traceback(
+    demo_root: Path, args: list[str], message: str
+) -> None:
     result = cx(*args, "--data", str(demo_root))
     assert result.returncode == 2
     assert result.stdout == ""
@@ -94,7 +167,11 @@ def test_bad_input_gives_one_line_and_no_traceback(demo_root: Path, args: list[s
 
 def test_missing_data_directory_is_a_clean_error(tmp_path: Path) -> None:
     result = cx("kpis", "--data", str(tmp_path / "none"))
-    assert result.returncode == 2 and "no wave files" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        result.returncode == 2
+        and "no wave files" in result.stderr
+        and "Traceback" not in result.stderr
+    )
 
 
 def test_a_corrupt_wave_file_is_named_in_the_error(tmp_path: Path) -> None:
@@ -102,30 +179,61 @@ def test_a_corrupt_wave_file_is_named_in_the_error(tmp_path: Path) -> None:
     bad.mkdir(parents=True)
     (bad / "part-0.parquet").write_bytes(b"not parquet at all")
     result = cx("kpis", "--data", str(tmp_path))
-    assert result.returncode == 2 and "part-0.parquet" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        result.returncode == 2
+        and "part-0.parquet" in result.stderr
+        and "Traceback" not in result.stderr
+    )
 
 
 def test_users_add_set_scope_remove_with_bcrypt(tmp_path: Path) -> None:
     env = {"CX_USERS_FILE": str(tmp_path / "users.yaml")}
-    added = cx("users", "add", "lyon.manager", "--password", "s3cret!", "--role", "agency_manager", "--scope", "agency:Lyon", "--format", "json", env=env)
+    added = cx(
+        "users",
+        "add",
+        "lyon.manager",
+        "--password",
+        "s3cret!",
+        "--role",
+        "agency_manager",
+        "--scope",
+        "agency:Lyon",
+        "--format",
+        "json",
+        env=env,
+    )
     assert added.returncode == 0, added.stderr
-    stored = yaml.safe_load((tmp_path / "users.yaml").read_text())["credentials"]["usernames"]["lyon.manager"]
-    assert stored["password"].startswith("$2") and bcrypt.checkpw(b"s3cret!", stored["password"].encode())
+    stored = yaml.safe_load((tmp_path / "users.yaml").read_text())["credentials"]["usernames"][
+        "lyon.manager"
+    ]
+    assert stored["password"].startswith("$2") and bcrypt.checkpw(
+        b"s3cret!", stored["password"].encode()
+    )
     assert stored["scope"] == ["agency:Lyon"] and stored["roles"] == ["agency_manager"]
-    assert cx("users", "set-scope", "lyon.manager", "--scope", "country:FR", env=env).returncode == 0
-    assert yaml.safe_load((tmp_path / "users.yaml").read_text())["credentials"]["usernames"]["lyon.manager"]["scope"] == ["country:FR"]
+    assert (
+        cx("users", "set-scope", "lyon.manager", "--scope", "country:FR", env=env).returncode == 0
+    )
+    assert yaml.safe_load((tmp_path / "users.yaml").read_text())["credentials"]["usernames"][
+        "lyon.manager"
+    ]["scope"] == ["country:FR"]
     dup = cx("users", "add", "lyon.manager", "--password", "xxxxxx", env=env)
     assert dup.returncode == 2 and "already exists" in dup.stderr
     bad_role = cx("users", "add", "x.y", "--password", "xxxxxx", "--role", "god", env=env)
     assert bad_role.returncode == 2 and "unknown role 'god'" in bad_role.stderr
     assert cx("users", "remove", "lyon.manager", env=env).returncode == 0
-    assert "lyon.manager" not in yaml.safe_load((tmp_path / "users.yaml").read_text())["credentials"]["usernames"]
+    assert (
+        "lyon.manager"
+        not in yaml.safe_load((tmp_path / "users.yaml").read_text())["credentials"]["usernames"]
+    )
 
 
 def test_demo_users_file_has_the_documented_users_and_scopes() -> None:
     from cx.core import users
 
-    got = {u.username: (u.roles, str(u.scope)) for u in users.all_users(ROOT / ".streamlit" / "users.yaml")}
+    got = {
+        u.username: (u.roles, str(u.scope))
+        for u in users.all_users(ROOT / ".streamlit" / "users.yaml")
+    }
     assert got == {
         "ceo": (("ceo",), "world"),
         "es.manager": (("country_manager",), "country:ES"),
@@ -145,7 +253,9 @@ def test_kpis_by_segment_and_rfm_tier(demo_root: Path, capsys: pytest.CaptureFix
     assert main(["kpis", "--data", str(demo_root), "--by", "rfm_tier", "--format", "json"]) == 0
     tiers = {r["rfm_tier"]: r for r in json.loads(capsys.readouterr().out)}
     assert "Champions" in tiers and "Lost" in tiers
-    assert tiers["Champions"]["nps"] > tiers["Lost"]["nps"] + 20  # the promoter-rich tier of the demo
+    assert (
+        tiers["Champions"]["nps"] > tiers["Lost"]["nps"] + 20
+    )  # the promoter-rich tier of the demo
     assert main(["kpis", "--data", str(demo_root), "--by", "segment", "--format", "json"]) == 0
     segments = {r["segment"] for r in json.loads(capsys.readouterr().out)}
     assert segments == {"Business", "Premium", "Retail", "Young"}

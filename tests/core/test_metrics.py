@@ -57,9 +57,13 @@ def test_scalar_and_expression_moe_agree() -> None:
 
 
 def test_shares_partition_the_weighted_base() -> None:
-    df = pl.DataFrame({"nps": [0, 6, 7, 8, 9, 10, 5], "weight": [1.0, 2.0, 0.5, 1.5, 1.0, 3.0, 1.0]})
+    df = pl.DataFrame(
+        {"nps": [0, 6, 7, 8, 9, 10, 5], "weight": [1.0, 2.0, 0.5, 1.5, 1.0, 3.0, 1.0]}
+    )
     row = agg(df)
-    assert row["promoter_share"] + row["passive_share"] + row["detractor_share"] == pytest.approx(1.0)
+    assert row["promoter_share"] + row["passive_share"] + row["detractor_share"] == pytest.approx(
+        1.0
+    )
     # promoters 9,10 -> w 1 + 3 = 4 of 10; detractors 0,6,5 -> 1 + 2 + 1 = 4 of 10
     assert row["nps"] == pytest.approx(0.0)
     assert (row["promoters"], row["passives"], row["detractors"]) == (2, 2, 3)
@@ -79,12 +83,16 @@ def test_attribute_mean_is_weighted_and_skips_missing() -> None:
 def _frame(n_es: int, n_fr: int, *, excluded_es: int = 0) -> pl.LazyFrame:
     rows = []
     for i in range(n_es):
-        rows.append(("ES", "Madrid", "sms" if i < 3 else "email", 10 if i % 2 else 0, i < excluded_es))
+        rows.append(
+            ("ES", "Madrid", "sms" if i < 3 else "email", 10 if i % 2 else 0, i < excluded_es)
+        )
     for _ in range(n_fr):
         rows.append(("FR", "Paris", "email", 9, False))
-    return pl.DataFrame(
-        rows, schema=["country", "agency", "channel", "nps", "excluded"], orient="row"
-    ).with_columns(wave=pl.lit("2026-Q1"), region=pl.lit("Europe"), weight=pl.lit(1.0)).lazy()
+    return (
+        pl.DataFrame(rows, schema=["country", "agency", "channel", "nps", "excluded"], orient="row")
+        .with_columns(wave=pl.lit("2026-Q1"), region=pl.lit("Europe"), weight=pl.lit(1.0))
+        .lazy()
+    )
 
 
 def test_low_base_is_below_30_and_suppression_below_5() -> None:
@@ -112,10 +120,16 @@ def test_a_filter_that_leaves_out_fewer_than_5_is_suppressed_no_reveal_by_subtra
 
 
 def test_breakdown_hides_a_second_cell_when_one_sibling_is_suppressed() -> None:
-    rows = [("Europe", "ES", a, 10 if i % 3 else 2) for a, k in (("Madrid", 50), ("Sevilla", 40), ("Lugo", 3)) for i in range(k)]
-    frame = pl.DataFrame(rows, schema=["region", "country", "agency", "nps"], orient="row").with_columns(
-        wave=pl.lit("2026-Q1"), weight=pl.lit(1.0), excluded=pl.lit(False)
-    ).lazy()
+    rows = [
+        ("Europe", "ES", a, 10 if i % 3 else 2)
+        for a, k in (("Madrid", 50), ("Sevilla", 40), ("Lugo", 3))
+        for i in range(k)
+    ]
+    frame = (
+        pl.DataFrame(rows, schema=["region", "country", "agency", "nps"], orient="row")
+        .with_columns(wave=pl.lit("2026-Q1"), weight=pl.lit(1.0), excluded=pl.lit(False))
+        .lazy()
+    )
     table = overview.breakdown(frame, Scope.world(), Filters(wave="2026-Q1"), "agency")
     hidden = set(table.filter(pl.col("suppressed"))["agency"])
     assert hidden == {"Lugo", "Sevilla"}  # Lugo (n=3) and the smallest visible sibling

@@ -37,14 +37,23 @@ def _same(a: Any, b: Any) -> None:
 
 
 @pytest.mark.parametrize(("name", "fn", "kwargs"), QUERIES, ids=[q[0] for q in QUERIES])
-def test_one_country_scope_equals_prefiltered_data(two_countries: pl.LazyFrame, name: str, fn: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+def test_one_country_scope_equals_prefiltered_data(
+    two_countries: pl.LazyFrame, name: str, fn: Callable[..., Any], kwargs: dict[str, Any]
+) -> None:
     scoped = fn(two_countries, Scope.parse("country:ES"), Filters(wave="2026-Q3"), **kwargs)
-    prefiltered = fn(two_countries.filter(pl.col("country") == "ES"), Scope.world(), Filters(wave="2026-Q3"), **kwargs)
+    prefiltered = fn(
+        two_countries.filter(pl.col("country") == "ES"),
+        Scope.world(),
+        Filters(wave="2026-Q3"),
+        **kwargs,
+    )
     _same(scoped, prefiltered)
 
 
 @pytest.mark.parametrize(("name", "fn", "kwargs"), QUERIES, ids=[q[0] for q in QUERIES])
-def test_empty_and_unknown_scopes_see_nothing(two_countries: pl.LazyFrame, name: str, fn: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+def test_empty_and_unknown_scopes_see_nothing(
+    two_countries: pl.LazyFrame, name: str, fn: Callable[..., Any], kwargs: dict[str, Any]
+) -> None:
     for scope in (Scope(), Scope.parse("country:XX"), Scope.parse("agency:Nowhere")):
         result = fn(two_countries, scope, Filters(wave="2026-Q3"), **kwargs)
         if isinstance(result, dict):
@@ -74,19 +83,51 @@ def test_malformed_scope_entries_are_rejected(bad: str) -> None:
 
 def test_sql_statements_are_restricted_by_the_same_rule(sqlite_engine: Any) -> None:
     with store.session(sqlite_engine) as s:
-        store.audit(s, actor="x", action="a", entity="e", entity_id=1, region="Europe", country="ES", agency="Madrid")
-        store.audit(s, actor="x", action="a", entity="e", entity_id=2, region="Europe", country="FR", agency="Paris")
-        store.audit(s, actor="x", action="a", entity="e", entity_id=3, region="Europe", country="ES", agency=None)
+        store.audit(
+            s,
+            actor="x",
+            action="a",
+            entity="e",
+            entity_id=1,
+            region="Europe",
+            country="ES",
+            agency="Madrid",
+        )
+        store.audit(
+            s,
+            actor="x",
+            action="a",
+            entity="e",
+            entity_id=2,
+            region="Europe",
+            country="FR",
+            agency="Paris",
+        )
+        store.audit(
+            s,
+            actor="x",
+            action="a",
+            entity="e",
+            entity_id=3,
+            region="Europe",
+            country="ES",
+            agency=None,
+        )
     from cx.core.scope import restrict_statement
 
     with store.session(sqlite_engine) as s:
+
         def ids(scope: Scope) -> list[str]:
-            stmt = restrict_statement(select(store.AuditLog), scope, store.AuditLog).order_by(store.AuditLog.id)
+            stmt = restrict_statement(select(store.AuditLog), scope, store.AuditLog).order_by(
+                store.AuditLog.id
+            )
             return [r.entity_id for r in s.exec(stmt)]
 
         assert ids(Scope()) == []
         assert ids(Scope.world()) == ["1", "2", "3"]
         assert ids(Scope.parse("country:ES")) == ["1", "3"]
-        assert ids(Scope.parse("agency:Madrid")) == ["1"]  # a country-level record is not the agency's
+        assert ids(Scope.parse("agency:Madrid")) == [
+            "1"
+        ]  # a country-level record is not the agency's
     assert contains(Scope.parse("country:ES"), region="Europe", country="ES", agency=None)
     assert not contains(Scope.parse("agency:Madrid"), region="Europe", country="ES", agency=None)

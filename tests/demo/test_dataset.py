@@ -22,19 +22,42 @@ def test_same_seed_gives_identical_data() -> None:
 
 def test_demo_has_the_promised_shape(demo_root: Path, responses: pl.LazyFrame) -> None:
     df = responses.collect()
-    assert data.list_waves(demo_root) == ["2024-Q4", "2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3"]
+    assert data.list_waves(demo_root) == [
+        "2024-Q4",
+        "2025-Q1",
+        "2025-Q2",
+        "2025-Q3",
+        "2025-Q4",
+        "2026-Q1",
+        "2026-Q2",
+        "2026-Q3",
+    ]
     per_wave = df.group_by("wave").len()["len"]
     assert per_wave.min() >= 24_000 and per_wave.max() <= 26_000
     assert df["region"].n_unique() >= 3 and df["country"].n_unique() >= 6
     assert {"ES", "FR"} <= set(df["country"]) and {"Madrid", "Paris"} <= set(df["agency"])
     assert df.group_by("country").agg(pl.col("agency").n_unique())["agency"].min() >= 4
     assert 6 <= len(data.attributes(df.columns)) <= 10
-    langs = df.filter(pl.col("comment").is_not_null()).group_by("country").agg(pl.col("language").first())
-    assert dict(langs.iter_rows()) == {"ES": "es", "MX": "es", "AR": "es", "FR": "fr", "GB": "en", "US": "en", "RU": "ru"}
+    langs = (
+        df.filter(pl.col("comment").is_not_null())
+        .group_by("country")
+        .agg(pl.col("language").first())
+    )
+    assert dict(langs.iter_rows()) == {
+        "ES": "es",
+        "MX": "es",
+        "AR": "es",
+        "FR": "fr",
+        "GB": "en",
+        "US": "en",
+        "RU": "ru",
+    }
     assert df["response_id"].n_unique() == df.height
     for column in ("segment", "weight", "advisor_id", "channel", "touchpoint", "csat", "city"):
         assert df[column].null_count() < df.height
-    assert (demo_root / "crm" / "transactions.parquet").exists() and (demo_root / "fieldwork.parquet").exists()
+    assert (demo_root / "crm" / "transactions.parquet").exists() and (
+        demo_root / "fieldwork.parquet"
+    ).exists()
     assert (demo_root / "org.yaml").exists()
 
 
@@ -44,23 +67,38 @@ def _attr_mean(df: pl.DataFrame, attr: str) -> float:
 
 def test_story_madrid_cleanliness_falls_over_the_last_waves(responses: pl.LazyFrame) -> None:
     madrid = responses.filter((pl.col("agency") == "Madrid") & ~pl.col("excluded")).collect()
-    by_wave = [_attr_mean(madrid.filter(pl.col("wave") == w), "attr_cleanliness") for w in ("2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3")]
+    by_wave = [
+        _attr_mean(madrid.filter(pl.col("wave") == w), "attr_cleanliness")
+        for w in ("2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3")
+    ]
     assert by_wave == sorted(by_wave, reverse=True)
     assert by_wave[0] - by_wave[-1] > 1.5
 
 
 def test_story_marseille_is_significantly_below_its_french_peers(responses: pl.LazyFrame) -> None:
-    table = overview.breakdown(responses, Scope.parse("country:FR"), Filters(wave="2026-Q3"), "agency")
+    table = overview.breakdown(
+        responses, Scope.parse("country:FR"), Filters(wave="2026-Q3"), "agency"
+    )
     assert table["agency"][-1] == "Marseille"
     marseille, next_worst = table.row(-1, named=True), table.row(-2, named=True)
-    assert metrics.z_scalar(marseille["nps"], marseille["nps_moe"], next_worst["nps"], next_worst["nps_moe"]) > 1.96
+    assert (
+        metrics.z_scalar(
+            marseille["nps"], marseille["nps_moe"], next_worst["nps"], next_worst["nps_moe"]
+        )
+        > 1.96
+    )
 
 
 def test_story_app_login_complaints_spike_in_2026_q2(responses: pl.LazyFrame) -> None:
     share = (
         responses.filter(pl.col("comment").is_not_null())
         .group_by("wave")
-        .agg(pl.col("comment").str.contains("(?i)log ?in|connecter|login|войти|залогин").mean().alias("share"))
+        .agg(
+            pl.col("comment")
+            .str.contains("(?i)log ?in|connecter|login|войти|залогин")
+            .mean()
+            .alias("share")
+        )
         .collect()
     )
     shares = dict(share.iter_rows())
@@ -68,7 +106,9 @@ def test_story_app_login_complaints_spike_in_2026_q2(responses: pl.LazyFrame) ->
 
 
 def test_story_young_segment_diverges(responses: pl.LazyFrame) -> None:
-    trend = overview.kpis(responses, Scope.world(), Filters(), ["segment", "wave"]).filter(pl.col("wave").is_in(["2024-Q4", "2026-Q3"]))
+    trend = overview.kpis(responses, Scope.world(), Filters(), ["segment", "wave"]).filter(
+        pl.col("wave").is_in(["2024-Q4", "2026-Q3"])
+    )
     young = dict(trend.filter(pl.col("segment") == "Young").select("wave", "nps").iter_rows())
     retail = dict(trend.filter(pl.col("segment") == "Retail").select("wave", "nps").iter_rows())
     assert young["2024-Q4"] - young["2026-Q3"] > 15

@@ -43,20 +43,32 @@ CHILD = textwrap.dedent(
 
 def old_wave(root: Path, tmp_path: Path) -> pl.DataFrame:
     src = tmp_path / "old.csv"
-    src.write_text("\n".join([HEADER, "OLD1,2026-10-01,C1,Madrid,9", "OLD2,2026-10-01,C2,Madrid,2", "OLD3,2026-10-01,C3,Madrid,7"]) + "\n")
+    src.write_text(
+        "\n".join(
+            [
+                HEADER,
+                "OLD1,2026-10-01,C1,Madrid,9",
+                "OLD2,2026-10-01,C2,Madrid,2",
+                "OLD3,2026-10-01,C3,Madrid,7",
+            ]
+        )
+        + "\n"
+    )
     ingest.import_file(src, "2026-Q4", root=root, after_import=lambda *a: "")
     return pl.read_parquet(ingest.wave_path(root, "2026-Q4"))
 
 
 def new_file(tmp_path: Path, rows: int) -> Path:
     src = tmp_path / "new.csv"
-    pl.DataFrame({
-        "response_id": [f"NEW{i:07d}" for i in range(rows)],
-        "responded_at": ["2026-11-02 10:00:00"] * rows,
-        "customer_id": [f"C{i}" for i in range(rows)],
-        "agency": ["Madrid"] * rows,
-        "nps": [i % 11 for i in range(rows)],
-    }).write_csv(src)
+    pl.DataFrame(
+        {
+            "response_id": [f"NEW{i:07d}" for i in range(rows)],
+            "responded_at": ["2026-11-02 10:00:00"] * rows,
+            "customer_id": [f"C{i}" for i in range(rows)],
+            "agency": ["Madrid"] * rows,
+            "nps": [i % 11 for i in range(rows)],
+        }
+    ).write_csv(src)
     return src
 
 
@@ -69,8 +81,12 @@ def root(tmp_path: Path) -> Path:
 
 
 def spawn(src: Path, root: Path, marker: Path, stop_at: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(src), str(root), str(marker), stop_at], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(src), str(root), str(marker), stop_at],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def wait_for(predicate: object, timeout: float = 60) -> None:
@@ -83,13 +99,17 @@ def wait_for(predicate: object, timeout: float = 60) -> None:
 
 
 @pytest.mark.parametrize("stop_at", ["Writing the wave file", "Replacing the wave atomically"])
-def test_sigkill_while_writing_leaves_the_previous_wave_intact(root: Path, tmp_path: Path, stop_at: str) -> None:
+def test_sigkill_while_writing_leaves_the_previous_wave_intact(
+    root: Path, tmp_path: Path, stop_at: str
+) -> None:
     before = old_wave(root, tmp_path)
     marker = tmp_path / "marker"
     child = spawn(new_file(tmp_path, 5_000), root, marker, stop_at)
     try:
         wait_for(marker.exists)
-        if stop_at.startswith("Replacing"):  # the complete new file sits next to the old one, hidden
+        if stop_at.startswith(
+            "Replacing"
+        ):  # the complete new file sits next to the old one, hidden
             assert list(ingest.wave_path(root, "2026-Q4").parent.glob(".part-0.parquet.*.tmp"))
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=30)
@@ -98,20 +118,31 @@ def test_sigkill_while_writing_leaves_the_previous_wave_intact(root: Path, tmp_p
             child.kill()
     assert child.returncode == -signal.SIGKILL
     assert pl.read_parquet(ingest.wave_path(root, "2026-Q4")).equals(before)
-    assert data.scan_responses(root).collect()["response_id"].sort().to_list() == ["OLD1", "OLD2", "OLD3"]
+    assert data.scan_responses(root).collect()["response_id"].sort().to_list() == [
+        "OLD1",
+        "OLD2",
+        "OLD3",
+    ]
     # The next import cleans the leftover and takes the lock the dead process held.
-    again = ingest.import_file(new_file(tmp_path, 10), "2026-Q4", root=root, mode="replace", after_import=lambda *a: "")
+    again = ingest.import_file(
+        new_file(tmp_path, 10), "2026-Q4", root=root, mode="replace", after_import=lambda *a: ""
+    )
     assert again.wave_rows == 10
     assert not list(ingest.wave_path(root, "2026-Q4").parent.glob(".*.tmp"))
 
 
-def test_sigkill_at_the_first_sight_of_the_temporary_file_never_shows_half_a_wave(root: Path, tmp_path: Path) -> None:
+def test_sigkill_at_the_first_sight_of_the_temporary_file_never_shows_half_a_wave(
+    root: Path, tmp_path: Path
+) -> None:
     old_wave(root, tmp_path)
     src = new_file(tmp_path, 300_000)
     folder = ingest.wave_path(root, "2026-Q4").parent
     child = spawn(src, root, tmp_path / "unused", "")
     try:
-        wait_for(lambda: any(folder.glob(".part-0.parquet.*.tmp")) or child.poll() is not None, timeout=120)
+        wait_for(
+            lambda: any(folder.glob(".part-0.parquet.*.tmp")) or child.poll() is not None,
+            timeout=120,
+        )
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=30)
     finally:

@@ -15,7 +15,15 @@ from cx.demo.dataset import org_yaml
 from cx.ingest import formats
 
 DATA = Path(__file__).parents[1] / "data" / "triple_s"
-COLUMNS = ["response_id", "responded_at", "customer_id", "agency", "nps", "attr_cleanliness", "comment"]
+COLUMNS = [
+    "response_id",
+    "responded_at",
+    "customer_id",
+    "agency",
+    "nps",
+    "attr_cleanliness",
+    "comment",
+]
 ROWS = [
     ("E1", datetime(2026, 10, 1, 9, 30), "C1", "Madrid", 10, 9, "Très propre, merci"),
     ("E2", datetime(2026, 10, 2, 14, 0), "C2", "Paris", 6, 4, None),
@@ -46,7 +54,11 @@ def assert_round_trip(df: pl.DataFrame) -> None:
     assert df["agency"].to_list() == ["Madrid", "Paris", "Córdoba"]
     assert df["country"].to_list() == ["ES", "FR", "AR"]
     assert df["comment"].to_list() == ["Très propre, merci", None, "Сотрудники грубые"]
-    assert df["responded_at"].dt.strftime("%Y-%m-%d %H:%M").to_list() == ["2026-10-01 09:30", "2026-10-02 14:00", "2026-11-20 18:15"]
+    assert df["responded_at"].dt.strftime("%Y-%m-%d %H:%M").to_list() == [
+        "2026-10-01 09:30",
+        "2026-10-02 14:00",
+        "2026-11-20 18:15",
+    ]
 
 
 def test_excel_written_by_xlsxwriter_round_trips(root: Path, tmp_path: Path) -> None:
@@ -73,27 +85,40 @@ def test_excel_written_by_xlsxwriter_round_trips(root: Path, tmp_path: Path) -> 
     assert_round_trip(stored(root))
 
 
-def test_spss_written_by_pyreadstat_round_trips_with_value_labels_applied(root: Path, tmp_path: Path) -> None:
+def test_spss_written_by_pyreadstat_round_trips_with_value_labels_applied(
+    root: Path, tmp_path: Path
+) -> None:
     import pandas as pd
     import pyreadstat
 
-    frame = pd.DataFrame({
-        "respid": [r[0] for r in ROWS],
-        "enddate": [r[1] for r in ROWS],
-        "custid": [r[2] for r in ROWS],
-        "store": [1.0, 2.0, 3.0],
-        "q_nps": [float(r[4]) for r in ROWS],
-        "attr_cleanliness": [float(r[5]) for r in ROWS],
-        "verbatim": [r[6] or "" for r in ROWS],
-    })
+    frame = pd.DataFrame(
+        {
+            "respid": [r[0] for r in ROWS],
+            "enddate": [r[1] for r in ROWS],
+            "custid": [r[2] for r in ROWS],
+            "store": [1.0, 2.0, 3.0],
+            "q_nps": [float(r[4]) for r in ROWS],
+            "attr_cleanliness": [float(r[5]) for r in ROWS],
+            "verbatim": [r[6] or "" for r in ROWS],
+        }
+    )
     path = tmp_path / "wave.sav"
     pyreadstat.write_sav(
-        frame, str(path),
-        variable_value_labels={"store": {1.0: "Madrid", 2.0: "Paris", 3.0: "Córdoba"}, "q_nps": {0.0: "Not at all likely", 10.0: "Extremely likely"}},
+        frame,
+        str(path),
+        variable_value_labels={
+            "store": {1.0: "Madrid", 2.0: "Paris", 3.0: "Córdoba"},
+            "q_nps": {0.0: "Not at all likely", 10.0: "Extremely likely"},
+        },
     )
     assert formats.sniff(path) == "sav"
-    result = ingest.import_file(path, "2026-Q4", root=root, overrides={"store": "agency", "enddate": "responded_at", "verbatim": "comment"},
-                                after_import=no_hook)
+    result = ingest.import_file(
+        path,
+        "2026-Q4",
+        root=root,
+        overrides={"store": "agency", "enddate": "responded_at", "verbatim": "comment"},
+        after_import=no_hook,
+    )
     assert (result.kind, result.accepted, result.quarantined) == ("sav", 3, 0)
     # Labels apply to the text columns (agency codes -> names), never to the NPS scale's end labels.
     assert_round_trip(stored(root))
@@ -102,15 +127,29 @@ def test_spss_written_by_pyreadstat_round_trips_with_value_labels_applied(root: 
 @pytest.mark.parametrize("meta", ["store.sss", "store_csv.sss"])
 def test_triple_s_fixed_width_and_csv_pairs_round_trip(root: Path, meta: str) -> None:
     result = ingest.import_file(
-        DATA / meta, "2026-Q4", root=root,
-        overrides={"RESPID": "response_id", "DONE": "responded_at", "CUST": "customer_id", "STORE": "agency", "NPS": "nps",
-                   "CLEAN": "attr_cleanliness", "WHY": "comment"},
-        scales={"attr_cleanliness": "1-5"}, after_import=no_hook,
+        DATA / meta,
+        "2026-Q4",
+        root=root,
+        overrides={
+            "RESPID": "response_id",
+            "DONE": "responded_at",
+            "CUST": "customer_id",
+            "STORE": "agency",
+            "NPS": "nps",
+            "CLEAN": "attr_cleanliness",
+            "WHY": "comment",
+        },
+        scales={"attr_cleanliness": "1-5"},
+        after_import=no_hook,
     )
     assert (result.kind, result.accepted, result.quarantined) == ("triple-s", 3, 0)
     df = stored(root)
     assert df["response_id"].to_list() == ["S00001", "S00002", "S00003"]
-    assert df["agency"].to_list() == ["Madrid", "Paris", "Leeds"]  # value labels applied ("02" is code 2)
+    assert df["agency"].to_list() == [
+        "Madrid",
+        "Paris",
+        "Leeds",
+    ]  # value labels applied ("02" is code 2)
     assert df["country"].to_list() == ["ES", "FR", "GB"]
     assert df["nps"].to_list() == [10, 6, 8]
     assert df["attr_cleanliness"].to_list() == [10.0, 5.0, 0.0]  # 1-5 rescaled
@@ -145,17 +184,34 @@ def _csv_text(sep: str) -> str:
     lines = [sep.join(COLUMNS)]
     for r in ROWS:
         comment = f'"{r[6]}"' if r[6] else ""
-        lines.append(sep.join([r[0], r[1].strftime("%Y-%m-%d %H:%M:%S"), r[2], r[3], str(r[4]), str(r[5]), comment]))
+        lines.append(
+            sep.join(
+                [
+                    r[0],
+                    r[1].strftime("%Y-%m-%d %H:%M:%S"),
+                    r[2],
+                    r[3],
+                    str(r[4]),
+                    str(r[5]),
+                    comment,
+                ]
+            )
+        )
     return "\r\n".join(lines) + "\r\n"
 
 
-@pytest.mark.parametrize(("encoding", "sep", "expected"), [
-    ("utf-8", ",", "utf-8"),
-    ("utf-8-sig", ";", "utf-8-sig"),
-    ("utf-8", "\t", "utf-8"),
-    ("utf-8", "|", "utf-8"),
-])
-def test_csv_encoding_and_delimiter_are_detected(root: Path, tmp_path: Path, encoding: str, sep: str, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("encoding", "sep", "expected"),
+    [
+        ("utf-8", ",", "utf-8"),
+        ("utf-8-sig", ";", "utf-8-sig"),
+        ("utf-8", "\t", "utf-8"),
+        ("utf-8", "|", "utf-8"),
+    ],
+)
+def test_csv_encoding_and_delimiter_are_detected(
+    root: Path, tmp_path: Path, encoding: str, sep: str, expected: str
+) -> None:
     path = tmp_path / "export.csv"
     path.write_bytes(_csv_text(sep).encode(encoding))
     result = ingest.import_file(path, "2026-Q4", root=root, after_import=no_hook)

@@ -28,7 +28,11 @@ PLANTED = {
     ("FR-2", "attr_b"): [5.6] * 6,  # far below its peers, no trend
     ("GB-3", "attr_c"): [7.0, 7.0, 7.0, 7.0, 7.0, 5.6],  # sudden one-wave break
 }
-EXPECTED_REASON = {("ES-1", "attr_a"): "trend_down", ("FR-2", "attr_b"): "below_peers", ("GB-3", "attr_c"): "unexpected"}
+EXPECTED_REASON = {
+    ("ES-1", "attr_a"): "trend_down",
+    ("FR-2", "attr_b"): "below_peers",
+    ("GB-3", "attr_c"): "unexpected",
+}
 TRAPS = {
     ("FR-4", "attr_a"): [7.0, 7.0, 7.0, 7.0, 5.4, 7.0],  # dipped, then recovered
 }
@@ -46,14 +50,29 @@ def synthetic(seed: int) -> pl.LazyFrame:
                 n = 20 if agency == LOW_BASE_AGENCY else PER_WAVE
                 cols: dict[str, object] = {}
                 for attr in ATTRS:
-                    mean = 3.0 if agency == LOW_BASE_AGENCY else {**PLANTED, **TRAPS}.get((agency, attr), [7.0] * 6)[w]
+                    mean = (
+                        3.0
+                        if agency == LOW_BASE_AGENCY
+                        else {**PLANTED, **TRAPS}.get((agency, attr), [7.0] * 6)[w]
+                    )
                     cols[attr] = np.clip(np.rint(rng.normal(mean, 1.8, n)), 0, 10).astype(np.int64)
-                parts.append(pl.DataFrame({
-                    "response_id": [f"{wave}-{agency}-{i}" for i in range(n)], "wave": wave,
-                    "region": region, "country": country, "agency": agency,
-                    "nps": np.clip(np.rint(rng.normal(7.5, 2.0, n)), 0, 10).astype(np.int64),
-                    "weight": np.ones(n), "excluded": np.zeros(n, dtype=bool), **cols,
-                }))
+                parts.append(
+                    pl.DataFrame(
+                        {
+                            "response_id": [f"{wave}-{agency}-{i}" for i in range(n)],
+                            "wave": wave,
+                            "region": region,
+                            "country": country,
+                            "agency": agency,
+                            "nps": np.clip(np.rint(rng.normal(7.5, 2.0, n)), 0, 10).astype(
+                                np.int64
+                            ),
+                            "weight": np.ones(n),
+                            "excluded": np.zeros(n, dtype=bool),
+                            **cols,
+                        }
+                    )
+                )
     return pl.concat(parts).lazy()
 
 
@@ -62,8 +81,11 @@ def score_run(found: pl.DataFrame) -> tuple[int, list[tuple[str, str]]]:
     agencies = found.filter(pl.col("level") == "agency")
     keys = {(r["entity"], r["attribute"]): r["reasons"] for r in agencies.iter_rows(named=True)}
     hits = sum(1 for pair, reason in EXPECTED_REASON.items() if reason in keys.get(pair, []))
-    false = [(e, a) for (lvl, e, a) in found.select("level", "entity", "attribute").iter_rows()
-             if not (lvl == "agency" and (e, a) in PLANTED)]
+    false = [
+        (e, a)
+        for (lvl, e, a) in found.select("level", "entity", "attribute").iter_rows()
+        if not (lvl == "agency" and (e, a) in PLANTED)
+    ]
     return hits, false
 
 
@@ -77,17 +99,25 @@ def test_planted_problems_are_found_and_traps_stay_silent_over_five_seeds() -> N
         total_false += false
         entities = set(found["entity"])
         assert LOW_BASE_AGENCY not in entities, "a low base never alerts"
-        assert ("FR-4", "attr_a") not in set(zip(found["entity"], found["attribute"], strict=True)), "a recovered attribute does not alert"
+        assert ("FR-4", "attr_a") not in set(
+            zip(found["entity"], found["attribute"], strict=True)
+        ), "a recovered attribute does not alert"
     recall = total_hits / (5 * len(EXPECTED_REASON))
     false_rate = len(total_false) / (5 * pairs)
-    print(f"\nalerts on synthetic waves: recall {recall:.0%}, false alerts {len(total_false)} in {5 * pairs} pairs ({false_rate:.2%})")
+    print(
+        f"\nalerts on synthetic waves: recall {recall:.0%}, false alerts {len(total_false)} in {5 * pairs} pairs ({false_rate:.2%})"
+    )
     assert recall == 1.0
     assert false_rate <= 1 / 50, total_false
 
 
 def test_each_planted_problem_is_described_by_its_own_reason() -> None:
     found = alerts.detect(synthetic(11), Scope.world(), Filters())
-    rows = {(r["entity"], r["attribute"]): r for r in found.iter_rows(named=True) if r["level"] == "agency"}
+    rows = {
+        (r["entity"], r["attribute"]): r
+        for r in found.iter_rows(named=True)
+        if r["level"] == "agency"
+    }
     decline = rows[("ES-1", "attr_a")]
     assert "trend_down" in decline["reasons"]
     assert "fell from" in decline["sentence"] and "over the last 4 waves" in decline["sentence"]
@@ -105,7 +135,12 @@ def test_an_earlier_wave_is_judged_on_the_history_up_to_that_wave() -> None:
     pairs = set(zip(found["entity"], found["attribute"], strict=True))
     assert ("GB-3", "attr_c") not in pairs, "the break happens in 2026-Q2, after the wave asked for"
     dip = alerts.detect(synthetic(3), Scope.world(), Filters(wave="2026-Q1"))
-    assert "unexpected" in dip.filter((pl.col("entity") == "FR-4") & (pl.col("attribute") == "attr_a"))["reasons"].to_list()[0]
+    assert (
+        "unexpected"
+        in dip.filter((pl.col("entity") == "FR-4") & (pl.col("attribute") == "attr_a"))[
+            "reasons"
+        ].to_list()[0]
+    )
 
 
 def test_high_importance_only_raises_the_score_never_alerts_alone() -> None:
@@ -116,9 +151,22 @@ def test_high_importance_only_raises_the_score_never_alerts_alone() -> None:
             a = np.clip(np.rint(rng.normal(7 + offset, 1.5, 300)), 0, 10)
             b = np.clip(np.rint(rng.normal(7, 1.5, 300)), 0, 10)
             nps = np.clip(np.rint(a + rng.normal(0, 0.8, 300)), 0, 10)  # attr_a drives NPS
-            rows.append(pl.DataFrame({"response_id": [f"{wave}{agency}{i}" for i in range(300)], "wave": wave, "region": "R",
-                                      "country": "X", "agency": agency, "nps": nps.astype(np.int64), "weight": 1.0,
-                                      "excluded": False, "attr_a": a.astype(np.int64), "attr_b": b.astype(np.int64)}))
+            rows.append(
+                pl.DataFrame(
+                    {
+                        "response_id": [f"{wave}{agency}{i}" for i in range(300)],
+                        "wave": wave,
+                        "region": "R",
+                        "country": "X",
+                        "agency": agency,
+                        "nps": nps.astype(np.int64),
+                        "weight": 1.0,
+                        "excluded": False,
+                        "attr_a": a.astype(np.int64),
+                        "attr_b": b.astype(np.int64),
+                    }
+                )
+            )
     found = alerts.detect(pl.concat(rows).lazy(), Scope.world(), Filters())
     assert set(zip(found["entity"], found["attribute"], strict=True)) == {("X-3", "attr_a")}
     row = found.row(0, named=True)
@@ -135,14 +183,22 @@ def test_prediction_interval_uses_student_t() -> None:
     assert alerts.t975(1000) == 1.96
 
 
-def test_demo_madrid_cleanliness_is_the_top_alert_and_scope_hides_other_entities(responses: pl.LazyFrame) -> None:
+def test_demo_madrid_cleanliness_is_the_top_alert_and_scope_hides_other_entities(
+    responses: pl.LazyFrame,
+) -> None:
     world = alerts.detect(responses, Scope.world(), Filters())
     top = world.row(0, named=True)
-    assert (top["level"], top["entity"], top["attribute"]) == ("agency", "Madrid", "attr_cleanliness")
+    assert (top["level"], top["entity"], top["attribute"]) == (
+        "agency",
+        "Madrid",
+        "attr_cleanliness",
+    )
     assert set(top["reasons"]) >= {"trend_down", "below_peers", "unexpected"}
     madrid = alerts.detect(responses, Scope.parse("agency:Madrid"), Filters())
     assert set(madrid["entity"]) == {"Madrid"}
-    assert madrid.filter(pl.col("attribute") == "attr_cleanliness")["score"][0] == top["score"], "peers come from the country aggregate"
+    assert madrid.filter(pl.col("attribute") == "attr_cleanliness")["score"][0] == top["score"], (
+        "peers come from the country aggregate"
+    )
     text = " ".join(madrid["sentence"].to_list())
     assert "Barcelona" not in text and "Valencia" not in text
     fr = alerts.detect(responses, Scope.parse("country:FR"), Filters())
@@ -150,8 +206,13 @@ def test_demo_madrid_cleanliness_is_the_top_alert_and_scope_hides_other_entities
     assert alerts.detect(responses, Scope(), Filters()).is_empty(), "an empty scope sees nothing"
 
 
-def test_cli_alerts_prints_the_contract_keys(demo_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["alerts", "--data", str(demo_root), "--user", "madrid.manager", "--format", "json"]) == 0
+def test_cli_alerts_prints_the_contract_keys(
+    demo_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["alerts", "--data", str(demo_root), "--user", "madrid.manager", "--format", "json"])
+        == 0
+    )
     rows = json.loads(capsys.readouterr().out)
     assert rows and list(rows[0]) == ["level", "entity", "attribute", "wave", "score", "reasons"]
     assert rows[0]["entity"] == "Madrid" and rows[0]["wave"] == "2026-Q3"
@@ -163,8 +224,15 @@ def test_cli_alerts_prints_the_contract_keys(demo_root: Path, capsys: pytest.Cap
 
 
 def _alert(**kw: object) -> dict[str, object]:
-    base = {"key": "agency:Madrid:attr_cleanliness:2026-Q3", "level": "agency", "entity": "Madrid",
-            "attribute": "attr_cleanliness", "wave": "2026-Q3", "region": "Europe", "country": "ES"}
+    base = {
+        "key": "agency:Madrid:attr_cleanliness:2026-Q3",
+        "level": "agency",
+        "entity": "Madrid",
+        "attribute": "attr_cleanliness",
+        "wave": "2026-Q3",
+        "region": "Europe",
+        "country": "ES",
+    }
     return {**base, **kw}
 
 
@@ -174,15 +242,34 @@ def test_acknowledge_link_and_dismiss_are_versioned_and_audited(engine: Engine) 
         row = alerts.set_state(s, scope, _alert(), status="acknowledged", actor="madrid.manager")
         assert (row.status, row.version, row.agency) == ("acknowledged", 1, "Madrid")
     with store.session(engine) as s:
-        row = alerts.set_state(s, scope, _alert(), status="acknowledged", actor="madrid.manager", action_ref="plan:7", expected_version=1)
+        row = alerts.set_state(
+            s,
+            scope,
+            _alert(),
+            status="acknowledged",
+            actor="madrid.manager",
+            action_ref="plan:7",
+            expected_version=1,
+        )
         assert (row.action_ref, row.version) == ("plan:7", 2)
     with pytest.raises(store.StaleEdit), store.session(engine) as s:
-        alerts.set_state(s, scope, _alert(), status="dismissed", actor="someone", expected_version=1)
+        alerts.set_state(
+            s, scope, _alert(), status="dismissed", actor="someone", expected_version=1
+        )
     with store.session(engine) as s:
-        alerts.set_state(s, scope, _alert(), status="dismissed", actor="madrid.manager", expected_version=2)
+        alerts.set_state(
+            s, scope, _alert(), status="dismissed", actor="madrid.manager", expected_version=2
+        )
         trail = store.audit_trail(s, scope, entity="alert")
-        assert [t.action for t in reversed(trail)] == ["alert.acknowledged", "alert.link", "alert.dismissed"]
-        assert json.loads(trail[0].detail)["before"] == {"status": "acknowledged", "action_ref": "plan:7"}
+        assert [t.action for t in reversed(trail)] == [
+            "alert.acknowledged",
+            "alert.link",
+            "alert.dismissed",
+        ]
+        assert json.loads(trail[0].detail)["before"] == {
+            "status": "acknowledged",
+            "action_ref": "plan:7",
+        }
         states = alerts.states(s, scope)
         assert states["agency:Madrid:attr_cleanliness:2026-Q3"].status == "dismissed"
         assert alerts.states(s, Scope.parse("country:FR")) == {}
@@ -190,7 +277,9 @@ def test_acknowledge_link_and_dismiss_are_versioned_and_audited(engine: Engine) 
 
 def test_an_alert_outside_the_scope_cannot_be_changed(engine: Engine) -> None:
     with pytest.raises(PermissionError), store.session(engine) as s:
-        alerts.set_state(s, Scope.parse("agency:Paris"), _alert(), status="dismissed", actor="paris.manager")
+        alerts.set_state(
+            s, Scope.parse("agency:Paris"), _alert(), status="dismissed", actor="paris.manager"
+        )
     with pytest.raises(ValueError, match="unknown alert status"), store.session(engine) as s:
         alerts.set_state(s, Scope.world(), _alert(), status="deleted", actor="ceo")
     with store.session(engine) as s:
@@ -200,12 +289,16 @@ def test_an_alert_outside_the_scope_cannot_be_changed(engine: Engine) -> None:
 def test_stored_states_join_onto_detected_alerts() -> None:
     found = alerts.detect(synthetic(2), Scope.world(), Filters())
     key = found["key"][0]
-    state = alerts.AlertState(key=key, level="agency", entity="x", attribute="a", wave="w", status="dismissed", version=3)
+    state = alerts.AlertState(
+        key=key, level="agency", entity="x", attribute="a", wave="w", status="dismissed", version=3
+    )
     open_cards = alerts.cards(found, {key: state})
     assert key not in {c["key"] for c in open_cards}
     dismissed = alerts.cards(found, {key: state}, show=("dismissed",))
     assert [(c["key"], c["version"]) for c in dismissed] == [(key, 3)]
-    assert alerts.takeaway(found, "2026-Q2").startswith(f"{found.height} attribute alerts in your scope at 2026-Q2")
+    assert alerts.takeaway(found, "2026-Q2").startswith(
+        f"{found.height} attribute alerts in your scope at 2026-Q2"
+    )
 
 
 def test_sparkline_marks_the_latest_wave_and_keeps_flat_series_flat() -> None:
@@ -215,5 +308,11 @@ def test_sparkline_marks_the_latest_wave_and_keeps_flat_series_flat() -> None:
     frame = alerts.sparkline_frame(alert)
     assert frame.rows() == [("2026-Q1", 7.1, False), ("2026-Q2", 6.9, True)]
     spec = sparkline_chart(frame).to_dict()
-    assert spec["layer"][0]["encoding"]["y"]["scale"]["domain"] == [5.8, 8.2]  # 7.0 +- 1 point, +- 0.2 margin
-    assert [(v["label"], v["latest"]) for v in spec["data"]["values"]] == [("7.1", False), ("6.9", True)]
+    assert spec["layer"][0]["encoding"]["y"]["scale"]["domain"] == [
+        5.8,
+        8.2,
+    ]  # 7.0 +- 1 point, +- 0.2 margin
+    assert [(v["label"], v["latest"]) for v in spec["data"]["values"]] == [
+        ("7.1", False),
+        ("6.9", True),
+    ]

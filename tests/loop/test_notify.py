@@ -42,7 +42,9 @@ class Sink:
         self.failing = threading.Event()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.failing.is_set() or (self.fail_at is not None and len(self.messages) + 1 >= self.fail_at):
+        if self.failing.is_set() or (
+            self.fail_at is not None and len(self.messages) + 1 >= self.fail_at
+        ):
             self.failing.set()
             return "421 shutting down"
         self.messages.append(email.message_from_bytes(envelope.content))
@@ -62,14 +64,34 @@ def smtp() -> Iterator[tuple[Sink, int, list[Controller]]]:
 
 
 def settings(port: int, **kw: Any) -> NotifySettings:
-    base: dict[str, Any] = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_timeout": 5.0, "directory": notify.recipient_directory()}
+    base: dict[str, Any] = {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": port,
+        "smtp_timeout": 5.0,
+        "directory": notify.recipient_directory(),
+    }
     return NotifySettings(**{**base, **kw})
 
 
-def enqueue_many(engine: Engine, count: int, *, agency: str = "Madrid", recipient: str = "customer{i}@example.com") -> None:
+def enqueue_many(
+    engine: Engine,
+    count: int,
+    *,
+    agency: str = "Madrid",
+    recipient: str = "customer{i}@example.com",
+) -> None:
     with store.session(engine) as s:
         for i in range(count):
-            store.enqueue(s, recipient=recipient.format(i=i), subject=f"msg {i}", body=f"body {i}", dedupe_key=f"test:{i}", region="Europe", country="ES", agency=agency)
+            store.enqueue(
+                s,
+                recipient=recipient.format(i=i),
+                subject=f"msg {i}",
+                body=f"body {i}",
+                dedupe_key=f"test:{i}",
+                region="Europe",
+                country="ES",
+                agency=agency,
+            )
     with store.session(engine) as s:  # all due from T0
         for n in s.exec(select(Notification)):
             n.next_attempt_at = T0
@@ -81,7 +103,9 @@ def statuses(engine: Engine) -> dict[str, int]:
         return notify.outbox_summary(s, Scope.world())
 
 
-def test_server_stopped_mid_batch_then_restarted_every_message_delivered_exactly_once(engine: Engine, smtp: tuple[Sink, int, list[Controller]]) -> None:
+def test_server_stopped_mid_batch_then_restarted_every_message_delivered_exactly_once(
+    engine: Engine, smtp: tuple[Sink, int, list[Controller]]
+) -> None:
     sink, port, running = smtp
     enqueue_many(engine, 20)
     sink.fail_at = 8  # the 8th message finds the server going down
@@ -94,7 +118,12 @@ def test_server_stopped_mid_batch_then_restarted_every_message_delivered_exactly
     assert statuses(engine) == {"sent": 7, "pending": 13}
 
     # Still down: nothing is due before the backoff, nothing is lost.
-    assert notify.deliver_pending(engine, settings(port), now=T0 + timedelta(seconds=30)) == {"sent": 0, "retry": 0, "dead": 0, "skipped": 0}
+    assert notify.deliver_pending(engine, settings(port), now=T0 + timedelta(seconds=30)) == {
+        "sent": 0,
+        "retry": 0,
+        "dead": 0,
+        "skipped": 0,
+    }
 
     sink.fail_at, sink.failing = None, threading.Event()
     restarted = Controller(sink, hostname="127.0.0.1", port=port)
@@ -125,16 +154,25 @@ def test_failed_sends_back_off_exponentially_then_go_to_the_dead_letter(engine: 
 
     assert notify.deliver_pending(engine, st, now=T0)["retry"] == 1
     assert (reload().attempts, reload().next_attempt_at) == (1, T0 + timedelta(minutes=1))
-    assert notify.deliver_pending(engine, st, now=T0 + timedelta(seconds=59))["retry"] == 0  # not yet due
+    assert (
+        notify.deliver_pending(engine, st, now=T0 + timedelta(seconds=59))["retry"] == 0
+    )  # not yet due
     assert notify.deliver_pending(engine, st, now=T0 + timedelta(minutes=1))["retry"] == 1
     assert (reload().attempts, reload().next_attempt_at) == (2, T0 + timedelta(minutes=3))
     assert notify.deliver_pending(engine, st, now=T0 + timedelta(minutes=3))["dead"] == 1
     dead = reload()
     assert dead.status == "dead" and dead.attempts == 3 and "Connection" in (dead.last_error or "")
-    assert notify.deliver_pending(engine, st, now=T0 + timedelta(days=9)) == {"sent": 0, "retry": 0, "dead": 0, "skipped": 0}
+    assert notify.deliver_pending(engine, st, now=T0 + timedelta(days=9)) == {
+        "sent": 0,
+        "retry": 0,
+        "dead": 0,
+        "skipped": 0,
+    }
 
 
-def test_a_row_left_sending_by_a_crash_is_resent_with_the_same_message_id(engine: Engine, smtp: tuple[Sink, int, list[Controller]]) -> None:
+def test_a_row_left_sending_by_a_crash_is_resent_with_the_same_message_id(
+    engine: Engine, smtp: tuple[Sink, int, list[Controller]]
+) -> None:
     sink, port, _ = smtp
     enqueue_many(engine, 1)
     st = settings(port, lease=timedelta(minutes=5))
@@ -142,23 +180,48 @@ def test_a_row_left_sending_by_a_crash_is_resent_with_the_same_message_id(engine
         n = s.exec(select(Notification)).one()
         n.status, n.next_attempt_at = "sending", T0 + timedelta(minutes=5)
         s.add(n)
-    assert notify.deliver_pending(engine, st, now=T0 + timedelta(minutes=1))["sent"] == 0  # lease still held
+    assert (
+        notify.deliver_pending(engine, st, now=T0 + timedelta(minutes=1))["sent"] == 0
+    )  # lease still held
     assert notify.deliver_pending(engine, st, now=T0 + timedelta(minutes=5))["sent"] == 1
     assert [m["Message-ID"] for m in sink.messages] == [notify.message_id("test:0")]
 
 
-def test_known_recipients_only_receive_their_own_scope(engine: Engine, smtp: tuple[Sink, int, list[Controller]]) -> None:
+def test_known_recipients_only_receive_their_own_scope(
+    engine: Engine, smtp: tuple[Sink, int, list[Controller]]
+) -> None:
     sink, port, _ = smtp
     with store.session(engine) as s:
         for key, recipient, agency, country in (
-            ("a", "madrid.manager@cx-demo.example", "Paris", "FR"),  # Paris data to the Madrid manager
+            (
+                "a",
+                "madrid.manager@cx-demo.example",
+                "Paris",
+                "FR",
+            ),  # Paris data to the Madrid manager
             ("b", "paris.manager@cx-demo.example", "Paris", "FR"),
             ("c", "es.manager@cx-demo.example", "Madrid", "ES"),
             ("d", "some.customer@example.com", "Paris", "FR"),  # a customer: their own case
-            ("e", "fr.manager@cx-demo.example", None, None),  # a world-level row to a country manager
+            (
+                "e",
+                "fr.manager@cx-demo.example",
+                None,
+                None,
+            ),  # a world-level row to a country manager
         ):
-            store.enqueue(s, recipient=recipient, subject=key, body=key, dedupe_key=key, region="Europe" if agency else None, country=country, agency=agency)
-    counts = notify.deliver_pending(engine, settings(port), now=datetime.now(UTC) + timedelta(seconds=1))
+            store.enqueue(
+                s,
+                recipient=recipient,
+                subject=key,
+                body=key,
+                dedupe_key=key,
+                region="Europe" if agency else None,
+                country=country,
+                agency=agency,
+            )
+    counts = notify.deliver_pending(
+        engine, settings(port), now=datetime.now(UTC) + timedelta(seconds=1)
+    )
     assert counts["sent"] == 3 and counts["dead"] == 2
     assert sorted(m["Subject"] for m in sink.messages) == ["b", "c", "d"]
     with store.session(engine) as s:
@@ -195,9 +258,22 @@ def test_telegram_messages_go_to_the_bot_api_and_are_retried_after_an_error(engi
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeTelegram)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        st = NotifySettings(telegram_token="123:abc", telegram_chat_id="-100", telegram_api=f"http://127.0.0.1:{server.server_address[1]}")
+        st = NotifySettings(
+            telegram_token="123:abc",
+            telegram_chat_id="-100",
+            telegram_api=f"http://127.0.0.1:{server.server_address[1]}",
+        )
         with store.session(engine) as s:
-            store.enqueue(s, channel="telegram", recipient="-100", subject="New detractor at Madrid", body="NPS 2: dirty office", dedupe_key="tg:1", agency="Madrid", country="ES")
+            store.enqueue(
+                s,
+                channel="telegram",
+                recipient="-100",
+                subject="New detractor at Madrid",
+                body="NPS 2: dirty office",
+                dedupe_key="tg:1",
+                agency="Madrid",
+                country="ES",
+            )
         now = datetime.now(UTC) + timedelta(seconds=1)
         assert notify.deliver_pending(engine, st, now=now)["retry"] == 1
         assert notify.deliver_pending(engine, st, now=now + timedelta(minutes=1))["sent"] == 1
@@ -210,13 +286,33 @@ def test_telegram_messages_go_to_the_bot_api_and_are_retried_after_an_error(engi
     assert "New detractor at Madrid" in body["text"] and "dirty office" in body["text"]
 
 
-def test_customer_acknowledgement_is_personalised_in_the_customer_language(engine: Engine, smtp: tuple[Sink, int, list[Controller]]) -> None:
+def test_customer_acknowledgement_is_personalised_in_the_customer_language(
+    engine: Engine, smtp: tuple[Sink, int, list[Controller]]
+) -> None:
     sink, port, _ = smtp
     with store.session(engine) as s:
-        case = cases.open_case(s, response={"response_id": "r9", "customer_id": "C0042", "region": "Europe", "country": "FR", "agency": "Paris", "nps": 2, "language": "fr"}, reason="nps < 6", actor="rules")
+        case = cases.open_case(
+            s,
+            response={
+                "response_id": "r9",
+                "customer_id": "C0042",
+                "region": "Europe",
+                "country": "FR",
+                "agency": "Paris",
+                "nps": 2,
+                "language": "fr",
+            },
+            reason="nps < 6",
+            actor="rules",
+        )
         assert case is not None
-        assert notify.email_customer_ack(s, case, recipient="client@example.com", name="Mme Martin") is not None
-        assert notify.email_customer_ack(s, case, recipient="client@example.com") is None  # queued once
+        assert (
+            notify.email_customer_ack(s, case, recipient="client@example.com", name="Mme Martin")
+            is not None
+        )
+        assert (
+            notify.email_customer_ack(s, case, recipient="client@example.com") is None
+        )  # queued once
     notify.deliver_pending(engine, settings(port), now=datetime.now(UTC) + timedelta(seconds=1))
     [msg] = sink.messages
     number = f"CX-{case.id:06d}"
@@ -227,10 +323,19 @@ def test_customer_acknowledgement_is_personalised_in_the_customer_language(engin
     assert subject == "Su opinión sobre Madrid: caso CX-000007" and "Estimado/a C7" in body
 
 
-def test_background_sender_delivers_and_stops(engine: Engine, smtp: tuple[Sink, int, list[Controller]]) -> None:
+def test_background_sender_delivers_and_stops(
+    engine: Engine, smtp: tuple[Sink, int, list[Controller]]
+) -> None:
     sink, port, _ = smtp
     with store.session(engine) as s:
-        store.enqueue(s, recipient="x@example.com", subject="bg", body="bg", dedupe_key="bg:1", agency="Madrid")
+        store.enqueue(
+            s,
+            recipient="x@example.com",
+            subject="bg",
+            body="bg",
+            dedupe_key="bg:1",
+            agency="Madrid",
+        )
     sender = notify.start_background_sender(engine, settings(port), interval=0.1)
     deadline = time.monotonic() + 20
     while not sink.messages and time.monotonic() < deadline:
@@ -241,8 +346,22 @@ def test_background_sender_delivers_and_stops(engine: Engine, smtp: tuple[Sink, 
 
 
 def test_settings_from_environment_and_bad_values() -> None:
-    st = NotifySettings.from_env(env={"CX_SMTP_HOST": "mail.local", "CX_SMTP_TLS": "starttls", "CX_SMTP_USER": "u", "CX_SMTP_PASSWORD": "s3cr3t-pw", "CX_SMTP_FROM": "cx@x"})
-    assert (st.smtp_host, st.smtp_port, st.smtp_tls, st.smtp_user, st.smtp_from) == ("mail.local", 587, "starttls", "u", "cx@x")
+    st = NotifySettings.from_env(
+        env={
+            "CX_SMTP_HOST": "mail.local",
+            "CX_SMTP_TLS": "starttls",
+            "CX_SMTP_USER": "u",
+            "CX_SMTP_PASSWORD": "s3cr3t-pw",
+            "CX_SMTP_FROM": "cx@x",
+        }
+    )
+    assert (st.smtp_host, st.smtp_port, st.smtp_tls, st.smtp_user, st.smtp_from) == (
+        "mail.local",
+        587,
+        "starttls",
+        "u",
+        "cx@x",
+    )
     assert st.smtp_password == "s3cr3t-pw" and "s3cr3t-pw" not in repr(st)
     with pytest.raises(notify.NotifyError, match="CX_SMTP_TLS"):
         NotifySettings.from_env(env={"CX_SMTP_TLS": "maybe"})
@@ -257,7 +376,12 @@ def test_a_channel_without_settings_keeps_its_rows_pending(engine: Engine) -> No
     assert statuses(engine) == {"pending": 2}
 
 
-def test_cx_notify_command_sends_the_outbox_and_prints_json(tmp_path: Any, smtp: tuple[Sink, int, list[Controller]], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cx_notify_command_sends_the_outbox_and_prints_json(
+    tmp_path: Any,
+    smtp: tuple[Sink, int, list[Controller]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from cx.cli import main
 
     sink, port, _ = smtp
@@ -266,7 +390,15 @@ def test_cx_notify_command_sends_the_outbox_and_prints_json(tmp_path: Any, smtp:
         monkeypatch.delenv(key, raising=False)
     engine = store.init(store.make_engine(f"sqlite:///{tmp_path / 'cx.db'}"))
     with store.session(engine) as s:
-        store.enqueue(s, recipient="care.madrid@cx-demo.example", subject="hello", body="b", dedupe_key="cli:1", agency="Madrid", country="ES")
+        store.enqueue(
+            s,
+            recipient="care.madrid@cx-demo.example",
+            subject="hello",
+            body="b",
+            dedupe_key="cli:1",
+            agency="Madrid",
+            country="ES",
+        )
     engine.dispose()
     assert main(["notify", "--data", str(tmp_path), "--format", "json"]) == 2
     assert "CX_SMTP_HOST" in capsys.readouterr().err
@@ -278,20 +410,48 @@ def test_cx_notify_command_sends_the_outbox_and_prints_json(tmp_path: Any, smtp:
     assert [m["Subject"] for m in sink.messages] == ["hello"]
 
 
-def test_a_new_case_posts_to_the_team_chat_in_the_same_transaction(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_new_case_posts_to_the_team_chat_in_the_same_transaction(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CX_TELEGRAM_CHAT_ID", "-100")
     with store.session(engine) as s:
-        case = cases.open_case(s, response={"response_id": "t1", "customer_id": "C1", "region": "Europe", "country": "ES", "agency": "Madrid", "nps": 1, "wave": "2026-Q3", "comment": "Llamad al 612 345 678"}, reason="x", actor="rules")
-    with pytest.raises(RuntimeError), store.session(engine) as s:  # a rolled-back case leaves no message behind
-        cases.open_case(s, response={"response_id": "t2", "customer_id": "C2", "agency": "Madrid", "nps": 0}, reason="x", actor="rules")
+        case = cases.open_case(
+            s,
+            response={
+                "response_id": "t1",
+                "customer_id": "C1",
+                "region": "Europe",
+                "country": "ES",
+                "agency": "Madrid",
+                "nps": 1,
+                "wave": "2026-Q3",
+                "comment": "Llamad al 612 345 678",
+            },
+            reason="x",
+            actor="rules",
+        )
+    with (
+        pytest.raises(RuntimeError),
+        store.session(engine) as s,
+    ):  # a rolled-back case leaves no message behind
+        cases.open_case(
+            s,
+            response={"response_id": "t2", "customer_id": "C2", "agency": "Madrid", "nps": 0},
+            reason="x",
+            actor="rules",
+        )
         raise RuntimeError("rollback")
     with store.session(engine) as s:
         rows = s.exec(select(Notification)).all()
-    assert case is not None and [(r.channel, r.recipient, r.dedupe_key, r.agency) for r in rows] == [("telegram", "-100", f"case:{case.id}:telegram", "Madrid")]
+    assert case is not None and [
+        (r.channel, r.recipient, r.dedupe_key, r.agency) for r in rows
+    ] == [("telegram", "-100", f"case:{case.id}:telegram", "Madrid")]
     assert "612 345 678" not in rows[0].body and f"CX-{case.id:06d}" in rows[0].subject
 
 
-def test_two_senders_running_at_once_never_send_a_message_twice(engine: Engine, smtp: tuple[Sink, int, list[Controller]]) -> None:
+def test_two_senders_running_at_once_never_send_a_message_twice(
+    engine: Engine, smtp: tuple[Sink, int, list[Controller]]
+) -> None:
     sink, port, _ = smtp
     enqueue_many(engine, 30)
     results: list[dict[str, int]] = []

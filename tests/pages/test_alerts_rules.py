@@ -29,8 +29,12 @@ def takeaway_of(at: AppTest) -> str:
     return html.unescape(bodies[0].split(">", 1)[1].rsplit("</div>", 1)[0])
 
 
-@pytest.mark.parametrize("username", ["ceo", "es.manager", "fr.manager", "madrid.manager", "paris.manager"])
-def test_alerts_page_shows_the_users_alerts_and_nothing_outside_the_scope(demo_root: Path, responses: object, username: str) -> None:
+@pytest.mark.parametrize(
+    "username", ["ceo", "es.manager", "fr.manager", "madrid.manager", "paris.manager"]
+)
+def test_alerts_page_shows_the_users_alerts_and_nothing_outside_the_scope(
+    demo_root: Path, responses: object, username: str
+) -> None:
     at = run_page("pages/alerts.py", username, demo_root)
     assert not at.exception
     user = users.get(username, ROOT / ".streamlit" / "users.yaml")
@@ -42,15 +46,23 @@ def test_alerts_page_shows_the_users_alerts_and_nothing_outside_the_scope(demo_r
     for name in FOREIGN.get(username, []):
         assert name not in text, f"{name} leaked to {username}"
     if username in ("ceo", "es.manager", "madrid.manager"):
-        assert takeaway_of(at).split("; the most urgent: ")[1].startswith("Cleanliness in Madrid fell from 7.9 to 5.9")
+        assert (
+            takeaway_of(at)
+            .split("; the most urgent: ")[1]
+            .startswith("Cleanliness in Madrid fell from 7.9 to 5.9")
+        )
     if username == "paris.manager":
         assert takeaway_of(at).startswith("No attribute alert in your scope at 2026-Q3")
 
 
-def test_acknowledging_an_alert_is_stored_and_audited(demo_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_acknowledging_an_alert_is_stored_and_audited(
+    demo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
     at = run_page("pages/alerts.py", "madrid.manager", demo_root)
-    assert [m.value for m in at.markdown if m.value.startswith("#### ")][0] == "#### Cleanliness · Madrid"
+    assert [m.value for m in at.markdown if m.value.startswith("#### ")][
+        0
+    ] == "#### Cleanliness · Madrid"
     at.button(key="ack0").click().run()
     assert not at.exception
     engine = store.init(store.make_engine(store.database_url(demo_root)))
@@ -70,7 +82,9 @@ def test_acknowledging_an_alert_is_stored_and_audited(demo_root: Path, monkeypat
     engine.dispose()
 
 
-def test_rules_page_tests_a_condition_and_points_at_errors(demo_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rules_page_tests_a_condition_and_points_at_errors(
+    demo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
     at = run_page("pages/rules.py", "analyst", demo_root)
     assert not at.exception
@@ -80,11 +94,15 @@ def test_rules_page_tests_a_condition_and_points_at_errors(demo_root: Path, monk
     at.text_area(key="rule_condition").input("attr_cleanliness < 4 AND city = 'Madrid'").run()
     assert not at.exception and not at.error
     metric = at.metric[0]
-    assert metric.label == "Matching responses at 2026-Q3" and int(metric.value.replace(",", "")) > 0
+    assert (
+        metric.label == "Matching responses at 2026-Q3" and int(metric.value.replace(",", "")) > 0
+    )
     preview = at.dataframe[1].value
     assert set(preview["agency"]) == {"Madrid"} and (preview["attr_cleanliness"] < 4).all()
     at.text_area(key="rule_condition").input("nps < 6 AND ctiy = 'Madrid'").run()
-    assert [e.value for e in at.error] == ["unknown column 'ctiy' at position 13. Fix the condition and try again."]
+    assert [e.value for e in at.error] == [
+        "unknown column 'ctiy' at position 13. Fix the condition and try again."
+    ]
 
 
 @pytest.mark.parametrize("username", ["madrid.manager", "ceo", "madrid.advisor"])
@@ -93,7 +111,9 @@ def test_only_analysts_open_the_rules_page(demo_root: Path, username: str) -> No
     direct.session_state["authentication_status"] = True
     direct.session_state["username"] = username
     direct.run()
-    assert not direct.exception and [e.value for e in direct.error] == ["Your role does not give access to this screen."]
+    assert not direct.exception and [e.value for e in direct.error] == [
+        "Your role does not give access to this screen."
+    ]
     assert not direct.dataframe
 
 
@@ -106,21 +126,36 @@ def test_front_line_staff_cannot_open_the_alerts_page(demo_root: Path) -> None:
     assert not any('class="cx-takeaway"' in el.proto.body for el in direct.get("html"))
 
 
-def test_running_the_rules_from_the_page_routes_once_and_refreshes_the_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_running_the_rules_from_the_page_routes_once_and_refreshes_the_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import yaml
 
     from cx.demo.dataset import org_yaml
-    from tests import test_rules
+    from tests.loop import test_rules
     from tests.conftest import write_waves
 
     monkeypatch.delenv("DATABASE_URL", raising=False)
     write_waves(tmp_path, test_rules.responses())
-    (tmp_path / "org.yaml").write_text(yaml.safe_dump(org_yaml(), allow_unicode=True), encoding="utf-8")
+    (tmp_path / "org.yaml").write_text(
+        yaml.safe_dump(org_yaml(), allow_unicode=True), encoding="utf-8"
+    )
     at = run_page("pages/rules.py", "analyst", tmp_path)
-    assert takeaway_of(at) == "2 routing rules active; none has routed a response yet: run them below."
-    at.button[-1].click().run()  # complaints r2, r3, r6 (nps < 6 or a negative comment) + Madrid cleanliness r2, r6
+    assert (
+        takeaway_of(at) == "2 routing rules active; none has routed a response yet: run them below."
+    )
+    at.button[
+        -1
+    ].click().run()  # complaints r2, r3, r6 (nps < 6 or a negative comment) + Madrid cleanliness r2, r6
     assert not at.exception
-    assert at.success[0].value.startswith("5 matching responses; 5 new hits, 3 cases opened, 5 e-mails queued")
-    assert takeaway_of(at) == "2 routing rules active, 5 responses routed so far; the busiest is 'Complaint follow-up' (3 responses)."
+    assert at.success[0].value.startswith(
+        "5 matching responses; 5 new hits, 3 cases opened, 5 e-mails queued"
+    )
+    assert (
+        takeaway_of(at)
+        == "2 routing rules active, 5 responses routed so far; the busiest is 'Complaint follow-up' (3 responses)."
+    )
     at.button[-1].click().run()
-    assert at.success[0].value.startswith("5 matching responses; 0 new hits, 0 cases opened, 0 e-mails queued")
+    assert at.success[0].value.startswith(
+        "5 matching responses; 0 new hits, 0 cases opened, 0 e-mails queued"
+    )

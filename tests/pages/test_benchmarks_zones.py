@@ -30,7 +30,9 @@ def _outside_names(scope: Scope) -> list[str]:
     for region, countries in GEOGRAPHY.items():
         region_seen = False
         for country, agencies in countries.items():
-            inside = [a for a in agencies if contains(scope, region=region, country=country, agency=a)]
+            inside = [
+                a for a in agencies if contains(scope, region=region, country=country, agency=a)
+            ]
             names += [a for a in agencies if a not in inside]
             if inside:
                 region_seen = True
@@ -54,7 +56,9 @@ def _page_ok(at) -> str:  # type: ignore[no-untyped-def]
 
 def test_outside_names_for_madrid_cover_its_spanish_and_french_peers() -> None:
     names = _outside_names(Scope.parse("agency:Madrid"))
-    assert {"Barcelona", "Valencia", "Sevilla", "Paris", "Lyon", "Marseille", "France"} <= set(names)
+    assert {"Barcelona", "Valencia", "Sevilla", "Paris", "Lyon", "Marseille", "France"} <= set(
+        names
+    )
     assert "Madrid" not in names and "Spain" not in names and "Europe" not in names
 
 
@@ -70,10 +74,15 @@ def test_benchmarks_page_renders_nothing_outside_the_scope(demo_root: Path, user
 def test_ceo_sees_both_league_tables_and_marseille_story_for_france(demo_root: Path) -> None:
     at = run_page(BENCHMARKS, "ceo", demo_root)
     text = _page_ok(at)
-    assert [s.value for s in at.subheader] == ["Country league vs the world", "Region league vs the world"]
+    assert [s.value for s in at.subheader] == [
+        "Country league vs the world",
+        "Region league vs the world",
+    ]
     assert "France" in text and "Latin America" in text
     fr = run_page(BENCHMARKS, "fr.manager", demo_root)
-    takeaway = " ".join(str(h.proto.body) for h in fr.get("html") if "cx-takeaway" in str(h.proto.body))
+    takeaway = " ".join(
+        str(h.proto.body) for h in fr.get("html") if "cx-takeaway" in str(h.proto.body)
+    )
     assert "Marseille is " in takeaway and "below the France average: significant" in takeaway
 
 
@@ -90,7 +99,9 @@ def test_zones_page_renders_map_and_table(demo_root: Path, username: str) -> Non
     at = run_page(ZONES, username, demo_root)
     text = _page_ok(at)
     assert "topojson" in text and "Latin America" in text
-    assert len(at.dataframe) == 1 and at.dataframe[0].value.shape[0] == 4 + 7  # 4 regions, 7 countries
+    assert (
+        len(at.dataframe) == 1 and at.dataframe[0].value.shape[0] == 4 + 7
+    )  # 4 regions, 7 countries
 
 
 def test_zones_metric_picker_switches_to_an_attribute(demo_root: Path) -> None:
@@ -125,8 +136,11 @@ def test_region_manager_sees_only_europe(demo_root: Path, region_user: str, page
 @pytest.mark.parametrize(
     ("username", "page", "allowed"),
     [
-        ("madrid.advisor", BENCHMARKS, False), ("madrid.teleop", BENCHMARKS, False),
-        ("es.manager", ZONES, False), ("madrid.manager", ZONES, False), ("ceo", ZONES, True),
+        ("madrid.advisor", BENCHMARKS, False),
+        ("madrid.teleop", BENCHMARKS, False),
+        ("es.manager", ZONES, False),
+        ("madrid.manager", ZONES, False),
+        ("ceo", ZONES, True),
         ("es.manager", BENCHMARKS, True),
     ],
 )
@@ -140,5 +154,7 @@ def test_pages_are_offered_by_role_and_scope(username: str, page: str, allowed: 
 @pytest.mark.parametrize("page", [BENCHMARKS, ZONES])
 def test_page_refuses_to_render_without_login(demo_root: Path, page: str) -> None:
     at = run_page(page, None, demo_root)
-    assert [w.value for w in at.warning] == ["Please sign in from the home page to see this screen."]
+    assert [w.value for w in at.warning] == [
+        "Please sign in from the home page to see this screen."
+    ]
     assert not at.dataframe and not at.get("arrow_vega_lite_chart")

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
-
 from sqlmodel import Session
 
-from cx.demo import complaints
 from cx import store
 from cx.core import data
 from cx.core.scope import Scope
+from cx.demo import complaints
 from cx.loop import cases
 from tests.support.apptest import rendered_text, run_page
 
@@ -34,7 +33,9 @@ def first_open(engine: Engine, scope: Scope) -> cases.Case:
         return cases.list_cases(s, scope, status=cases.OPEN_STATUSES)[0]
 
 
-def test_teleoperator_sees_the_agency_work_list_and_a_call_script(demo_root: Path, app_store: Engine) -> None:
+def test_teleoperator_sees_the_agency_work_list_and_a_call_script(
+    demo_root: Path, app_store: Engine
+) -> None:
     at = run_page("pages/cases.py", "madrid.teleop", demo_root)
     assert not at.exception
     text = rendered_text(at)
@@ -42,12 +43,16 @@ def test_teleoperator_sees_the_agency_work_list_and_a_call_script(demo_root: Pat
     assert "open complaints" in text and f"case #{top.id}" in text
     assert [h.value for h in at.subheader][0].startswith(f"Case #{top.id}")
     script = at.code[0].value
-    assert "Guion de llamada" in script and top.customer_id in script  # Madrid customers answered in Spanish
+    assert (
+        "Guion de llamada" in script and top.customer_id in script
+    )  # Madrid customers answered in Spanish
     assert "Elena Martín" in script
     assert "Paris" not in text
 
 
-def test_country_manager_of_france_never_sees_madrid_cases(demo_root: Path, app_store: Engine) -> None:
+def test_country_manager_of_france_never_sees_madrid_cases(
+    demo_root: Path, app_store: Engine
+) -> None:
     madrid_ids = {f"#{c.id}" for c in cases.list_cases(Session(app_store), MADRID)}
     for page in ("pages/cases.py", "pages/case_dashboard.py"):
         at = run_page(page, "fr.manager", demo_root)
@@ -57,7 +62,9 @@ def test_country_manager_of_france_never_sees_madrid_cases(demo_root: Path, app_
         assert not any(f"{i} " in text or f"{i}\n" in text for i in madrid_ids)
 
 
-def test_agency_manager_dashboard_shows_the_agency_figures(demo_root: Path, app_store: Engine) -> None:
+def test_agency_manager_dashboard_shows_the_agency_figures(
+    demo_root: Path, app_store: Engine
+) -> None:
     at = run_page("pages/case_dashboard.py", "madrid.manager", demo_root)
     assert not at.exception
     with store.session(app_store) as s:
@@ -68,7 +75,9 @@ def test_agency_manager_dashboard_shows_the_agency_figures(demo_root: Path, app_
     assert "Paris" not in rendered_text(at)
 
 
-def test_logging_a_call_saves_and_a_stale_form_is_refused_with_a_clear_message(demo_root: Path, app_store: Engine) -> None:
+def test_logging_a_call_saves_and_a_stale_form_is_refused_with_a_clear_message(
+    demo_root: Path, app_store: Engine
+) -> None:
     at = run_page("pages/cases.py", "madrid.advisor", demo_root)
     case_id = at.selectbox(key="case_pick").value
     with store.session(app_store) as s:
@@ -80,11 +89,23 @@ def test_logging_a_call_saves_and_a_stale_form_is_refused_with_a_clear_message(d
     assert [s.value for s in at.success] == [f"Case #{case_id}: call logged."]
     with store.session(app_store) as s:
         after = cases.get_case(s, MADRID, case_id)
-    assert after is not None and after.version == before.version + 1 and after.attempts == before.attempts + 1
+    assert (
+        after is not None
+        and after.version == before.version + 1
+        and after.attempts == before.attempts + 1
+    )
 
     # Someone else saves the same case while this screen is open: the next save is refused.
     with store.session(app_store) as s:
-        cases.classify(s, MADRID, case_id, expected_version=after.version, actor="madrid.teleop", importance="critical", topic="cleanliness")
+        cases.classify(
+            s,
+            MADRID,
+            case_id,
+            expected_version=after.version,
+            actor="madrid.teleop",
+            importance="critical",
+            topic="cleanliness",
+        )
     at.radio(key="call_outcome").set_value("reached")
     at.button[0].click().run()
     assert any("changed by someone else" in e.value for e in at.error)

@@ -39,7 +39,9 @@ def test_fieldwork_page_for_an_agency_manager_shows_only_that_agency(demo_root: 
 
 
 @pytest.mark.parametrize("username", ["ceo", "madrid.manager", "madrid.advisor"])
-def test_import_page_is_not_in_the_navigation_of_non_analysts(demo_root: Path, username: str) -> None:
+def test_import_page_is_not_in_the_navigation_of_non_analysts(
+    demo_root: Path, username: str
+) -> None:
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         run_page("pages/import.py", username, demo_root)
 

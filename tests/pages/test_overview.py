@@ -26,7 +26,9 @@ def allowed_pages(username: str) -> list[str]:
 
 
 @pytest.mark.parametrize("username", DEMO_USERS)
-def test_overview_renders_for_every_demo_user_inside_their_scope(demo_root: Path, username: str) -> None:
+def test_overview_renders_for_every_demo_user_inside_their_scope(
+    demo_root: Path, username: str
+) -> None:
     at = run_page("pages/overview.py", username, demo_root)
     assert not at.exception, at.exception
     assert [m.label for m in at.metric][:1] == ["NPS"]
@@ -50,7 +52,9 @@ def test_agency_manager_sees_advisors_and_channels(demo_root: Path) -> None:
 
 
 def test_filters_from_the_url_reopen_the_same_view(demo_root: Path) -> None:
-    at = run_page("pages/overview.py", "ceo", demo_root, query={"wave": "2025-Q2", "segment": "Young"})
+    at = run_page(
+        "pages/overview.py", "ceo", demo_root, query={"wave": "2025-Q2", "segment": "Young"}
+    )
     assert not at.exception
     assert "Wave 2025-Q2" in rendered_text(at) and "segment: Young" in rendered_text(at)
 
@@ -59,8 +63,12 @@ def test_filters_from_the_url_reopen_the_same_view(demo_root: Path) -> None:
 def test_every_page_refuses_to_render_without_a_login(demo_root: Path, page: str) -> None:
     at = run_page(page, None, demo_root)
     assert not at.exception
-    assert [w.value for w in at.warning] == ["Please sign in from the home page to see this screen."]
-    assert not at.metric and not at.dataframe and not at.table and not at.get("arrow_vega_lite_chart")
+    assert [w.value for w in at.warning] == [
+        "Please sign in from the home page to see this screen."
+    ]
+    assert (
+        not at.metric and not at.dataframe and not at.table and not at.get("arrow_vega_lite_chart")
+    )
 
 
 def test_app_without_login_shows_only_the_sign_in_form(demo_root: Path) -> None:

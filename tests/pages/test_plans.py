@@ -17,10 +17,18 @@ from cx.core.users import User
 from cx.improve import plans
 from tests.support.apptest import ROOT, rendered_text, run_page
 
-TITLES = {"Madrid": "Madrid waiting-time plan", "Paris": "Paris cleanliness plan", "ES": "Spain staff training plan"}
+TITLES = {
+    "Madrid": "Madrid waiting-time plan",
+    "Paris": "Paris cleanliness plan",
+    "ES": "Spain staff training plan",
+}
 SEES = {
-    "ceo": {"Madrid", "Paris", "ES"}, "analyst": {"Madrid", "Paris", "ES"}, "es.manager": {"Madrid", "ES"},
-    "fr.manager": {"Paris"}, "madrid.manager": {"Madrid"}, "paris.manager": {"Paris"},
+    "ceo": {"Madrid", "Paris", "ES"},
+    "analyst": {"Madrid", "Paris", "ES"},
+    "es.manager": {"Madrid", "ES"},
+    "fr.manager": {"Paris"},
+    "madrid.manager": {"Madrid"},
+    "paris.manager": {"Paris"},
 }
 
 
@@ -37,18 +45,44 @@ def app_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engin
     monkeypatch.setenv("DATABASE_URL", url)
     engine = store.init(store.make_engine(url))
     with store.session(engine) as s:
-        plans.create_plan(s, user=demo_user("madrid.manager"), title=TITLES["Madrid"], owner="madrid.manager",
-                          region="Europe", country="ES", agency="Madrid", problem_kind="attribute", problem_ref="attr_waiting_time",
-                          target_attribute="attr_waiting_time", target_value=7.0)
-        plans.create_plan(s, user=demo_user("paris.manager"), title=TITLES["Paris"], owner="paris.manager",
-                          region="Europe", country="FR", agency="Paris")
-        plans.create_plan(s, user=demo_user("es.manager"), title=TITLES["ES"], owner="es.manager", region="Europe", country="ES")
+        plans.create_plan(
+            s,
+            user=demo_user("madrid.manager"),
+            title=TITLES["Madrid"],
+            owner="madrid.manager",
+            region="Europe",
+            country="ES",
+            agency="Madrid",
+            problem_kind="attribute",
+            problem_ref="attr_waiting_time",
+            target_attribute="attr_waiting_time",
+            target_value=7.0,
+        )
+        plans.create_plan(
+            s,
+            user=demo_user("paris.manager"),
+            title=TITLES["Paris"],
+            owner="paris.manager",
+            region="Europe",
+            country="FR",
+            agency="Paris",
+        )
+        plans.create_plan(
+            s,
+            user=demo_user("es.manager"),
+            title=TITLES["ES"],
+            owner="es.manager",
+            region="Europe",
+            country="ES",
+        )
     yield engine
     engine.dispose()
 
 
 @pytest.mark.parametrize("username", sorted(SEES))
-def test_plans_page_lists_only_the_plans_of_the_users_scope(demo_root: Path, app_store: Engine, username: str) -> None:
+def test_plans_page_lists_only_the_plans_of_the_users_scope(
+    demo_root: Path, app_store: Engine, username: str
+) -> None:
     at = run_page("pages/plans.py", username, demo_root)
     assert not at.exception, at.exception
     text = rendered_text(at)
@@ -66,10 +100,18 @@ def test_front_line_staff_have_no_plans_or_meeting_screen() -> None:
         assert "plans" not in shown and "meeting" not in shown
 
 
-def test_agency_manager_proposes_a_plan_from_an_improvement_area_link(demo_root: Path, app_store: Engine) -> None:
-    at = run_page("pages/plans.py", "madrid.manager", demo_root,
-                  query={"problem_kind": "improvement_area", "problem_ref": "attr_cleanliness"})
-    assert [e.label for e in at.expander][0] == "Propose an action plan for Cleanliness (improvement area)"
+def test_agency_manager_proposes_a_plan_from_an_improvement_area_link(
+    demo_root: Path, app_store: Engine
+) -> None:
+    at = run_page(
+        "pages/plans.py",
+        "madrid.manager",
+        demo_root,
+        query={"problem_kind": "improvement_area", "problem_ref": "attr_cleanliness"},
+    )
+    assert [e.label for e in at.expander][
+        0
+    ] == "Propose an action plan for Cleanliness (improvement area)"
     scope_box = next(b for b in at.selectbox if b.label == "Scope of the plan")
     assert scope_box.options == ["agency:Madrid"]
     next(t for t in at.text_input if t.label == "Title").input("Cleaner Madrid waiting room")
@@ -78,15 +120,31 @@ def test_agency_manager_proposes_a_plan_from_an_improvement_area_link(demo_root:
     at.run()
     assert not at.exception, at.exception
     with store.session(app_store) as s:
-        plan = next(p for p in plans.list_plans(s, Scope.world()) if p.title == "Cleaner Madrid waiting room")
-    assert (plan.agency, plan.country, plan.problem_kind, plan.problem_ref) == ("Madrid", "ES", "improvement_area", "attr_cleanliness")
-    assert (plan.target_attribute, plan.target_value, plan.created_by, plan.approval) == ("attr_cleanliness", 7.5, "madrid.manager", "proposed")
+        plan = next(
+            p
+            for p in plans.list_plans(s, Scope.world())
+            if p.title == "Cleaner Madrid waiting room"
+        )
+    assert (plan.agency, plan.country, plan.problem_kind, plan.problem_ref) == (
+        "Madrid",
+        "ES",
+        "improvement_area",
+        "attr_cleanliness",
+    )
+    assert (plan.target_attribute, plan.target_value, plan.created_by, plan.approval) == (
+        "attr_cleanliness",
+        7.5,
+        "madrid.manager",
+        "proposed",
+    )
     assert at.query_params["plan"] == [str(plan.id)] or at.query_params["plan"] == str(plan.id)
     assert f"#{plan.id} Cleaner Madrid waiting room" in [h.value for h in at.subheader]
     assert "Approve" not in [b.label for b in at.button]  # nobody approves their own proposal
 
 
-def test_country_manager_approves_an_agency_plan_opened_from_its_link(demo_root: Path, app_store: Engine) -> None:
+def test_country_manager_approves_an_agency_plan_opened_from_its_link(
+    demo_root: Path, app_store: Engine
+) -> None:
     with store.session(app_store) as s:
         plan = next(p for p in plans.list_plans(s, Scope.world()) if p.agency == "Madrid")
     at = run_page("pages/plans.py", "es.manager", demo_root, query={"plan": str(plan.id)})
@@ -97,13 +155,21 @@ def test_country_manager_approves_an_agency_plan_opened_from_its_link(demo_root:
     with store.session(app_store) as s:
         approved = plans.get_plan(s, plan.id, Scope.world())  # type: ignore[arg-type]
         actions = [a.action for a in plans.history(s, plan.id, Scope.world())]  # type: ignore[arg-type]
-    assert (approved.approval, approved.approved_by, approved.version) == ("approved", "es.manager", 2)
+    assert (approved.approval, approved.approved_by, approved.version) == (
+        "approved",
+        "es.manager",
+        2,
+    )
     assert actions == ["approve", "create"]
 
 
-def test_a_save_on_a_plan_changed_meanwhile_is_refused_on_the_page(demo_root: Path, app_store: Engine) -> None:
+def test_a_save_on_a_plan_changed_meanwhile_is_refused_on_the_page(
+    demo_root: Path, app_store: Engine
+) -> None:
     with store.session(app_store) as s:
-        plan = next(p for p in plans.list_plans(s, Scope.world()) if p.country == "ES" and p.agency is None)
+        plan = next(
+            p for p in plans.list_plans(s, Scope.world()) if p.country == "ES" and p.agency is None
+        )
     at = run_page("pages/plans.py", "es.manager", demo_root, query={"plan": str(plan.id)})
     with store.session(app_store) as s:  # someone else saves first
         plans.update_plan(s, plan.id, user=demo_user("ceo"), expected_version=1, owner="ceo")  # type: ignore[arg-type]
@@ -117,7 +183,9 @@ def test_a_save_on_a_plan_changed_meanwhile_is_refused_on_the_page(demo_root: Pa
     assert (kept.owner, kept.progress, kept.version) == ("ceo", 0, 2) and len(updates) == 1
 
 
-def test_meeting_page_steps_through_the_agenda_with_state_in_the_url(demo_root: Path, app_store: Engine) -> None:
+def test_meeting_page_steps_through_the_agenda_with_state_in_the_url(
+    demo_root: Path, app_store: Engine
+) -> None:
     at = run_page("pages/meeting.py", "es.manager", demo_root)
     assert not at.exception, at.exception
     assert [t.value for t in at.title] == ["NPS 2026-Q3"]
@@ -130,12 +198,23 @@ def test_meeting_page_steps_through_the_agenda_with_state_in_the_url(demo_root: 
         assert foreign not in text
 
 
-def test_weekly_meeting_of_an_agency_opens_from_a_link_and_stays_in_scope(demo_root: Path, app_store: Engine) -> None:
-    at = run_page("pages/meeting.py", "madrid.manager", demo_root, query={"agenda": "weekly", "step": "1"})
+def test_weekly_meeting_of_an_agency_opens_from_a_link_and_stays_in_scope(
+    demo_root: Path, app_store: Engine
+) -> None:
+    at = run_page(
+        "pages/meeting.py", "madrid.manager", demo_root, query={"agenda": "weekly", "step": "1"}
+    )
     assert not at.exception, at.exception
     assert [t.value for t in at.title] == ["Last week's responses"]
-    assert [m.label for m in at.metric] == ["Responses (7 days)", "NPS", "vs 7 days before", "Detractors"]
-    at = run_page("pages/meeting.py", "madrid.manager", demo_root, query={"agenda": "weekly", "step": "4"})
+    assert [m.label for m in at.metric] == [
+        "Responses (7 days)",
+        "NPS",
+        "vs 7 days before",
+        "Detractors",
+    ]
+    at = run_page(
+        "pages/meeting.py", "madrid.manager", demo_root, query={"agenda": "weekly", "step": "4"}
+    )
     assert [t.value for t in at.title] == ["Action plans due"]
     text = rendered_text(at)
     for foreign in ("Barcelona", "Paris", "Sevilla"):

@@ -9,7 +9,16 @@ import pytest
 
 from tests.support.apptest import rendered_text, run_page
 
-FRENCH_WORDS = ["Paris", "Lyon", "Marseille", "Toulouse", "attente", "Très", "conseiller", "toilettes"]
+FRENCH_WORDS = [
+    "Paris",
+    "Lyon",
+    "Marseille",
+    "Toulouse",
+    "attente",
+    "Très",
+    "conseiller",
+    "toilettes",
+]
 SPAIN = {"Madrid", "Barcelona", "Sevilla", "Valencia"}
 
 
@@ -38,7 +47,9 @@ def test_country_manager_never_sees_a_french_comment_or_agency(demo_root: Path) 
     assert agencies and set(agencies) <= SPAIN
 
 
-def test_agency_manager_reads_only_that_agency_verbatims_even_with_all_waves(demo_root: Path) -> None:
+def test_agency_manager_reads_only_that_agency_verbatims_even_with_all_waves(
+    demo_root: Path,
+) -> None:
     at = run_page("pages/verbatims.py", "madrid.manager", demo_root)
     assert not at.exception, at.exception
     assert at.selectbox(key="vb_agency").options == ["All agencies", "Madrid"]

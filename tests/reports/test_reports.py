@@ -33,16 +33,44 @@ from tests.conftest import write_waves
 
 ES = Scope.parse("country:ES")
 NOT_SPAIN = [
-    "France", "Paris", "Lyon", "Marseille", "Toulouse", "London", "Manchester", "Birmingham", "Leeds",
-    "Mexico", "México", "Guadalajara", "Monterrey", "Puebla", "Argentina", "Buenos Aires", "Córdoba",
-    "Rosario", "Mendoza", "Russia", "Moscow", "Saint Petersburg", "Kazan", "Novosibirsk",
-    "United States", "New York", "Chicago", "Houston", "Miami", "United Kingdom",
+    "France",
+    "Paris",
+    "Lyon",
+    "Marseille",
+    "Toulouse",
+    "London",
+    "Manchester",
+    "Birmingham",
+    "Leeds",
+    "Mexico",
+    "México",
+    "Guadalajara",
+    "Monterrey",
+    "Puebla",
+    "Argentina",
+    "Buenos Aires",
+    "Córdoba",
+    "Rosario",
+    "Mendoza",
+    "Russia",
+    "Moscow",
+    "Saint Petersburg",
+    "Kazan",
+    "Novosibirsk",
+    "United States",
+    "New York",
+    "Chicago",
+    "Houston",
+    "Miami",
+    "United Kingdom",
 ]
 NOT_SPAIN_CODES = ["FR", "GB", "MX", "AR", "RU", "US"]
 
 
 def pdf_text(path: Path) -> str:
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
 
 
 def pptx_text(path: Path) -> str:
@@ -85,7 +113,9 @@ def test_spain_pdf_opens_and_names_no_entity_outside_spain(es_files: dict[str, P
     assert_only_spain(text)
 
 
-def test_spain_pdf_key_figures_equal_the_headline_query(es_files: dict[str, Path], demo_root: Path) -> None:
+def test_spain_pdf_key_figures_equal_the_headline_query(
+    es_files: dict[str, Path], demo_root: Path
+) -> None:
     frame = data.scan_responses(demo_root)
     head = overview.headline(frame, ES, Filters(wave=overview.waves(frame)[-1])).row(0, named=True)
     text = pdf_text(es_files["pdf"])
@@ -96,7 +126,9 @@ def test_spain_pdf_key_figures_equal_the_headline_query(es_files: dict[str, Path
     assert f"{head['csat']:.0f} %" in text
 
 
-def test_spain_pdf_has_a_cover_and_one_titled_page_per_section(es_files: dict[str, Path], demo_root: Path) -> None:
+def test_spain_pdf_has_a_cover_and_one_titled_page_per_section(
+    es_files: dict[str, Path], demo_root: Path
+) -> None:
     from pypdf import PdfReader
 
     frame = data.scan_responses(demo_root)
@@ -111,12 +143,19 @@ def test_spain_pdf_has_a_cover_and_one_titled_page_per_section(es_files: dict[st
         assert title in starts, f"no page starts with {title!r}"
 
 
-def test_spain_deck_has_one_slide_per_section_with_native_tables_and_chart_images(es_files: dict[str, Path], demo_root: Path) -> None:
+def test_spain_deck_has_one_slide_per_section_with_native_tables_and_chart_images(
+    es_files: dict[str, Path], demo_root: Path
+) -> None:
     deck = Presentation(str(es_files["pptx"]))
     built = reports.build_sections(data.scan_responses(demo_root), ES, Filters())
     assert len(deck.slides) == len(built.sections) + 1  # + the title slide
     tables = [sh for slide in deck.slides for sh in slide.shapes if sh.has_table]
-    pictures = [sh for slide in deck.slides for sh in slide.shapes if sh.shape_type == MSO_SHAPE_TYPE.PICTURE]
+    pictures = [
+        sh
+        for slide in deck.slides
+        for sh in slide.shapes
+        if sh.shape_type == MSO_SHAPE_TYPE.PICTURE
+    ]
     assert tables and pictures
     agency_table = next(t.table for t in tables if t.table.cell(0, 1).text == "Agency")
     names = sorted(agency_table.cell(i, 1).text for i in range(1, len(agency_table.rows)))
@@ -129,7 +168,12 @@ def test_spain_deck_has_one_slide_per_section_with_native_tables_and_chart_image
 def test_breakdown_section_table_equals_the_breakdown_query(demo_root: Path) -> None:
     frame = data.scan_responses(demo_root)
     f = Filters(wave=overview.waves(frame)[-1])
-    section = next(s for s in reports.breakdowns(reports.ReportContext(frame, ES, f, tuple(overview.waves(frame)))))
+    section = next(
+        s
+        for s in reports.breakdowns(
+            reports.ReportContext(frame, ES, f, tuple(overview.waves(frame)))
+        )
+    )
     table = section.tables[0].frame
     expected = overview.breakdown(frame, ES, f, "agency")
     assert table["Agency"].to_list() == expected["agency"].to_list()
@@ -144,16 +188,18 @@ def tiny_frame() -> pl.DataFrame:
     n_big, n_small = 40, 3
     scores = [10, 9, 8, 3] * 10 + [10, 0, 9]
     agencies = ["Madrid"] * n_big + ["Getafe"] * n_small
-    return pl.DataFrame({
-        "response_id": [f"r{i}" for i in range(n_big + n_small)],
-        "wave": ["2026-Q3"] * (n_big + n_small),
-        "responded_at": [datetime(2026, 8, 1)] * (n_big + n_small),
-        "customer_id": [f"c{i}" for i in range(n_big + n_small)],
-        "region": ["Europe"] * (n_big + n_small),
-        "country": ["ES"] * (n_big + n_small),
-        "agency": agencies,
-        "nps": scores,
-    })
+    return pl.DataFrame(
+        {
+            "response_id": [f"r{i}" for i in range(n_big + n_small)],
+            "wave": ["2026-Q3"] * (n_big + n_small),
+            "responded_at": [datetime(2026, 8, 1)] * (n_big + n_small),
+            "customer_id": [f"c{i}" for i in range(n_big + n_small)],
+            "region": ["Europe"] * (n_big + n_small),
+            "country": ["ES"] * (n_big + n_small),
+            "agency": agencies,
+            "nps": scores,
+        }
+    )
 
 
 def test_a_suppressed_scope_shows_no_score_in_the_report(tmp_path: Path) -> None:
@@ -169,7 +215,9 @@ def test_a_suppressed_scope_shows_no_score_in_the_report(tmp_path: Path) -> None
     assert "33.3" not in text
 
 
-def test_a_suppressed_agency_cannot_be_revealed_by_subtraction_in_the_country_report(tmp_path: Path) -> None:
+def test_a_suppressed_agency_cannot_be_revealed_by_subtraction_in_the_country_report(
+    tmp_path: Path,
+) -> None:
     root = write_waves(tmp_path / "d", tiny_frame())
     frame = data.scan_responses(root)
     built = reports.build_sections(frame, Scope.parse("country:ES"), Filters())
@@ -198,14 +246,32 @@ def test_unknown_format_empty_scope_and_missing_folder_are_refused(tmp_path: Pat
 # ---------------------------------------------------------------- plans section (SQL scope)
 
 
-def test_plans_section_lists_only_the_plans_inside_the_scope(engine: Engine, tmp_path: Path) -> None:
+def test_plans_section_lists_only_the_plans_inside_the_scope(
+    engine: Engine, tmp_path: Path
+) -> None:
     plans = pytest.importorskip("cx.improve.plans")
     root = write_waves(tmp_path / "d", tiny_frame())
     frame = data.scan_responses(root)
     ceo = users.User("ceo", "CEO", "", ("ceo",), Scope.world())
     with store.session(engine) as s:
-        plans.create_plan(s, user=ceo, title="Clean Madrid lobby", owner="madrid.manager", region="Europe", country="ES", agency="Madrid")
-        plans.create_plan(s, user=ceo, title="Shorter queues in Paris", owner="paris.manager", region="Europe", country="FR", agency="Paris")
+        plans.create_plan(
+            s,
+            user=ceo,
+            title="Clean Madrid lobby",
+            owner="madrid.manager",
+            region="Europe",
+            country="ES",
+            agency="Madrid",
+        )
+        plans.create_plan(
+            s,
+            user=ceo,
+            title="Shorter queues in Paris",
+            owner="paris.manager",
+            region="Europe",
+            country="FR",
+            agency="Paris",
+        )
     built = reports.build_sections(frame, ES, Filters(), engine=engine)
     section = next(s for s in built.sections if s.key == "plans")
     assert section.tables[0].frame["Plan"].to_list() == ["Clean Madrid lobby"]
@@ -227,7 +293,10 @@ def test_infographic_png_and_pdf_are_one_page_of_the_scope(demo_root: Path, tmp_
     assert width >= 2000 and height >= 1500  # 2x scale, readable on a wall
     pdf = infographic.write_infographic(frame, ES, Filters(), tmp_path / "es.pdf")
     assert len(PdfReader(str(pdf)).pages) == 1
-    spec = json.dumps(infographic.infographic_chart(frame, ES, Filters(), scope_name="Spain").to_dict(), ensure_ascii=False)
+    spec = json.dumps(
+        infographic.infographic_chart(frame, ES, Filters(), scope_name="Spain").to_dict(),
+        ensure_ascii=False,
+    )
     assert "Madrid" in spec and "Paris" not in spec and "France" not in spec
     with pytest.raises(infographic.InfographicError, match="use .png or .pdf"):
         infographic.write_infographic(frame, ES, Filters(), tmp_path / "es.svg")
@@ -247,17 +316,40 @@ def test_infographic_tiles_equal_the_headline(demo_root: Path) -> None:
 # ---------------------------------------------------------------- CLI
 
 
-def test_cli_report_for_a_user_writes_the_pdf_and_prints_json(demo_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_report_for_a_user_writes_the_pdf_and_prints_json(
+    demo_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "fr.pptx"
-    assert main(["report", "--data", str(demo_root), "--user", "fr.manager", "--out", str(out), "--format", "json"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--data",
+                str(demo_root),
+                "--user",
+                "fr.manager",
+                "--out",
+                str(out),
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     rows = json.loads(capsys.readouterr().out)
-    assert rows[0]["file"] == str(out) and rows[0]["scope"] == "country:FR" and rows[0]["format"] == "pptx"
+    assert (
+        rows[0]["file"] == str(out)
+        and rows[0]["scope"] == "country:FR"
+        and rows[0]["format"] == "pptx"
+    )
     assert rows[0]["pages"] == len(rows[0]["sections"]) + 1
     text = pptx_text(out)
     assert "Paris" in text and "Madrid" not in text and "Spain" not in text
 
 
-def test_cli_report_bad_extension_is_one_line_exit_2(demo_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_report_bad_extension_is_one_line_exit_2(
+    demo_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["report", "--data", str(demo_root), "--out", str(tmp_path / "r.txt")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown report format" in err
@@ -291,13 +383,23 @@ def smtp() -> Iterator[tuple[Sink, int]]:
         controller.stop()
 
 
-def test_weekly_mail_sends_each_manager_their_own_scope_once_a_week(demo_root: Path, tmp_path: Path, engine: Engine, smtp: tuple[Sink, int]) -> None:
+def test_weekly_mail_sends_each_manager_their_own_scope_once_a_week(
+    demo_root: Path, tmp_path: Path, engine: Engine, smtp: tuple[Sink, int]
+) -> None:
     sink, port = smtp
     frame = data.scan_responses(demo_root)
     settings = mailer.SmtpSettings("127.0.0.1", port, sender="cx@test.example")
     managers = [
-        users.User("es.manager", "Javier Ruiz", "es.manager@cx-demo.example", ("country_manager",), ES),
-        users.User("madrid.advisor", "Pablo", "madrid.advisor@cx-demo.example", ("advisor",), Scope.parse("agency:Madrid")),
+        users.User(
+            "es.manager", "Javier Ruiz", "es.manager@cx-demo.example", ("country_manager",), ES
+        ),
+        users.User(
+            "madrid.advisor",
+            "Pablo",
+            "madrid.advisor@cx-demo.example",
+            ("advisor",),
+            Scope.parse("agency:Madrid"),
+        ),
     ]
     now = datetime(2026, 10, 5, 7, 0, tzinfo=UTC)
     rows = mailer.send_weekly(frame, tmp_path, settings, engine=engine, now=now, only=managers)
@@ -316,17 +418,34 @@ def test_weekly_mail_sends_each_manager_their_own_scope_once_a_week(demo_root: P
     with store.session(engine) as s:
         sent = s.exec(select(store.Notification)).all()
         assert [(n.recipient, n.status) for n in sent] == [("es.manager@cx-demo.example", "sent")]
-        assert s.exec(select(store.AuditLog).where(store.AuditLog.action == "weekly_report_sent")).first() is not None
+        assert (
+            s.exec(
+                select(store.AuditLog).where(store.AuditLog.action == "weekly_report_sent")
+            ).first()
+            is not None
+        )
 
 
-def test_weekly_mail_failure_is_reported_and_retried_next_run(demo_root: Path, tmp_path: Path, sqlite_engine: Engine) -> None:
+def test_weekly_mail_failure_is_reported_and_retried_next_run(
+    demo_root: Path, tmp_path: Path, sqlite_engine: Engine
+) -> None:
     frame = data.scan_responses(demo_root)
     dead = mailer.SmtpSettings("127.0.0.1", free_port(), timeout=2)
-    manager = [users.User("fr.manager", "Claire", "fr.manager@cx-demo.example", ("country_manager",), Scope.parse("country:FR"))]
+    manager = [
+        users.User(
+            "fr.manager",
+            "Claire",
+            "fr.manager@cx-demo.example",
+            ("country_manager",),
+            Scope.parse("country:FR"),
+        )
+    ]
     rows = mailer.send_weekly(frame, tmp_path, dead, engine=sqlite_engine, only=manager)
     assert rows[0]["status"] == "failed" and "Error" in rows[0]["error"]
     with store.session(sqlite_engine) as s:
-        assert s.exec(select(store.Notification)).first() is None  # nothing recorded: the next run sends it
+        assert (
+            s.exec(select(store.Notification)).first() is None
+        )  # nothing recorded: the next run sends it
 
 
 def test_quoted_comments_are_masked_and_come_from_the_scope_only(tmp_path: Path) -> None:
@@ -344,23 +463,47 @@ def test_quoted_comments_are_masked_and_come_from_the_scope_only(tmp_path: Path)
         "nps": scores * 2,
         "comment": [
             "Waiting time was far too long, I queued 40 minutes. Call me on +34 612 345 678 or juan.perez@example.com"
-            if s <= 6 else "Friendly staff, very kind and helpful." for s in scores
-        ] + ["Attente beaucoup trop longue à Paris, appelez-moi au 06 12 34 56 78" if s <= 6 else "Personnel aimable." for s in scores],
+            if s <= 6
+            else "Friendly staff, very kind and helpful."
+            for s in scores
+        ]
+        + [
+            "Attente beaucoup trop longue à Paris, appelez-moi au 06 12 34 56 78"
+            if s <= 6
+            else "Personnel aimable."
+            for s in scores
+        ],
         "language": ["en"] * n + ["fr"] * n,
     }
     root = write_waves(tmp_path / "d", pl.DataFrame(rows))
-    built = reports.build_sections(data.scan_responses(root), Scope.parse("agency:Madrid"), Filters())
+    built = reports.build_sections(
+        data.scan_responses(root), Scope.parse("agency:Madrid"), Filters()
+    )
     quotes = next(s for s in built.sections if s.key == "quotes")
-    assert quotes.highlights and all(line.startswith("Madrid · NPS 2|") for line in quotes.highlights)
+    assert quotes.highlights and all(
+        line.startswith("Madrid · NPS 2|") for line in quotes.highlights
+    )
     text = pdf_text(reports.write_pdf(built, tmp_path / "madrid.pdf"))
     assert "[email]" in text and "[phone]" in text
     for leaked in ("juan.perez@example.com", "612 345 678", "Paris", "Attente"):
         assert leaked not in text
 
 
-def test_cli_email_managers_refuses_a_forced_scope_and_a_missing_smtp_host(demo_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_email_managers_refuses_a_forced_scope_and_a_missing_smtp_host(
+    demo_root: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("CX_SMTP_HOST", raising=False)
-    base = ["report", "--data", str(demo_root), "--email-managers", "--out", str(tmp_path / "weekly")]
+    base = [
+        "report",
+        "--data",
+        str(demo_root),
+        "--email-managers",
+        "--out",
+        str(tmp_path / "weekly"),
+    ]
     assert main([*base, "--scope", "world"]) == 2
     assert "leave out --user and --scope" in capsys.readouterr().err
     assert main(base) == 2

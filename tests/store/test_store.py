@@ -21,8 +21,26 @@ def test_audit_log_refuses_update_and_delete(engine: Engine) -> None:
 
 def test_audit_trail_follows_scope(engine: Engine) -> None:
     with store.session(engine) as s:
-        store.audit(s, actor="a", action="create", entity="case", entity_id=1, region="Europe", country="ES", agency="Madrid")
-        store.audit(s, actor="b", action="create", entity="case", entity_id=2, region="Europe", country="FR", agency="Paris")
+        store.audit(
+            s,
+            actor="a",
+            action="create",
+            entity="case",
+            entity_id=1,
+            region="Europe",
+            country="ES",
+            agency="Madrid",
+        )
+        store.audit(
+            s,
+            actor="b",
+            action="create",
+            entity="case",
+            entity_id=2,
+            region="Europe",
+            country="FR",
+            agency="Paris",
+        )
     with store.session(engine) as s:
         assert [r.entity_id for r in store.audit_trail(s, Scope.parse("country:ES"))] == ["1"]
         assert store.audit_trail(s, Scope()) == []
@@ -40,8 +58,14 @@ def test_timestamps_come_back_time_zone_aware(engine: Engine) -> None:
 
 def test_outbox_deduplicates_on_key(engine: Engine) -> None:
     with store.session(engine) as s:
-        assert store.enqueue(s, recipient="a@x", subject="s", body="b", dedupe_key="rule:1:resp:9") is not None
+        assert (
+            store.enqueue(s, recipient="a@x", subject="s", body="b", dedupe_key="rule:1:resp:9")
+            is not None
+        )
     with store.session(engine) as s:
-        assert store.enqueue(s, recipient="a@x", subject="s", body="b", dedupe_key="rule:1:resp:9") is None
+        assert (
+            store.enqueue(s, recipient="a@x", subject="s", body="b", dedupe_key="rule:1:resp:9")
+            is None
+        )
     with store.session(engine) as s:
         assert len(s.exec(select(store.Notification)).all()) == 1

@@ -10,7 +10,14 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_page(page: str, username: str | None, data_root: Path, *, timeout: float = 60, query: dict[str, str] | None = None) -> AppTest:
+def run_page(
+    page: str,
+    username: str | None,
+    data_root: Path,
+    *,
+    timeout: float = 60,
+    query: dict[str, str] | None = None,
+) -> AppTest:
     """Run ``app.py`` logged in as ``username`` and switch to ``page`` (e.g. ``pages/overview.py``).
 
     With ``username=None`` the page file is run on its own, as a direct URL would without login.
@@ -38,7 +45,18 @@ def rendered_text(at: AppTest) -> str:
     import json
 
     parts: list[str] = []
-    for kind in ("markdown", "caption", "title", "header", "subheader", "text", "info", "warning", "error", "success"):
+    for kind in (
+        "markdown",
+        "caption",
+        "title",
+        "header",
+        "subheader",
+        "text",
+        "info",
+        "warning",
+        "error",
+        "success",
+    ):
         for el in getattr(at, kind, []):
             parts.append(str(getattr(el, "value", "")))
     for m in at.metric:

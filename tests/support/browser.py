@@ -18,23 +18,53 @@ ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
 @contextmanager
-def streamlit_server(data_root: Path, port: int, env: dict[str, str] | None = None) -> Iterator[str]:
+def streamlit_server(
+    data_root: Path, port: int, env: dict[str, str] | None = None
+) -> Iterator[str]:
     """Start ``streamlit run app.py`` on ``port`` with ``CX_DATA_DIR=data_root``; stop it afterwards."""
     from tests.conftest import wait_for_port
 
-    full_env = {**os.environ, "CX_DATA_DIR": str(data_root), "CX_COOKIE_KEY": "test-cookie-key-not-secret", **(env or {})}
+    full_env = {
+        **os.environ,
+        "CX_DATA_DIR": str(data_root),
+        "CX_COOKIE_KEY": "test-cookie-key-not-secret",
+        **(env or {}),
+    }
     log = open(data_root / f"streamlit-{port}.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        env=full_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         wait_for_port(port, timeout=90)

@@ -22,8 +22,12 @@ def sentiment_of(texts: list[str], lang: str | None = None) -> list[float | None
 @pytest.mark.parametrize("lang", ["es", "fr", "en", "ru"])
 def test_sign_accuracy_on_positive_and_negative_comments_is_at_least_085(lang: str) -> None:
     df = pl.read_csv(DATA / f"themes_eval_{lang}.csv", schema_overrides={"themes": pl.String})
-    out = themes.tag(df.with_columns(language=pl.lit(lang)), text="text").filter(pl.col("polarity").is_in(["pos", "neg"]))
-    correct = ((pl.col("polarity") == "pos") & (pl.col("sentiment") > 0)) | ((pl.col("polarity") == "neg") & (pl.col("sentiment") < 0))
+    out = themes.tag(df.with_columns(language=pl.lit(lang)), text="text").filter(
+        pl.col("polarity").is_in(["pos", "neg"])
+    )
+    correct = ((pl.col("polarity") == "pos") & (pl.col("sentiment") > 0)) | (
+        (pl.col("polarity") == "neg") & (pl.col("sentiment") < 0)
+    )
     accuracy = out.select(correct.mean()).item()
     assert out.height >= 40
     assert accuracy >= 0.85
@@ -46,7 +50,12 @@ def test_negation_flips_the_polarity(lang: str, plain: str, negated: str) -> Non
 
 @pytest.mark.parametrize(
     ("lang", "text"),
-    [("es", "Sin colas, me atendieron al momento"), ("en", "No queue at all"), ("fr", "Pas d'attente"), ("ru", "Обслужили без очереди")],
+    [
+        ("es", "Sin colas, me atendieron al momento"),
+        ("en", "No queue at all"),
+        ("fr", "Pas d'attente"),
+        ("ru", "Обслужили без очереди"),
+    ],
 )
 def test_a_negated_complaint_reads_as_positive(lang: str, text: str) -> None:
     (score,) = sentiment_of([text], lang)
@@ -76,16 +85,20 @@ def test_score_is_tanh_of_half_the_weighted_count() -> None:
 
 
 def test_per_theme_sentiment_reads_the_clause_of_each_theme() -> None:
-    df = pl.DataFrame({
-        "comment": [
-            "El personal fue muy amable, pero la espera fue eterna",
-            "Staff were lovely but the queue was endless",
-            "Персонал вежливый, но очередь огромная",
-        ],
-        "language": ["es", "en", "ru"],
-    })
+    df = pl.DataFrame(
+        {
+            "comment": [
+                "El personal fue muy amable, pero la espera fue eterna",
+                "Staff were lovely but the queue was endless",
+                "Персонал вежливый, но очередь огромная",
+            ],
+            "language": ["es", "en", "ru"],
+        }
+    )
     out = themes.tag(df, per_theme=True)
-    for themes_row, per_theme in zip(out["themes"].to_list(), out["theme_sentiment"].to_list(), strict=True):
+    for themes_row, per_theme in zip(
+        out["themes"].to_list(), out["theme_sentiment"].to_list(), strict=True
+    ):
         by_theme = dict(zip(themes_row, per_theme, strict=True))
         assert by_theme["staff_attitude"] > 0 > by_theme["waiting_time"]
 

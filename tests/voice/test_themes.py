@@ -63,8 +63,17 @@ def test_micro_f1_formula_on_a_hand_computed_case() -> None:
 
 def test_normalisation_lowercases_strips_accents_keeps_cyrillic_and_collapses_repeats() -> None:
     df = pl.DataFrame({"t": ["¡Esperé MUUUY lárgo!", "Ёлки, ОЧЕНЬ долгооо", "Très  sûr"]})
-    out = df.select(themes.normalise(pl.col("t")).str.split(" ").list.eval(pl.element().filter(pl.element() != "")).alias("t"))
-    assert out["t"].to_list() == [["espere", "muy", "largo", "|"], ["елки", "|", "очень", "долго"], ["tres", "sur"]]
+    out = df.select(
+        themes.normalise(pl.col("t"))
+        .str.split(" ")
+        .list.eval(pl.element().filter(pl.element() != ""))
+        .alias("t")
+    )
+    assert out["t"].to_list() == [
+        ["espere", "muy", "largo", "|"],
+        ["елки", "|", "очень", "долго"],
+        ["tres", "sur"],
+    ]
     # the Python twin used on taxonomy expressions agrees with the vectorised one
     for text in df["t"]:
         assert themes.normalise_text(text) == pl.select(themes.normalise(pl.lit(text))).item()
@@ -89,14 +98,21 @@ def test_inflections_case_and_listed_typos_are_tagged(text: str, theme: str) -> 
 
 
 def test_negated_mention_is_still_about_the_theme_and_several_themes_are_found() -> None:
-    df = pl.DataFrame({"comment": ["No tuve que esperar y el personal fue amable", "The app is fine"], "language": ["es", "en"]})
+    df = pl.DataFrame(
+        {
+            "comment": ["No tuve que esperar y el personal fue amable", "The app is fine"],
+            "language": ["es", "en"],
+        }
+    )
     out = themes.tag(df)
     assert set(out["themes"][0]) == {"waiting_time", "staff_attitude"}
     assert out["themes"][1].to_list() == ["digital"]
 
 
 def test_no_text_gives_no_theme_and_null_sentiment() -> None:
-    out = themes.tag(pl.DataFrame({"comment": [None, "", "Gracias"], "language": ["es", "es", "es"]}))
+    out = themes.tag(
+        pl.DataFrame({"comment": [None, "", "Gracias"], "language": ["es", "es", "es"]})
+    )
     assert out["themes"].to_list() == [[], [], []]
     assert out["sentiment"].to_list()[:2] == [None, None]
 
@@ -113,8 +129,24 @@ def test_lazy_in_lazy_out_eager_in_eager_out_and_order_is_kept() -> None:
 
 
 def test_detect_language_uses_script_then_stopwords() -> None:
-    df = pl.DataFrame({"t": ["Всё хорошо", "the queue was long", "c'est très long", "la cola era muy larga", "12345"]})
-    assert df.select(themes.detect_language(pl.col("t")).alias("t"))["t"].to_list() == ["ru", "en", "fr", "es", None]
+    df = pl.DataFrame(
+        {
+            "t": [
+                "Всё хорошо",
+                "the queue was long",
+                "c'est très long",
+                "la cola era muy larga",
+                "12345",
+            ]
+        }
+    )
+    assert df.select(themes.detect_language(pl.col("t")).alias("t"))["t"].to_list() == [
+        "ru",
+        "en",
+        "fr",
+        "es",
+        None,
+    ]
 
 
 def test_analyst_can_add_a_theme_and_a_language_in_yaml_without_code(tmp_path: Path) -> None:
@@ -133,7 +165,12 @@ def test_analyst_can_add_a_theme_and_a_language_in_yaml_without_code(tmp_path: P
         encoding="utf-8",
     )
     tax = themes.load_taxonomy(path)
-    df = pl.DataFrame({"comment": ["Não havia estacionamento e a fila era enorme", "The car parks were full"], "language": ["pt", "en"]})
+    df = pl.DataFrame(
+        {
+            "comment": ["Não havia estacionamento e a fila era enorme", "The car parks were full"],
+            "language": ["pt", "en"],
+        }
+    )
     out = themes.tag(df, taxonomy=tax)
     assert out["themes"].to_list() == [["parking", "waiting_time"], ["parking"]]
     assert tax.theme("parking").label("pt") == "Estacionamento"
@@ -141,10 +178,14 @@ def test_analyst_can_add_a_theme_and_a_language_in_yaml_without_code(tmp_path: P
 
 def test_bad_taxonomy_errors_name_the_file_theme_and_expression(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text("themes:\n  price:\n    expressions:\n      en: [cheap, no]\n", encoding="utf-8")
+    path.write_text(
+        "themes:\n  price:\n    expressions:\n      en: [cheap, no]\n", encoding="utf-8"
+    )
     with pytest.raises(themes.ThemeError, match=r"bad.yaml: theme 'price', language 'en'.*quote"):
         themes.load_taxonomy(path)
-    path.write_text("themes:\n  price:\n    expressions:\n      en: ['re:(unclosed']\n", encoding="utf-8")
+    path.write_text(
+        "themes:\n  price:\n    expressions:\n      en: ['re:(unclosed']\n", encoding="utf-8"
+    )
     with pytest.raises(themes.ThemeError, match=r"expression 're:\(unclosed'.*invalid pattern"):
         themes.load_taxonomy(path)
     with pytest.raises(themes.ThemeError, match="file not found"):
@@ -154,8 +195,18 @@ def test_bad_taxonomy_errors_name_the_file_theme_and_expression(tmp_path: Path) 
 def test_default_taxonomy_has_the_twelve_spec_themes_in_four_languages() -> None:
     tax = themes.load_taxonomy()
     assert tax.ids == [
-        "cleanliness", "waiting_time", "staff_attitude", "staff_competence", "price", "product_quality",
-        "billing", "digital", "phone_support", "opening_hours", "problem_resolution", "delivery",
+        "cleanliness",
+        "waiting_time",
+        "staff_attitude",
+        "staff_competence",
+        "price",
+        "product_quality",
+        "billing",
+        "digital",
+        "phone_support",
+        "opening_hours",
+        "problem_resolution",
+        "delivery",
     ]
     assert tax.languages == ["en", "es", "fr", "ru"]
     assert all(dict(t.expressions).keys() == {"es", "fr", "en", "ru"} for t in tax.themes)
@@ -167,5 +218,7 @@ def test_highlight_and_search_regexes_escape_user_text() -> None:
     assert df.select(pl.col("t").str.contains(rx))["t"].to_list() == [True, False]
     hl = themes.highlight_regex(["esper*", "cola"])
     assert hl is not None
-    out = pl.select(pl.lit("La ESPERA y la cola, colacao").str.replace_all(hl, "${1}<${2}>${3}")).item()
+    out = pl.select(
+        pl.lit("La ESPERA y la cola, colacao").str.replace_all(hl, "${1}<${2}>${3}")
+    ).item()
     assert out == "La <ESPERA> y la <cola>, colacao"

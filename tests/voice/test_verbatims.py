@@ -18,15 +18,33 @@ OTHER = "El personal fue amable"
 
 
 def frame(rows: list[dict[str, object]]) -> pl.LazyFrame:
-    base = {"region": "Europe", "country": "ES", "agency": "Madrid", "wave": "2026-Q1", "language": "es", "weight": 1.0, "excluded": False}
-    full = [{**base, **r, "response_id": f"r{i:04d}", "responded_at": datetime(2026, 2, 1, 10, 0, i % 60, tzinfo=UTC)} for i, r in enumerate(rows)]
+    base = {
+        "region": "Europe",
+        "country": "ES",
+        "agency": "Madrid",
+        "wave": "2026-Q1",
+        "language": "es",
+        "weight": 1.0,
+        "excluded": False,
+    }
+    full = [
+        {
+            **base,
+            **r,
+            "response_id": f"r{i:04d}",
+            "responded_at": datetime(2026, 2, 1, 10, 0, i % 60, tzinfo=UTC),
+        }
+        for i, r in enumerate(rows)
+    ]
     return pl.LazyFrame(full).with_columns(pl.col("nps").cast(pl.Int64))
 
 
 def test_theme_summary_nps_with_without_and_impact_hand_computed() -> None:
     # 5 comments mention waiting (nps 2,3,4,9,6), 6 do not (10,10,9,8,7,5): n = 11.
     # All: 4 promoters, 5 detractors -> NPS -9.09. With: 1 P, 4 D of 5 -> -60. Without: 3 P, 1 D of 6 -> 33.33.
-    rows = [{"nps": s, "comment": WAIT} for s in (2, 3, 4, 9, 6)] + [{"nps": s, "comment": OTHER} for s in (10, 10, 9, 8, 7, 5)]
+    rows = [{"nps": s, "comment": WAIT} for s in (2, 3, 4, 9, 6)] + [
+        {"nps": s, "comment": OTHER} for s in (10, 10, 9, 8, 7, 5)
+    ]
     df = verbatims.theme_summary(frame(rows), Scope.world(), Filters(wave="2026-Q1"))
     w = df.filter(pl.col("theme") == "waiting_time").row(0, named=True)
     assert (w["mentions"], w["n_comments"]) == (5, 11)
@@ -48,7 +66,12 @@ def test_theme_with_fewer_than_5_mentions_has_no_score() -> None:
     df = verbatims.theme_summary(frame(rows), Scope.world(), Filters(wave="2026-Q1"))
     w = df.filter(pl.col("theme") == "waiting_time").row(0, named=True)
     assert w["mentions"] == 4 and w["suppressed"]
-    assert (w["nps_with"], w["nps_without"], w["nps_impact"], w["rank_volume"]) == (None, None, None, None)
+    assert (w["nps_with"], w["nps_without"], w["nps_impact"], w["rank_volume"]) == (
+        None,
+        None,
+        None,
+        None,
+    )
 
 
 def test_theme_trend_marks_significant_change_by_two_proportion_z() -> None:
@@ -56,8 +79,12 @@ def test_theme_trend_marks_significant_change_by_two_proportion_z() -> None:
     # Q3: 45 of 100 -> z = 0.05 / sqrt(0.425*0.575*0.02) = 0.715 (not significant)
     rows = []
     for wave, k in (("2026-Q1", 20), ("2026-Q2", 40), ("2026-Q3", 45)):
-        rows += [{"wave": wave, "nps": 5, "comment": WAIT}] * k + [{"wave": wave, "nps": 9, "comment": OTHER}] * (100 - k)
-    df = verbatims.theme_trend(frame(rows), Scope.world(), Filters(wave="2026-Q3")).filter(pl.col("theme") == "waiting_time")
+        rows += [{"wave": wave, "nps": 5, "comment": WAIT}] * k + [
+            {"wave": wave, "nps": 9, "comment": OTHER}
+        ] * (100 - k)
+    df = verbatims.theme_trend(frame(rows), Scope.world(), Filters(wave="2026-Q3")).filter(
+        pl.col("theme") == "waiting_time"
+    )
     assert df["wave"].to_list() == ["2026-Q1", "2026-Q2", "2026-Q3"]
     assert df["share"].to_list() == pytest.approx([0.2, 0.4, 0.45])
     assert df["z"].to_list()[1:] == pytest.approx([3.0861, 0.7155], abs=1e-3)
@@ -70,15 +97,27 @@ def test_word_frequencies_skip_stopwords_and_masked_pii_and_suppress_tiny_bases(
     assert df.row(0) == ("cola", 10)
     words = set(df["word"])
     assert "espera" in words and not words & {"la", "y", "email", "ana"}
-    assert verbatims.word_frequencies(frame(rows[:4]), Scope.world(), Filters(wave="2026-Q1")).is_empty()
+    assert verbatims.word_frequencies(
+        frame(rows[:4]), Scope.world(), Filters(wave="2026-Q1")
+    ).is_empty()
 
 
 def verbatim_frame() -> pl.LazyFrame:
     rows = (
         [{"nps": 3, "comment": "Cola eterna (a+ ... llamen al 612 345 678 <script>x</script>"}] * 3
         + [{"nps": 9, "comment": "Personal amable"}] * 3
-        + [{"agency": "Paris", "country": "FR", "language": "fr", "nps": 2, "comment": "File d'attente énorme"}] * 6
-        + [{"agency": "Sevilla", "nps": 1, "comment": "Cola horrible en Sevilla"}] * 4  # cell of 4: never shown
+        + [
+            {
+                "agency": "Paris",
+                "country": "FR",
+                "language": "fr",
+                "nps": 2,
+                "comment": "File d'attente énorme",
+            }
+        ]
+        * 6
+        + [{"agency": "Sevilla", "nps": 1, "comment": "Cola horrible en Sevilla"}]
+        * 4  # cell of 4: never shown
     )
     return frame(rows)
 
@@ -93,21 +132,29 @@ def test_verbatims_follow_scope_and_never_show_cells_under_5() -> None:
 
 
 def test_verbatim_search_is_literal_masked_escaped_and_highlighted() -> None:
-    df = verbatims.verbatims(verbatim_frame(), Scope.world(), Filters(wave="2026-Q1"), search="(A+", theme="waiting_time")
+    df = verbatims.verbatims(
+        verbatim_frame(), Scope.world(), Filters(wave="2026-Q1"), search="(A+", theme="waiting_time"
+    )
     assert df.height == 3
     row = df.row(0, named=True)
     assert "[phone]" in row["comment"] and "612" not in row["comment"]
     assert "<script>" not in row["comment_html"] and "&lt;script&gt;" in row["comment_html"]
     assert "<mark>Cola</mark>" in row["comment_html"] and "<mark>(a+</mark>" in row["comment_html"]
     # searching the masked digits finds nothing: search runs on the masked text
-    assert verbatims.verbatims(verbatim_frame(), Scope.world(), Filters(wave="2026-Q1"), search="612").is_empty()
+    assert verbatims.verbatims(
+        verbatim_frame(), Scope.world(), Filters(wave="2026-Q1"), search="612"
+    ).is_empty()
 
 
 def test_verbatim_filters_sentiment_score_band_agency_and_all_waves() -> None:
     f = Filters(wave="2026-Q1")
     lf = verbatim_frame()
-    assert set(verbatims.verbatims(lf, Scope.world(), f, score_band="promoter")["comment"]) == {"Personal amable"}
-    assert set(verbatims.verbatims(lf, Scope.world(), f, sentiment="positive")["comment"]) == {"Personal amable"}
+    assert set(verbatims.verbatims(lf, Scope.world(), f, score_band="promoter")["comment"]) == {
+        "Personal amable"
+    }
+    assert set(verbatims.verbatims(lf, Scope.world(), f, sentiment="positive")["comment"]) == {
+        "Personal amable"
+    }
     assert set(verbatims.verbatims(lf, Scope.world(), f, agency="Paris")["agency"]) == {"Paris"}
     assert verbatims.verbatims(lf, Scope.world(), Filters(wave="2025-Q4")).is_empty()
     assert verbatims.verbatims(lf, Scope.world(), Filters(wave="2025-Q4"), wave="all").height == 12
@@ -116,18 +163,28 @@ def test_verbatim_filters_sentiment_score_band_agency_and_all_waves() -> None:
 
 
 def test_verbatim_options_list_only_agencies_in_scope() -> None:
-    opts = verbatims.verbatim_options(verbatim_frame(), Scope.parse("country:ES"), Filters(wave="2026-Q1"))
+    opts = verbatims.verbatim_options(
+        verbatim_frame(), Scope.parse("country:ES"), Filters(wave="2026-Q1")
+    )
     assert opts["agency"] == ["Madrid", "Sevilla"]
     assert "waiting_time" in opts["theme"] and opts["wave"][0] == "all"
 
 
 def test_discovery_finds_recurring_topics_among_untagged_comments() -> None:
     rows = (
-        [{"nps": 8, "comment": f"El parking del centro comercial {i} siempre lleno"} for i in range(12)]
-        + [{"nps": 4, "comment": f"La música del local muy alta, música insoportable {i}"} for i in range(12)]
+        [
+            {"nps": 8, "comment": f"El parking del centro comercial {i} siempre lleno"}
+            for i in range(12)
+        ]
+        + [
+            {"nps": 4, "comment": f"La música del local muy alta, música insoportable {i}"}
+            for i in range(12)
+        ]
         + [{"nps": 2, "comment": WAIT}] * 5
     )
-    df = discovery.candidate_themes(frame(rows), Scope.world(), Filters(wave="2026-Q1"), k=2, min_df=3)
+    df = discovery.candidate_themes(
+        frame(rows), Scope.world(), Filters(wave="2026-Q1"), k=2, min_df=3
+    )
     assert df.height == 2 and set(df["language"]) == {"es"}
     tops = [set(t) for t in df["top_terms"].to_list()]
     assert any({"parking", "lleno"} <= t for t in tops) and any("musica" in t for t in tops)
@@ -136,8 +193,12 @@ def test_discovery_finds_recurring_topics_among_untagged_comments() -> None:
 
 
 def test_takeaways_name_the_biggest_and_costliest_theme() -> None:
-    rows = [{"nps": s, "comment": WAIT} for s in [2] * 30 + [9] * 5] + [{"nps": 10, "comment": OTHER}] * 40
+    rows = [{"nps": s, "comment": WAIT} for s in [2] * 30 + [9] * 5] + [
+        {"nps": 10, "comment": OTHER}
+    ] * 40
     summary = verbatims.theme_summary(frame(rows), Scope.world(), Filters(wave="2026-Q1"))
     text = verbatims.themes_takeaway(summary)
-    assert text.startswith("Staff attitude is the most-mentioned theme (53 % of 75 comments); waiting time costs the most")
-    assert verbatims.verbatims_takeaway(pl.DataFrame()) .startswith("No comment matches")
+    assert text.startswith(
+        "Staff attitude is the most-mentioned theme (53 % of 75 comments); waiting time costs the most"
+    )
+    assert verbatims.verbatims_takeaway(pl.DataFrame()).startswith("No comment matches")

@@ -1,0 +1,61 @@
+"""The one role table: what each role is for, and the groups the app checks against.
+
+Pages, domain writes (plans, cases, alerts, rules) and the weekly mailer all read these
+groups; none keeps a tuple of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role: who it is, and what it opens."""
+
+    name: str
+    label: str
+    manages: bool
+    """Runs a geography: approves action plans, receives the weekly report."""
+    dashboards: bool
+    """Opens the leadership dashboards of its scope."""
+    front_line: bool
+    """Works complaint cases (calls, callbacks, resolution)."""
+    data_admin: bool = False
+    """Imports data and edits routing rules."""
+
+
+TABLE: tuple[Role, ...] = (
+    Role("ceo", "CEO", manages=True, dashboards=True, front_line=False),
+    Role("country_manager", "Country manager", manages=True, dashboards=True, front_line=False),
+    Role("agency_manager", "Agency manager", manages=True, dashboards=True, front_line=False),
+    Role("advisor", "Advisor", manages=False, dashboards=False, front_line=True),
+    Role("teleoperator", "Teleoperator", manages=False, dashboards=False, front_line=True),
+    Role(
+        "analyst",
+        "Analyst (data admin)",
+        manages=False,
+        dashboards=True,
+        front_line=False,
+        data_admin=True,
+    ),
+)
+
+ROLES = tuple(r.name for r in TABLE)
+"""Every role, in the table's order."""
+MANAGERS = tuple(r.name for r in TABLE if r.manages)
+"""Approve plans, get the weekly report.
+
+>>> MANAGERS
+('ceo', 'country_manager', 'agency_manager')
+"""
+DASHBOARD_READERS = tuple(r.name for r in TABLE if r.dashboards)
+"""Open the dashboards, alerts, plans, meetings and reports of their scope.
+
+>>> DASHBOARD_READERS
+('ceo', 'country_manager', 'agency_manager', 'analyst')
+"""
+FRONT_LINE = tuple(r.name for r in TABLE if r.front_line)
+"""Work the complaint cases of their scope."""
+DATA_ADMINS = tuple(r.name for r in TABLE if r.data_admin)
+"""Import data and edit routing rules."""
