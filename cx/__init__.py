@@ -1,1 +1,1 @@
-"""CX Review: customer-experience analytics for leadership reviews."""
+"""CX Review: customer-experience analytics for leadership reviews (see README: Architecture)."""

@@ -51,30 +51,7 @@ if attrs is not None:
     if attrs.is_empty() or bool(attrs["suppressed"][0]):
         st.info("Too few responses in this wave to benchmark this scope.")
     else:
-        nps = attrs.row(0, named=True)
-        c1, c2, c3 = st.columns(3)
-        c1.metric(
-            f"NPS {own_label}",
-            ui.fmt_points(nps["own_mean"]),
-            f"n = {nps['own_n']:,}",
-            delta_color="off",
-            delta_arrow="off",
-        )
-        if parent:
-            c2.metric(
-                f"NPS {parent}",
-                ui.fmt_points(nps["parent_mean"]),
-                f"{ui.fmt_points(nps['diff_parent'], True)} · {'significant' if nps['significant_parent'] else 'not significant'}",
-                delta_color="off",
-                delta_arrow="off",
-            )
-        c3.metric(
-            "NPS World",
-            ui.fmt_points(nps["world_mean"]),
-            f"{ui.fmt_points(nps['diff_world'], True)} · {'significant' if nps['significant_world'] else 'not significant'}",
-            delta_color="off",
-            delta_arrow="off",
-        )
+        ui.benchmark_figures(attrs.row(0, named=True), own_label, parent)
         chart_col, table_col = st.columns([3, 2], gap="large")
         with chart_col:
             st.altair_chart(

@@ -16,22 +16,19 @@ if board["status"].is_empty():
     st.stop()
 
 totals = board["totals"]
-c1, c2, c3, c4, c5 = st.columns(5)
-c1.metric("Open cases", f"{totals['open']:,}")
-c2.metric("Closed cases", f"{totals['closed']:,}")
-c3.metric(
-    "Median time to first contact",
-    "–"
-    if totals["hours_to_first_contact"] is None
-    else f"{totals['hours_to_first_contact']:.1f} h",
-)
-c4.metric("SLA breaches", f"{totals['sla_breaches']:,}")
-c5.metric(
-    "Callbacks overdue",
-    f"{totals['callbacks_overdue']:,}",
-    f"{totals['callbacks_due']} due in 24 h",
-    delta_color="off",
-    delta_arrow="off",
+hours = totals["hours_to_first_contact"]
+ui.figures(
+    [
+        ui.Figure("Open cases", f"{totals['open']:,}"),
+        ui.Figure("Closed cases", f"{totals['closed']:,}"),
+        ui.Figure("Median time to first contact", "–" if hours is None else f"{hours:.1f} h"),
+        ui.Figure("SLA breaches", f"{totals['sla_breaches']:,}"),
+        ui.Figure(
+            "Callbacks overdue",
+            f"{totals['callbacks_overdue']:,}",
+            f"{totals['callbacks_due']} due in 24 h",
+        ),
+    ]
 )
 
 left, right = st.columns(2, gap="large")

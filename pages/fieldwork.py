@@ -25,36 +25,7 @@ except fieldwork.FieldworkError as exc:
     st.stop()
 
 ui.takeaway(fieldwork.takeaway(summary, filters.wave))
-row = summary.row(0, named=True)
-c1, c2, c3, c4 = st.columns(4)
-c1.metric(
-    "Response rate",
-    f"{100 * (row['response_rate'] or 0):.1f} %",
-    f"{row['responses']:,} responses",
-    delta_color="off",
-    delta_arrow="off",
-)
-c2.metric(
-    "Delivery rate",
-    f"{100 * (row['delivery_rate'] or 0):.1f} %",
-    f"{row['invitations']:,} invitations sent",
-    delta_color="off",
-    delta_arrow="off",
-)
-c3.metric(
-    "Responses vs target",
-    f"{100 * (row['attainment'] or 0):.0f} %",
-    f"target {row['target_responses']:,}",
-    delta_color="off",
-    delta_arrow="off",
-)
-c4.metric(
-    "Lagging agencies",
-    f"{row['lagging']}",
-    ", ".join(row["lagging_agencies"][:3]) or "none",
-    delta_color="inverse" if row["lagging"] else "off",
-    delta_arrow="off",
-)
+ui.fieldwork_figures(summary.row(0, named=True))
 
 st.altair_chart(charts.daily_progress_chart(daily), width="stretch")
 

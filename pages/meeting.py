@@ -8,22 +8,7 @@ so a link pasted in the meeting chat opens the same screen for anyone allowed to
 import streamlit as st
 
 from cx import store, ui
-from cx.core.text import escape_html
 from cx.improve import meeting
-
-CSS = """<style>
-.cx-slide-kicker { color: #6b7280; font-size: 1.05rem; letter-spacing: .02em; }
-h1 { font-size: 3.2rem !important; }
-.cx-takeaway { font-size: 1.8rem !important; line-height: 1.35; }
-[data-testid="stMetricValue"] { font-size: 4rem !important; }
-[data-testid="stMetricLabel"] p { font-size: 1.3rem !important; }
-[data-testid="stTable"] th, [data-testid="stTable"] td { font-size: 1.35rem !important; padding: .55rem .8rem !important; }
-</style>"""
-PRESENT_CSS = """<style>
-[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stSidebarNav"],
-[data-testid="stHeader"], [data-testid="stToolbar"] { display: none !important; }
-.block-container, [data-testid="stMainBlockContainer"] { padding-top: 1.2rem !important; max-width: 100% !important; }
-</style>"""
 
 user = ui.require_user(*ui.MANAGERS)
 scope, filters = user.scope, ui.filters()
@@ -45,19 +30,9 @@ compare = {v: k for k, v in meeting.COMPARE.items()}[compare_label]
 present = bar[2].toggle("Presentation mode", key="present", bind="query-params")
 with store.session(engine) as s:
     screens = meeting.agenda(s, scope, kind)
-ui.style()
-st.html(CSS + (PRESENT_CSS if present else ""))
+ui.slide_style(present)
 
-
-def go(step: int) -> None:
-    st.query_params["step"] = str(min(max(1, step), len(screens)))
-
-
-asked = st.query_params.get("step", "1")
-step = int(asked) if asked.isdigit() and 1 <= int(asked) <= len(screens) else 1
-st.session_state["step_pick"] = (
-    step  # the URL is the source of truth (a pasted link opens that screen)
-)
+step = ui.url_pick("step", range(1, len(screens) + 1), "step_pick", default=1)
 screen = screens[step - 1]
 try:
     if meeting.SCREENS[screen].store:
@@ -73,41 +48,11 @@ except Exception as exc:  # one failing screen must not end the meeting
     )
     slide = meeting.Slide(screen, meeting.SCREENS[screen].title, "")
 
-st.html(
-    f'<div class="cx-slide-kicker">{escape_html(f"{kind.capitalize()} review · {step} / {len(screens)} · {ui.filter_summary(filters)} · {scope}")}</div>'
+ui.kicker(
+    f"{kind.capitalize()} review · {step} / {len(screens)} · {ui.filter_summary(filters)} · {scope}"
 )
-st.title(slide.title)
-if slide.takeaway:
-    ui.takeaway(slide.takeaway)
-if slide.figures:
-    for col, fig in zip(st.columns(len(slide.figures)), slide.figures, strict=True):
-        col.metric(fig.label, fig.value, fig.note, delta_color="off", delta_arrow="off")
-if slide.chart is not None:
-    st.altair_chart(slide.chart, width="stretch")
-if slide.table is not None:
-    st.table(slide.table, border="horizontal", hide_index=True)
-
-nav = st.columns([1, 4, 1], vertical_alignment="center")
-nav[0].button(
-    "Previous", on_click=go, args=(step - 1,), shortcut="Left", disabled=step <= 1, width="stretch"
-)
-with nav[1], st.container(horizontal_alignment="center"):
-    st.pagination(
-        len(screens),
-        key="step_pick",
-        max_visible_pages=12,
-        width="stretch",
-        on_change=lambda: go(st.session_state["step_pick"]),
-    )
-nav[2].button(
-    "Next",
-    on_click=go,
-    args=(step + 1,),
-    shortcut="Right",
-    disabled=step >= len(screens),
-    width="stretch",
-    type="primary",
-)
+ui.slide(slide)
+ui.stepper(step, len(screens))
 
 if not present:
     with st.expander(f"Edit the {kind} agenda of {scope}"):
@@ -118,9 +63,9 @@ if not present:
             format_func=lambda x: meeting.SCREENS[x].title,
         )
         if st.button("Save the agenda"):
-            try:
-                with store.session(engine) as s:
-                    meeting.save_agenda(s, user=user, kind=kind, screens=chosen)
-                st.rerun()
-            except meeting.AgendaError as exc:
-                st.error(str(exc))
+            ui.act(
+                lambda s: meeting.save_agenda(s, user=user, kind=kind, screens=chosen),
+                refused=(meeting.AgendaError,),
+                slot="agenda",
+            )
+        ui.flash("agenda")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from cx import charts, ui
+from cx import ui
 from cx.voice import verbatims
 
 user = ui.require_user(*ui.MANAGERS)
@@ -66,8 +66,7 @@ found = ui.query(
     search=search.strip() or None,
 )
 ui.takeaway(verbatims.verbatims_takeaway(found))
-if not found.is_empty():
-    st.html(charts.verbatim_cards(found))
+ui.verbatim_cards(found)
 st.caption(
     "Newest first, at most 200. E-mails, phone, card and IBAN numbers are masked; comments of an agency and wave "
     "with fewer than 5 responses are never shown. Highlighted: the theme expressions and your search."

@@ -1,26 +1,29 @@
-"""Shared fixtures: the demo dataset (fixed seed), tiny frames, real SQLite and PostgreSQL stores."""
+"""Shared fixtures: the demo dataset (fixed seed), a data folder, real SQLite and PostgreSQL stores and
+a real SMTP server; the browser ones are in tests/browser/. Plain helpers live in tests/support/."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy.engine import Engine
 
 from cx import store
 from cx.core import data
+from cx.demo import complaints
 from cx.demo.dataset import write_demo
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.datadir import write_org
+from tests.support.net import free_port
+from tests.support.smtp import Sink
 
 
 @pytest.fixture(scope="session")
@@ -36,13 +39,10 @@ def responses(demo_root: Path) -> pl.LazyFrame:
     return data.scan_responses(demo_root)
 
 
-def write_waves(root: Path, frame: pl.DataFrame) -> Path:
-    """Write a literal responses frame as wave partitions under ``root`` (for tiny datasets)."""
-    for (wave,), part in frame.partition_by("wave", as_dict=True).items():
-        d = root / "waves" / f"wave={wave}"
-        d.mkdir(parents=True, exist_ok=True)
-        part.write_parquet(d / "part-0.parquet")
-    return root
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """An empty data folder holding only the demo organisation (``org.yaml``)."""
+    return write_org(tmp_path / "data")
 
 
 # ---------------------------------------------------------------- operational store
@@ -60,12 +60,6 @@ def _pg_bindir() -> Path | None:
         if (candidate / "initdb").exists():
             return candidate
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +81,7 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if os.geteuid() == 0:  # initdb refuses to run as root
         shutil.chown(base, "postgres")
         as_postgres = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
+    port = free_port()
     subprocess.run(
         [
             *as_postgres,
@@ -153,47 +147,28 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     return request.getfixturevalue("sqlite_engine" if request.param == "sqlite" else "pg_engine")
 
 
-def wait_for_port(port: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"nothing listening on port {port} after {timeout}s")
+@pytest.fixture(scope="module")
+def app_store(demo_root: Path) -> Engine:
+    """The store the app reads (``<demo data>/cx.db``, not ``DATABASE_URL``), with the demo's Madrid
+    and Paris detractor cases opened; once per test module."""
+    os.environ.pop("DATABASE_URL", None)
+    engine = store.init(store.make_engine(f"sqlite:///{demo_root / 'cx.db'}"))
+    complaints.seed_demo_cases(engine, data.scan_responses(demo_root))
+    return engine
 
 
-# ---------------------------------------------------------------- browser
-
-
-@pytest.fixture(scope="session")
-def app_url(demo_root: Path) -> Iterator[str]:
-    """One Streamlit server for the browser tests, on the session's demo data."""
-    from tests.support.browser import streamlit_server
-
-    with streamlit_server(demo_root, _free_port()) as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian chromium is missing: .ci/run must apt-get install chromium")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+# ---------------------------------------------------------------- mail
 
 
 @pytest.fixture
-def page(browser: object) -> Iterator[object]:
-    """A fresh browser context (no cookies) and page, 1600x1800 like a projector capture."""
-    context = browser.new_context(viewport={"width": 1600, "height": 1800})  # type: ignore[attr-defined]
-    pg = context.new_page()
-    pg.set_default_timeout(90_000)
-    yield pg
-    context.close()
+def smtp() -> Iterator[tuple[Sink, int, list[Controller]]]:
+    """A real SMTP server (aiosmtpd) on a free loopback port: its sink, its port, and the running
+    controllers (a test that restarts the server appends the new one, so all are stopped)."""
+    sink, port = Sink(), free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    running = [controller]
+    yield sink, port, running
+    for c in running:
+        with contextlib.suppress(Exception):
+            c.stop()

@@ -21,12 +21,7 @@ from cx.charts.fieldwork import daily_progress_chart, rate_chart
 from cx.charts.overview import nps_bar_chart, nps_trend_chart, shares_chart
 from cx.charts.plans import daily_responses_chart, drivers_chart, plan_effect_chart, tracker_chart
 from cx.charts.theme import PALETTE, records
-from cx.charts.voice import (
-    theme_impact_chart,
-    theme_trend_chart,
-    theme_volume_chart,
-    verbatim_cards,
-)
+from cx.charts.voice import theme_impact_chart, theme_trend_chart, theme_volume_chart
 
 __all__ = [
     "PALETTE",
@@ -56,6 +51,5 @@ __all__ = [
     "tier_segment_heatmap",
     "tracker_chart",
     "value_chart",
-    "verbatim_cards",
     "world_map_chart",
 ]

@@ -51,7 +51,7 @@ def case_status_chart(stats: pl.DataFrame, by: str = "agency", label: str = "Age
 
 def reach_rate_chart(
     calls: pl.DataFrame, by: str = "advisor", label: str = "Advisor"
-) -> alt.LayerChart:
+) -> alt.LayerChart | alt.FacetChart:
     """Share of call attempts that reached the customer, per advisor (or agency), with the attempts."""
     shown = (
         calls.filter(pl.col("attempts") > 0)
@@ -78,4 +78,4 @@ def reach_rate_chart(
     text = base.mark_text(
         align="left", dx=6, fontSize=15, fontWeight=600, color=PALETTE["ink"]
     ).encode(x="reach_rate:Q", text="text:N")
-    return alt.layer(bars, text).properties(height=alt.Step(40))  # type: ignore[return-value]
+    return alt.layer(bars, text).properties(height=alt.Step(40))

@@ -8,7 +8,9 @@ import polars as pl
 from cx.charts.theme import PALETTE, records
 
 
-def nps_trend_chart(trend: pl.DataFrame, title: str = "NPS over waves") -> alt.LayerChart:
+def nps_trend_chart(
+    trend: pl.DataFrame, title: str = "NPS over waves"
+) -> alt.LayerChart | alt.FacetChart:
     """NPS per wave with its 95 % band; hollow points for low bases, ▲/▼ for significant changes."""
     shown = trend.filter(~pl.col("suppressed")).with_columns(
         base=pl.when(pl.col("low_base"))
@@ -68,7 +70,7 @@ def nps_trend_chart(trend: pl.DataFrame, title: str = "NPS over waves") -> alt.L
     return alt.layer(band, line, points, labels, arrows).properties(title=title, height=340)
 
 
-def nps_bar_chart(df: pl.DataFrame, level: str, label: str) -> alt.LayerChart:
+def nps_bar_chart(df: pl.DataFrame, level: str, label: str) -> alt.LayerChart | alt.FacetChart:
     """Horizontal NPS bars per entity with 95 % error bars; low bases greyed, suppressed rows left out."""
     shown = df.filter(~pl.col("suppressed")).with_columns(
         lo=pl.col("nps") - pl.col("nps_moe"),
@@ -111,7 +113,7 @@ def nps_bar_chart(df: pl.DataFrame, level: str, label: str) -> alt.LayerChart:
     return alt.layer(bars, errors, text).properties(height=alt.Step(40))
 
 
-def shares_chart(headline: pl.DataFrame) -> alt.Chart:
+def shares_chart(headline: pl.DataFrame) -> alt.LayerChart | alt.FacetChart:
     """One stacked bar: promoters, passives, detractors (weighted shares, %)."""
     row = headline.row(0, named=True)
     parts = [

@@ -7,8 +7,9 @@ file prints one line on stderr and exits 2 without writing anything.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from cx import ingest
 from cx.cli.common import CliError, Command, Rows, root_of
@@ -27,7 +28,12 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
     return out
 
 
-def _run(fn: Any, *args: Any, **kwargs: Any) -> Any:
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _run(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Call an importer; a refused file becomes a one-line CLI error."""
     try:
         return fn(*args, **kwargs)
     except (FormatError, MappingError, ingest.IngestError) as exc:
@@ -59,12 +65,12 @@ def cmd_import(args: argparse.Namespace) -> Rows:
 
 def cmd_import_crm(args: argparse.Namespace) -> Rows:
     root = root_of(args)
-    return _run(ingest.import_crm, Path(args.file), root=root, mode=args.mode).as_rows(root)  # type: ignore[no-any-return]
+    return _run(ingest.import_crm, Path(args.file), root=root, mode=args.mode).as_rows(root)
 
 
 def cmd_import_fieldwork(args: argparse.Namespace) -> Rows:
     root = root_of(args)
-    return _run(ingest.import_fieldwork, Path(args.file), root=root).as_rows(root)  # type: ignore[no-any-return]
+    return _run(ingest.import_fieldwork, Path(args.file), root=root).as_rows(root)
 
 
 def add_parsers(sub: Any) -> None:

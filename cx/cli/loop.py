@@ -1,4 +1,4 @@
-"""``cx alerts`` and ``cx rules run|check|list``: the close-the-loop commands (team loop-A part).
+"""``cx alerts``, ``cx rules run|check|list`` and ``cx notify``: the close-the-loop commands.
 
 Same domain functions as the Alerts and Routing rules screens.
 """
@@ -21,7 +21,7 @@ from cx.cli.common import (
     scope_of,
 )
 from cx.core.scope import Scope
-from cx.loop import alerts, notify, rules
+from cx.loop import alerts, notify, rule_language, rule_store, rules
 
 ALERT_COLUMNS = ("level", "entity", "attribute", "wave", "score", "reasons")
 
@@ -40,12 +40,12 @@ def _engine(args: argparse.Namespace) -> Any:
 def cmd_rules(args: argparse.Namespace) -> Rows:
     if args.action == "check":
         frame = responses_of(args)
-        counts = rules.match_count(
+        counts = rule_language.match_count(
             frame, scope_of(args), filters_of(args, frame), rule=args.condition
         )
         return [{"condition": args.condition, "valid": True, **counts}]
     engine = _engine(args)
-    synced = rules.sync_file_rules(engine)
+    synced = rule_store.sync_file_rules(engine)
     if args.action == "list":
         with store.session(engine) as s:
             return [
@@ -58,7 +58,7 @@ def cmd_rules(args: argparse.Namespace) -> Rows:
                     "source": r.source,
                     "version": r.version,
                 }
-                for r in rules.list_rules(s)
+                for r in rule_store.list_rules(s)
             ]
     frame = responses_of(args)
     wave = filters_of(args, frame).wave
@@ -95,7 +95,7 @@ def _parsers(sub: Any) -> None:
     add_common(ls)
 
 
-# ---------------------------------------------------------------- cx notify (team loop-B part)
+# ---------------------------------------------------------------- cx notify
 
 
 def cmd_notify(args: argparse.Namespace) -> Rows:

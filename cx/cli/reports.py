@@ -3,7 +3,7 @@
     cx report --out report.pdf --user es.manager            # PDF for Spain, latest wave
     cx report --out deck.pptx --scope agency:Madrid --wave 2026-Q2
     cx report --out spain.png --scope country:ES             # infographic (PNG; --infographic for PDF)
-    cx report --email-managers --out /var/lib/cx/reports     # weekly: each manager, own scope
+    cx report --email-managers --out /var/lib/cx/reports     # weekly: each manager, own scope (outbox)
 
 Prints what was written (``--format json``: one JSON array). Cron-friendly: no prompt, one-line
 errors on stderr, exit code 2 on a bad input.
@@ -113,8 +113,8 @@ def _email_managers(args: argparse.Namespace, frame: Any, f: Any, out: Path, roo
         raise CliError(
             "--email-managers sends each manager their own scope: leave out --user and --scope"
         )
+    settings = mailer.require_smtp(NotifySettings.from_env(root))  # before anything is written
     out.mkdir(parents=True, exist_ok=True)
-    settings = mailer.SmtpSettings.from_notify(NotifySettings.from_env(root))
     engine = store.init(store.make_engine(store.database_url(root)))
     return mailer.send_weekly(frame, out, settings, filters=f, engine=engine)
 
@@ -137,7 +137,8 @@ def add_parsers(sub: Any) -> None:
     p.add_argument(
         "--email-managers",
         action="store_true",
-        help="e-mail each manager the PDF of their own scope (CX_SMTP_* settings; once per ISO week)",
+        help="e-mail each manager the PDF of their own scope through the outbox (CX_SMTP_* settings; "
+        "once per ISO week)",
     )
 
 

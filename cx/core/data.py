@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 REQUIRED: dict[str, str] = {
@@ -86,7 +87,11 @@ def wave_period(label: str) -> tuple[date, date]:
 
 
 def sort_waves(labels: list[str] | set[str]) -> list[str]:
-    """Waves in chronological order of their period start (never alphabetical by accident)."""
+    """Waves in chronological order of their period start (never alphabetical by accident).
+
+    >>> sort_waves(["2026-W09", "2026-03", "2026-Q1"])
+    ['2026-Q1', '2026-W09', '2026-03']
+    """
     return sorted(set(labels), key=lambda w: (wave_period(w)[0], w))
 
 
@@ -136,25 +141,24 @@ def data_version(root: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def _kind(dtype: object) -> str:
-    import pyarrow as pa
-
+def _kind(dtype: pa.DataType) -> str:
+    """The contract's kind of an Arrow type (dictionaries read as strings); others by name."""
     if (
         pa.types.is_string(dtype)
         or pa.types.is_large_string(dtype)
         or pa.types.is_dictionary(dtype)
         or pa.types.is_string_view(dtype)
-    ):  # type: ignore[arg-type]
+    ):
         return "string"
-    if pa.types.is_integer(dtype):  # type: ignore[arg-type]
+    if pa.types.is_integer(dtype):
         return "int"
-    if pa.types.is_floating(dtype):  # type: ignore[arg-type]
+    if pa.types.is_floating(dtype):
         return "float"
-    if pa.types.is_boolean(dtype):  # type: ignore[arg-type]
+    if pa.types.is_boolean(dtype):
         return "bool"
-    if pa.types.is_timestamp(dtype) or pa.types.is_date(dtype):  # type: ignore[arg-type]
+    if pa.types.is_timestamp(dtype) or pa.types.is_date(dtype):
         return "datetime"
-    if pa.types.is_null(dtype):  # type: ignore[arg-type]
+    if pa.types.is_null(dtype):
         return "null"
     return str(dtype)
 

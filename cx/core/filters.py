@@ -47,7 +47,17 @@ def predicate(filters: Filters, columns: set[str] | frozenset[str], *, waves: bo
 
 
 def apply(frame: pl.LazyFrame, filters: Filters, *, waves: bool = True) -> pl.LazyFrame:
-    """Apply the filters to an already scoped frame; excluded responses are dropped here too."""
+    """Apply the filters to an already scoped frame; excluded responses are dropped here too.
+
+    A null touchpoint is a relational survey, selected as :data:`RELATIONAL`.
+
+    >>> lf = pl.LazyFrame({"id": ["a", "b", "c", "d"], "wave": ["2026-Q1"] * 3 + ["2026-Q2"],
+    ...                    "touchpoint": ["store", None, None, None],
+    ...                    "excluded": [False, False, True, False]})
+    >>> only = Filters(wave="2026-Q1", touchpoints=(RELATIONAL,))
+    >>> apply(lf, only).collect()["id"].to_list()
+    ['b']
+    """
     columns = set(frame.collect_schema().names())
     out = frame.filter(predicate(filters, columns, waves=waves))
     if "excluded" in columns:

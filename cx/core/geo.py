@@ -35,7 +35,7 @@ def country_name(code: str) -> str:
 
 def topology() -> dict[str, Any]:
     """The world TopoJSON without country names (they come from our in-scope data only)."""
-    data = json.loads(
+    data: dict[str, Any] = json.loads(
         resources.files(GEO_PACKAGE).joinpath(TOPOLOGY_FILE).read_text(encoding="utf-8")
     )
     geometries = data["objects"]["countries"]["geometries"]

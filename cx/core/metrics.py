@@ -72,7 +72,14 @@ def passive_share() -> pl.Expr:
 
 
 def nps() -> pl.Expr:
-    """NPS = 100 x (promoters - detractors) / n, weighted shares, in points."""
+    """NPS = 100 x (promoters - detractors) / n, weighted shares, in points.
+
+    The contract's plain example: 40 promoters, 40 passives, 20 detractors.
+
+    >>> df = pl.DataFrame({"nps": [10] * 40 + [8] * 40 + [0] * 20, "weight": [1.0] * 100})
+    >>> df.select(nps(), nps_moe().round(2)).row(0)
+    (20.0, 14.44)
+    """
     return (100 * (_wsum(is_promoter()) - _wsum(is_detractor())) / _wtotal()).alias("nps")
 
 
@@ -109,12 +116,20 @@ def attribute_mean(column: str) -> pl.Expr:
 
 
 def low_base(n_col: str = "n") -> pl.Expr:
-    """Low base: n < 30 (shown, marked, never ranked, never alerting)."""
+    """Low base: n < 30 (shown, marked, never ranked, never alerting).
+
+    >>> pl.DataFrame({"n": [29, 30]}).select(low_base())["low_base"].to_list()
+    [True, False]
+    """
     return (pl.col(n_col) < LOW_BASE).alias("low_base")
 
 
 def suppressed(n_col: str = "n") -> pl.Expr:
-    """Suppressed: n < 5 (no score, no chart point, no verbatim)."""
+    """Suppressed: n < 5 (no score, no chart point, no verbatim).
+
+    >>> pl.DataFrame({"n": [4, 5]}).select(suppressed())["suppressed"].to_list()
+    [True, False]
+    """
     return (pl.col(n_col) < SUPPRESS_BELOW).alias("suppressed")
 
 
@@ -171,5 +186,12 @@ def moe_scalar(p: float, d: float, base: float) -> float:
 
 
 def z_scalar(nps_a: float, moe_a: float, nps_b: float, moe_b: float) -> float:
-    """Plain-Python twin of :func:`z_change`."""
+    """Plain-Python twin of :func:`z_change`.
+
+    The contract's example: NPS 25.00 (n = 400) against 14.47 (n = 380) is not significant.
+
+    >>> a, b = moe_scalar(180 / 400, 80 / 400, 400), moe_scalar(150 / 380, 95 / 380, 380)
+    >>> round(z_scalar(25.0, a, 100 * 55 / 380, b), 3)
+    1.896
+    """
     return abs(nps_a - nps_b) / math.sqrt((moe_a / Z95) ** 2 + (moe_b / Z95) ** 2)

@@ -10,13 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, Self, TypeGuard, TypeVar
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
 
 Level = Literal["world", "region", "country", "agency"]
 LEVELS: tuple[Level, ...] = ("world", "region", "country", "agency")
 GEO_COLUMNS: dict[str, str] = {"region": "region", "country": "country", "agency": "agency"}
+
+
+def _is_geo_level(text: str) -> TypeGuard[Level]:
+    """Whether ``text`` is a level with a geography column (``world`` has none)."""
+    return text in GEO_COLUMNS
 
 
 class ScopeError(ValueError):
@@ -58,11 +66,11 @@ class Scope:
                 entries.add(Entry("world"))
                 continue
             level, sep, value = spec.partition(":")
-            if not sep or level not in GEO_COLUMNS or not value.strip():
+            if not sep or not _is_geo_level(level) or not value.strip():
                 raise ScopeError(
                     f"bad scope {spec!r}: use world, region:<name>, country:<code> or agency:<name>"
                 )
-            entries.add(Entry(level, value.strip()))  # type: ignore[arg-type]
+            entries.add(Entry(level, value.strip()))
         return cls(tuple(sorted(entries)))
 
     @classmethod
@@ -106,11 +114,28 @@ def predicate(scope: Scope) -> pl.Expr:
 
 
 def restrict(frame: pl.LazyFrame, scope: Scope) -> pl.LazyFrame:
-    """Keep only the rows inside ``scope`` (deny by default). Every query starts here."""
+    """Keep only the rows inside ``scope`` (deny by default). Every query starts here.
+
+    >>> lf = pl.LazyFrame({"region": ["EU", "EU", "AM"], "country": ["ES", "FR", "US"],
+    ...                    "agency": ["Madrid", "Paris", "Boston"]})
+    >>> restrict(lf, Scope.parse("country:ES,agency:Boston")).collect()["agency"].to_list()
+    ['Madrid', 'Boston']
+    >>> restrict(lf, Scope()).collect().height
+    0
+    """
     return frame.filter(predicate(scope))
 
 
-def restrict_statement(statement: Any, scope: Scope, model: Any) -> Any:
+class Filterable(Protocol):
+    """A SQL statement that takes WHERE clauses (select, update, delete)."""
+
+    def where(self, *whereclause: ColumnElement[bool]) -> Self: ...
+
+
+StatementT = TypeVar("StatementT", bound=Filterable)
+
+
+def restrict_statement(statement: StatementT, scope: Scope, model: type[Any]) -> StatementT:
     """The SQL twin of :func:`restrict`: add the scope's WHERE clause to a SQLModel select.
 
     ``model`` must have ``region``, ``country`` and ``agency`` columns (nullable for

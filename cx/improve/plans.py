@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from cx import store
 from cx.analytics import overview
 from cx.core import metrics, users
-from cx.core.data import attribute_label, sort_waves, wave_period
+from cx.core.data import attribute_label, attributes, sort_waves, wave_period
 from cx.core.filters import Filters
 from cx.core.org import Org
 from cx.core.roles import MANAGERS
@@ -460,9 +460,9 @@ def list_comments(s: Session, plan_id: int, scope: Scope) -> list[PlanComment]:
         s.exec(
             select(PlanComment)
             .where(PlanComment.plan_id == plan_id)
-            .order_by(PlanComment.at, PlanComment.id)
+            .order_by(col(PlanComment.at), col(PlanComment.id))
         )
-    )  # type: ignore[arg-type]
+    )
 
 
 def history(s: Session, plan_id: int, scope: Scope) -> list[store.AuditLog]:
@@ -617,19 +617,21 @@ def plans_due(
 
 # ---------------------------------------------------------------- did it work?
 
-EFFECT_SCHEMA = {
-    "wave": pl.String,
-    "n": pl.Int64,
-    "value": pl.Float64,
-    "moe": pl.Float64,
-    "low_base": pl.Boolean,
-    "suppressed": pl.Boolean,
-    "phase": pl.String,
-    "change": pl.Float64,
-    "significant": pl.Boolean,
-    "target": pl.Float64,
-    "met": pl.Boolean,
-}
+EFFECT_SCHEMA = pl.Schema(
+    {
+        "wave": pl.String,
+        "n": pl.Int64,
+        "value": pl.Float64,
+        "moe": pl.Float64,
+        "low_base": pl.Boolean,
+        "suppressed": pl.Boolean,
+        "phase": pl.String,
+        "change": pl.Float64,
+        "significant": pl.Boolean,
+        "target": pl.Float64,
+        "met": pl.Boolean,
+    }
+)
 
 
 def _metric_aggs(metric: str) -> list[pl.Expr]:
@@ -726,7 +728,7 @@ def target_trend(
         )
         .select(list(EFFECT_SCHEMA))
         .cast(EFFECT_SCHEMA)
-    )  # type: ignore[arg-type]
+    )
 
 
 def effect_sentence(plan: Plan, effect: pl.DataFrame) -> str:
@@ -809,18 +811,18 @@ def digest(s: Session, owner: str, *, today: date | None = None, within_days: in
     limit = day + timedelta(days=within_days)
     plans = s.exec(
         select(Plan).where(
-            Plan.owner == owner, Plan.status.in_(OPEN_STATUSES), Plan.due_date <= limit
+            Plan.owner == owner, col(Plan.status).in_(OPEN_STATUSES), col(Plan.due_date) <= limit
         )
-    )  # type: ignore[attr-defined,operator]
+    )
     tasks = s.exec(
         select(PlanTask, Plan)
         .join(Plan, PlanTask.plan_id == Plan.id)  # type: ignore[arg-type]
         .where(
             PlanTask.owner == owner,
             col(PlanTask.done).is_(False),
-            PlanTask.due_date <= limit,
-            Plan.status.in_(OPEN_STATUSES),
-        )  # type: ignore[attr-defined,operator]  # noqa: E712
+            col(PlanTask.due_date) <= limit,
+            col(Plan.status).in_(OPEN_STATUSES),
+        )
     )
     return Digest(
         owner,
@@ -848,17 +850,21 @@ def send_digests(
     counts = {"owners": 0, "enqueued": 0, "already": 0, "no_email": 0}
     with store.session(engine) as s:
         owners = set(
-            s.exec(select(Plan.owner).where(Plan.status.in_(OPEN_STATUSES), Plan.due_date <= limit))
-        )  # type: ignore[attr-defined,operator]
+            s.exec(
+                select(Plan.owner).where(
+                    col(Plan.status).in_(OPEN_STATUSES), col(Plan.due_date) <= limit
+                )
+            )
+        )
         owners |= set(
             s.exec(
                 select(PlanTask.owner)
                 .join(Plan, PlanTask.plan_id == Plan.id)  # type: ignore[arg-type]
                 .where(
                     col(PlanTask.done).is_(False),
-                    PlanTask.due_date <= limit,
-                    Plan.status.in_(OPEN_STATUSES),
-                )  # type: ignore[attr-defined,operator]  # noqa: E712
+                    col(PlanTask.due_date) <= limit,
+                    col(Plan.status).in_(OPEN_STATUSES),
+                )
             )
         )
         for owner in sorted(owners):
@@ -885,3 +891,105 @@ def send_digests(
 def plan_options(s: Session, scope: Scope) -> list[str]:
     """Action plans of the scope to link an alert to, as ``plan:<id> · title``."""
     return [f"plan:{p.id} · {p.title}" for p in list_plans(s, scope)]
+
+
+# ---------------------------------------------------------------- the plans screen
+
+REFUSED = (PlanError, PlanForbidden, PlanNotFound, ValueError)
+"""What a plan change may be refused with; the screen shows the message and nothing is saved."""
+
+
+def kind_label(kind: str) -> str:
+    """``improvement_area`` -> ``Improvement area``."""
+    return kind.replace("_", " ").capitalize()
+
+
+def status_label(status: str) -> str:
+    """``in_progress`` -> ``in progress``."""
+    return status.replace("_", " ")
+
+
+def metric_label(metric: str) -> str:
+    """``nps`` -> ``NPS``, ``attr_cleanliness`` -> ``Cleanliness``."""
+    return "NPS" if metric == "nps" else attribute_label(metric)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The proposal form's starting values; a link may name the problem (``?problem_kind=…&problem_ref=…``)."""
+
+    linked: bool
+    heading: str
+    title: str
+    kind_index: int
+    ref: str
+    metrics: list[str]
+    metric_index: int
+
+
+def draft(kind: str, ref: str, columns: Sequence[str]) -> Draft:
+    """The proposal form for the problem ``kind``/``ref`` (both may be empty); ``columns`` of the
+    responses give the target metrics (NPS and the attributes)."""
+    label = problem_label(kind, ref) if kind else ""
+    targets = ["nps", *attributes(list(columns))]
+    return Draft(
+        linked=bool(kind),
+        heading=f"Propose an action plan for {label}" if kind else "Propose an action plan",
+        title=f"Improve {label.split(' (')[0]}" if kind else "",
+        kind_index=PROBLEM_KINDS.index(kind) if kind in PROBLEM_KINDS else 1,
+        ref=ref,
+        metrics=targets,
+        metric_index=targets.index(ref) if ref in targets else 0,
+    )
+
+
+def propose(
+    s: Session, *, user: User, org: Org, where: str, contributors: str, **fields: Any
+) -> Plan:
+    """Create a plan from the proposal form: ``where`` is one of :func:`scope_options`,
+    ``contributors`` a comma-separated list; the other fields are those of :func:`create_plan`."""
+    geo = geography(where, org)
+    return create_plan(
+        s,
+        user=user,
+        region=geo["region"],
+        country=geo["country"],
+        agency=geo["agency"],
+        contributors=contributors.split(","),
+        **fields,
+    )
+
+
+def summary_line(plan: Plan) -> str:
+    """E.g. ``agency:Madrid · owner madrid.manager · planned · approved by es.manager · due 2026-10-01 · version 2``."""
+    return (
+        f"{scope_label(plan)} · owner {plan.owner} · {status_label(plan.status)} · {plan.approval}"
+        + (f" by {plan.approved_by}" if plan.approved_by else "")
+        + f" · due {plan.due_date or '–'} · version {plan.version}"
+    )
+
+
+def awaits_decision(user: User, plan: Plan) -> bool:
+    """A proposed plan that ``user`` may approve or reject."""
+    return plan.approval == "proposed" and can_approve(user, plan)
+
+
+def trend_args(plan: Plan) -> dict[str, Any]:
+    """The keyword arguments of :func:`target_trend` that follow ``plan``'s target."""
+    return {
+        "metric": plan.target_attribute,
+        "started": plan.created_at.date().isoformat(),
+        "target": plan.target_value,
+        "op": plan.target_op,
+    }
+
+
+def task_label(task: PlanTask, today: date | None = None) -> str:
+    """E.g. ``Retrain the front desk · madrid.manager · due 2026-09-30 · LATE``."""
+    late = task.due_date is not None and not task.done and task.due_date < _today(today)
+    return f"{task.title} · {task.owner} · due {task.due_date or '–'}" + (" · LATE" if late else "")
+
+
+def toggle_task(s: Session, task: PlanTask, *, user: User) -> PlanTask:
+    """Tick an open task or reopen a done one, from the version the user saw."""
+    return complete_task(s, task.id, user=user, expected_version=task.version, done=not task.done)  # type: ignore[arg-type]

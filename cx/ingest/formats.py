@@ -347,7 +347,9 @@ def read_triple_s(
         )
     if not variables:
         raise FormatError(f"{path.name}: Triple-S record without variables")
-    if any(v.start is None for v in variables):
+    # (name, first, last) per variable: a field number in CSV data, 1-based columns in fixed width.
+    spans = [(v.name, v.start, v.finish or v.start) for v in variables if v.start is not None]
+    if len(spans) < len(variables):
         raise FormatError(f"{path.name}: Triple-S variable without <position start=…>")
     href = record.get("href")
     data_file = data_path or (path.parent / Path(href).name if href else _sss_data_file(path))
@@ -356,8 +358,7 @@ def read_triple_s(
     text, _ = decode(raw, data_file.name)
     del raw
     if fmt == "csv":
-        # In CSV data, <position start="n"> is the field number of the variable.
-        width = max(v.start or 0 for v in variables)
+        width = max(first for _, first, _ in spans)
         try:
             table = pl.read_csv(
                 io.BytesIO(text),
@@ -379,10 +380,11 @@ def read_triple_s(
                 f"{data_file.name}: {table.width} fields per record, the metadata needs {width}"
             )
         frame = table.select(
-            pl.col(table.columns[v.start - 1]).str.strip_chars().alias(v.name) for v in variables
-        )  # type: ignore[operator]
+            pl.col(table.columns[first - 1]).str.strip_chars().alias(name)
+            for name, first, _ in spans
+        )
     else:
-        width = max(v.finish or 0 for v in variables)
+        width = max(last for _, _, last in spans)
         lines = pl.DataFrame({"line": text.decode("utf-8").splitlines()[skip:]}).filter(
             pl.col("line").str.strip_chars() != ""
         )
@@ -392,11 +394,8 @@ def read_triple_s(
                 f"{data_file.name}: {short.height} fixed-width record(s) shorter than {width} characters (truncated file?)"
             )
         frame = lines.select(
-            pl.col("line")
-            .str.slice(v.start - 1, (v.finish or v.start) - v.start + 1)
-            .str.strip_chars()
-            .alias(v.name)  # type: ignore[operator]
-            for v in variables
+            pl.col("line").str.slice(first - 1, last - first + 1).str.strip_chars().alias(name)
+            for name, first, last in spans
         )
     # Codes may be padded with zeros ("07"): normalise single-choice codes before labels apply.
     frame = frame.with_columns(pl.all().replace("", None)).with_columns(

@@ -457,11 +457,12 @@ def set_state(
         s.flush()
     else:
         version = row.version if expected_version is None else expected_version
+        assert row.id is not None, "a stored alert state has an id"
         new_version = store.update_versioned(
             s,
             AlertState,
             row.id,
-            version,  # type: ignore[arg-type]
+            version,
             {
                 "status": status,
                 "action_ref": ref if ref is not None else row.action_ref,
@@ -531,3 +532,25 @@ def cards(
     """Alerts with their stored state, filtered by status, as plain dicts for the screen."""
     merged = with_states(alerts, found)
     return merged.filter(pl.col("status").is_in(list(show))).head(limit).to_dicts()
+
+
+SIGNALS_NOTE = (
+    "Signals: trend_down = significant decline over the last 4 waves (not a one-wave wobble); below_peers = "
+    "significantly and ≥ 0.5 point below the other agencies of the country (countries: of the region); unexpected = "
+    "below the 95 % prediction interval of its own history; high_importance = a top-3 driver here (raises the score). "
+    "No alert on a low base (n < 30)."
+)
+"""What the reasons on an alert card mean (the screen's footnote)."""
+
+
+def link_request(alert: dict[str, Any], plan_option: str | None, reference: str) -> tuple[str, str]:
+    """The (status, action_ref) that links ``alert`` to a plan option (``plan:<id> · title``) or a free
+    reference: the status is kept, except that linking an open alert acknowledges it."""
+    status = alert["status"] if alert["status"] != "open" else "acknowledged"
+    return status, (plan_option or "").split(" · ")[0] or reference
+
+
+def done_message(alert: dict[str, Any], status: str, ref: str | None = None) -> str:
+    """E.g. ``Cleanliness · Madrid: acknowledged, linked to plan:3.``"""
+    linked = f", linked to {ref}" if ref else ""
+    return f"{alert['label']} · {alert['entity']}: {status}{linked}."

@@ -16,10 +16,10 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from cx import store
-from cx.core import privacy, users
+from cx.core import catalog, privacy, users
 from cx.core.data import attribute_label
 from cx.core.scope import Scope, contains, restrict_statement
 from cx.loop import notify
@@ -112,6 +112,7 @@ def _event(
     outcome: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
+    assert case.id is not None, "a case gets its id when it is flushed"
     geo = {"region": case.region, "country": case.country, "agency": case.agency}
     s.add(
         CaseEvent(
@@ -121,9 +122,11 @@ def _event(
             kind=kind,
             outcome=outcome,
             detail=json.dumps(detail or {}, default=str, ensure_ascii=False),
-            **geo,
+            region=case.region,
+            country=case.country,
+            agency=case.agency,
         )
-    )  # type: ignore[arg-type]
+    )
     store.audit(
         s,
         actor=actor,
@@ -304,8 +307,8 @@ def log_call(
         detail={"note": mask(note) or ""},
     )
     for cb in s.exec(
-        select(Callback).where(Callback.case_id == case_id, Callback.done_at.is_(None))
-    ):  # type: ignore[union-attr]
+        select(Callback).where(Callback.case_id == case_id, col(Callback.done_at).is_(None))
+    ):
         cb.done_at = now
         s.add(cb)
     return case
@@ -514,110 +517,39 @@ def close(
 
 # ---------------------------------------------------------------- call script
 
-_SCRIPT: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Call script — case #{id}",
-        "customer": "Customer",
-        "agency": "Agency",
-        "wave": "Survey wave",
-        "nps": "Likelihood to recommend",
-        "low": "Lowest scores",
-        "comment": "What they wrote",
-        "themes": "Themes",
-        "none": "none",
-        "opening": "Suggested opening",
-        "open": "Good morning, this is {agent} from {agency}. You recently answered our satisfaction survey and gave us {nps} out of 10. Thank you for telling us; I am calling to understand what went wrong and to put it right.",
-        "questions": "Questions",
-        "q_general": "What happened during your visit?",
-        "q_attr": "You rated “{label}” {score}/10: what should we have done differently?",
-        "q_fix": "What would make this right for you today?",
-        "q_close": "May we call you back to confirm it is solved?",
-    },
-    "es": {
-        "title": "Guion de llamada — caso n.º {id}",
-        "customer": "Cliente",
-        "agency": "Agencia",
-        "wave": "Oleada",
-        "nps": "Probabilidad de recomendar",
-        "low": "Puntuaciones más bajas",
-        "comment": "Lo que escribió",
-        "themes": "Temas",
-        "none": "ninguno",
-        "opening": "Apertura sugerida",
-        "open": "Buenos días, le llama {agent} de {agency}. Hace poco respondió a nuestra encuesta de satisfacción y nos dio un {nps} sobre 10. Gracias por decírnoslo; le llamo para entender qué falló y solucionarlo.",
-        "questions": "Preguntas",
-        "q_general": "¿Qué ocurrió durante su visita?",
-        "q_attr": "Valoró «{label}» con {score}/10: ¿qué deberíamos haber hecho de otra manera?",
-        "q_fix": "¿Qué podríamos hacer hoy para solucionarlo?",
-        "q_close": "¿Podemos volver a llamarle para confirmar que está resuelto?",
-    },
-    "fr": {
-        "title": "Script d'appel — dossier n° {id}",
-        "customer": "Client",
-        "agency": "Agence",
-        "wave": "Vague",
-        "nps": "Probabilité de recommander",
-        "low": "Notes les plus basses",
-        "comment": "Ce qu'il a écrit",
-        "themes": "Thèmes",
-        "none": "aucun",
-        "opening": "Introduction suggérée",
-        "open": "Bonjour, ici {agent} de l'agence {agency}. Vous avez récemment répondu à notre enquête de satisfaction et nous avez donné {nps} sur 10. Merci de nous l'avoir dit ; je vous appelle pour comprendre ce qui n'a pas fonctionné et y remédier.",
-        "questions": "Questions",
-        "q_general": "Que s'est-il passé lors de votre visite ?",
-        "q_attr": "Vous avez noté « {label} » {score}/10 : qu'aurions-nous dû faire autrement ?",
-        "q_fix": "Qu'est-ce qui arrangerait la situation pour vous aujourd'hui ?",
-        "q_close": "Pouvons-nous vous rappeler pour confirmer que c'est résolu ?",
-    },
-    "ru": {
-        "title": "Сценарий звонка — обращение № {id}",
-        "customer": "Клиент",
-        "agency": "Отделение",
-        "wave": "Волна опроса",
-        "nps": "Готовность рекомендовать",
-        "low": "Самые низкие оценки",
-        "comment": "Комментарий клиента",
-        "themes": "Темы",
-        "none": "нет",
-        "opening": "Предлагаемое начало разговора",
-        "open": "Здравствуйте, это {agent} из отделения {agency}. Недавно вы ответили на наш опрос и поставили нам {nps} из 10. Спасибо, что сообщили; я звоню, чтобы понять, что пошло не так, и исправить это.",
-        "questions": "Вопросы",
-        "q_general": "Что произошло во время вашего визита?",
-        "q_attr": "Вы оценили «{label}» на {score}/10: что нам следовало сделать иначе?",
-        "q_fix": "Что мы можем сделать сегодня, чтобы исправить ситуацию?",
-        "q_close": "Можно ли перезвонить вам, чтобы убедиться, что всё решено?",
-    },
-}
-
 
 def call_script(case: Case, agent: str = "") -> str:
-    """A plain-text call script in the customer's language (English when unknown), from the response."""
-    t = _SCRIPT.get((case.language or "en").lower(), _SCRIPT["en"])
+    """A plain-text call script in the customer's language (English when unknown), from the response;
+    its texts are the ``case.call_script.*`` entries of the catalog (:mod:`cx.core.catalog`)."""
+
+    def t(name: str, **values: object) -> str:
+        return catalog.text(f"case.call_script.{name}", case.language, **values)
+
     low = sorted(case.score_map.items(), key=lambda kv: (kv[1], kv[0]))[:3]
     low = [(k, v) for k, v in low if v <= 6]
     nps = "–" if case.nps is None else str(case.nps)
     lines = [
-        t["title"].format(id=case.id),
+        t("title", id=case.id),
         "",
-        f"{t['customer']}: {case.customer_id}",
-        f"{t['agency']}: {case.agency or '–'}",
-        f"{t['wave']}: {case.wave}",
-        f"{t['nps']}: {nps}/10",
-        f"{t['low']}: " + (", ".join(f"{attribute_label(k)} {v}/10" for k, v in low) or t["none"]),
-        f"{t['themes']}: " + (", ".join(case.theme_list) or t["none"]),
-        f"{t['comment']}: " + (f"“{case.comment}”" if case.comment else t["none"]),
+        f"{t('customer')}: {case.customer_id}",
+        f"{t('agency')}: {case.agency or '–'}",
+        f"{t('wave')}: {case.wave}",
+        f"{t('nps')}: {nps}/10",
+        f"{t('low')}: " + (", ".join(f"{attribute_label(k)} {v}/10" for k, v in low) or t("none")),
+        f"{t('themes')}: " + (", ".join(case.theme_list) or t("none")),
+        f"{t('comment')}: " + (f"“{case.comment}”" if case.comment else t("none")),
         "",
-        f"{t['opening']}:",
-        t["open"].format(agent=agent or "…", agency=case.agency or "", nps=nps),
+        f"{t('opening')}:",
+        t("open", agent=agent or "…", agency=case.agency or "", nps=nps),
         "",
-        f"{t['questions']}:",
-        f"1. {t['q_general']}",
+        f"{t('questions')}:",
+        f"1. {t('q_general')}",
         *(
-            f"{i}. {t['q_attr'].format(label=attribute_label(k), score=v)}"
+            f"{i}. {t('q_attr', label=attribute_label(k), score=v)}"
             for i, (k, v) in enumerate(low, start=2)
         ),
-        f"{len(low) + 2}. {t['q_fix']}",
-        f"{len(low) + 3}. {t['q_close']}",
+        f"{len(low) + 2}. {t('q_fix')}",
+        f"{len(low) + 3}. {t('q_close')}",
     ]
     return "\n".join(lines)
 

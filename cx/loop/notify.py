@@ -1,4 +1,5 @@
-"""The outbox sender: delivers pending :class:`cx.store.Notification` rows by SMTP or Telegram.
+"""The outbox sender: delivers pending :class:`cx.store.Notification` rows by SMTP or Telegram
+(the transports of :mod:`cx.loop.transport`), an attached file included.
 
 How a row moves: ``pending`` → claimed (``sending``, with a lease) → ``sent``; on a failure it goes
 back to ``pending`` with ``attempts + 1`` and an exponential backoff on ``next_attempt_at``, and to
@@ -16,32 +17,28 @@ duplicate after such a crash is detectable and mail servers/clients fold it. Eve
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import os
-import smtplib
-import ssl
 import threading
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from cx import store
-from cx.core import org, users
+from cx.core import catalog, org, users
 from cx.core.scope import Scope, contains, restrict_statement
+from cx.loop.transport import (
+    TLS_MODES,
+    SmtpClient,
+    dedupe_tag,
+    email_message,
+    send_telegram,
+)
 from cx.store import Notification, utcnow
-
-TLS_MODES = ("none", "starttls", "ssl")
 
 
 class NotifyError(ValueError):
@@ -123,11 +120,6 @@ def recipient_directory(root: Path | None = None) -> dict[str, Scope]:
     return out
 
 
-def message_id(dedupe_key: str) -> str:
-    """A stable Message-ID per outbox row: a resend after a crash carries the same id."""
-    return f"<{hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]}@cx-review>"
-
-
 def backoff_delay(attempts: int, settings: NotifySettings) -> timedelta:
     """Exponential backoff: base × 2^(attempts − 1), capped."""
     return min(settings.backoff * (2 ** max(attempts - 1, 0)), settings.max_backoff)
@@ -145,83 +137,53 @@ def in_scope(n: Notification, settings: NotifySettings) -> bool:
 # ---------------------------------------------------------------- transports
 
 
-class _Smtp:
-    """One SMTP connection per batch, opened lazily and dropped on any error."""
-
-    def __init__(self, settings: NotifySettings) -> None:
-        self.settings = settings
-        self.conn: smtplib.SMTP | None = None
-
-    def send(self, n: Notification) -> None:
-        st = self.settings
-        if not st.smtp_host:
-            raise NotifyError("CX_SMTP_HOST is not set")
-        msg = EmailMessage()
-        msg["From"] = st.smtp_from
-        msg["To"] = n.recipient
-        msg["Subject"] = n.subject
-        msg["Message-ID"] = message_id(n.dedupe_key)
-        msg["Date"] = formatdate(localtime=False)
-        msg["X-CX-Dedupe-Key"] = n.dedupe_key
-        msg.set_content(n.body)
-        try:
-            if self.conn is None:
-                self.conn = self._connect()
-            self.conn.send_message(msg)
-        except Exception:
-            self.close()
-            raise
-
-    def _connect(self) -> smtplib.SMTP:
-        st = self.settings
-        if st.smtp_tls == "ssl":
-            conn: smtplib.SMTP = smtplib.SMTP_SSL(
-                st.smtp_host or "",
-                st.smtp_port,
-                timeout=st.smtp_timeout,
-                context=ssl.create_default_context(),
-            )
-        else:
-            conn = smtplib.SMTP(st.smtp_host or "", st.smtp_port, timeout=st.smtp_timeout)
-            if st.smtp_tls == "starttls":
-                conn.starttls(context=ssl.create_default_context())
-        if st.smtp_user:
-            conn.login(st.smtp_user, st.smtp_password or "")
-        return conn
-
-    def close(self) -> None:
-        if self.conn is not None:
-            with contextlib.suppress(Exception):
-                self.conn.quit()
-            self.conn = None
-
-
-def _send_telegram(n: Notification, settings: NotifySettings) -> None:
-    if not settings.telegram_token:
-        raise NotifyError("CX_TELEGRAM_TOKEN is not set")
-    chat = n.recipient or settings.telegram_chat_id
-    text = (
-        f"{n.subject}\n\n{n.body}".strip()
-        + f"\n\n#{hashlib.sha256(n.dedupe_key.encode()).hexdigest()[:12]}"
+def smtp_client(settings: NotifySettings) -> SmtpClient:
+    """The SMTP client of the ``CX_SMTP_*`` settings (it connects on its first e-mail)."""
+    if not settings.smtp_host:
+        raise NotifyError("CX_SMTP_HOST is not set")
+    return SmtpClient(
+        settings.smtp_host,
+        settings.smtp_port,
+        tls=settings.smtp_tls,
+        user=settings.smtp_user,
+        password=settings.smtp_password,
+        timeout=settings.smtp_timeout,
     )
-    payload = json.dumps(
-        {"chat_id": chat, "text": text[:4000], "disable_web_page_preview": True}
-    ).encode()
-    req = urllib.request.Request(
-        f"{settings.telegram_api}/bot{settings.telegram_token}/sendMessage",
-        data=payload,
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=settings.smtp_timeout) as resp:  # noqa: S310 (configured https/loopback URL)
-            answer = json.loads(resp.read() or b"{}")
-    except urllib.error.HTTPError as exc:
-        raise RuntimeError(f"Telegram API answered HTTP {exc.code}") from None
-    if not answer.get("ok"):
-        raise RuntimeError(
-            f"Telegram API refused the message: {answer.get('description', 'no reason given')}"
+
+
+def _attachments(n: Notification) -> list[tuple[str, bytes]]:
+    """The row's attached file, read when it is sent (a missing file fails the attempt, by name)."""
+    if not n.attachment_path:
+        return []
+    path = Path(n.attachment_path)
+    return [(n.attachment_name or path.name, path.read_bytes())]
+
+
+def _send(n: Notification, settings: NotifySettings, smtp: SmtpClient | None) -> None:
+    """One outbox row through its channel's transport."""
+    if n.channel == "telegram":
+        if not settings.telegram_token:
+            raise NotifyError("CX_TELEGRAM_TOKEN is not set")
+        send_telegram(
+            api=settings.telegram_api,
+            token=settings.telegram_token,
+            chat_id=n.recipient or settings.telegram_chat_id or "",
+            text=f"{n.subject}\n\n{n.body}".strip() + f"\n\n{dedupe_tag(n.dedupe_key)}",
+            timeout=settings.smtp_timeout,
         )
+        return
+    if smtp is None:
+        raise NotifyError("CX_SMTP_HOST is not set")
+    smtp.send(
+        email_message(
+            sender=settings.smtp_from,
+            recipient=n.recipient,
+            subject=n.subject,
+            body=n.body,
+            dedupe_key=n.dedupe_key,
+            attachments=_attachments(n),
+        )
+    )
 
 
 # ---------------------------------------------------------------- delivery
@@ -261,13 +223,14 @@ def deliver_pending(
         due = s.exec(
             select(Notification.id, Notification.channel)
             .where(
-                Notification.status.in_(("pending", "sending")), Notification.next_attempt_at <= now
-            )  # type: ignore[attr-defined]
-            .order_by(Notification.next_attempt_at, Notification.id)
-            .limit(limit)  # type: ignore[arg-type]
+                col(Notification.status).in_(("pending", "sending")),
+                col(Notification.next_attempt_at) <= now,
+            )
+            .order_by(col(Notification.next_attempt_at), col(Notification.id))
+            .limit(limit)
         ).all()
     counts = {"sent": 0, "retry": 0, "dead": 0, "skipped": 0}
-    smtp = _Smtp(settings)
+    smtp = smtp_client(settings) if settings.smtp_host else None
     configured = {"email": bool(settings.smtp_host), "telegram": bool(settings.telegram_token)}
     try:
         for row_id, channel in due:
@@ -291,10 +254,7 @@ def deliver_pending(
                 counts["dead"] += 1
                 continue
             try:
-                if n.channel == "telegram":
-                    _send_telegram(n, settings)
-                else:
-                    smtp.send(n)
+                _send(n, settings, smtp)
             except Exception as exc:
                 attempts = n.attempts + 1
                 dead = attempts >= settings.max_attempts
@@ -322,7 +282,8 @@ def deliver_pending(
             )
             counts["sent"] += 1
     finally:
-        smtp.close()
+        if smtp is not None:
+            smtp.close()
     return counts
 
 
@@ -364,37 +325,6 @@ def start_background_sender(
 
 # ---------------------------------------------------------------- customer acknowledgement
 
-_ACK: dict[str, tuple[str, str]] = {
-    "en": (
-        "Your feedback to {agency}: case {number}",
-        "Dear {name},\n\nThank you for answering our survey. We are sorry your experience at {agency} "
-        "did not meet your expectations. Your feedback is now case {number}, and a member of our team "
-        "will contact you within 48 hours to understand what happened and put it right.\n\n"
-        "Kind regards,\nThe {agency} team",
-    ),
-    "es": (
-        "Su opinión sobre {agency}: caso {number}",
-        "Estimado/a {name}:\n\nGracias por responder a nuestra encuesta. Lamentamos que su experiencia en "
-        "{agency} no estuviera a la altura. Su opinión es ahora el caso {number} y una persona de nuestro "
-        "equipo se pondrá en contacto con usted en un plazo de 48 horas para entender lo ocurrido y "
-        "solucionarlo.\n\nAtentamente,\nEl equipo de {agency}",
-    ),
-    "fr": (
-        "Votre avis sur {agency} : dossier {number}",
-        "Bonjour {name},\n\nMerci d'avoir répondu à notre enquête. Nous regrettons que votre expérience à "
-        "{agency} n'ait pas été à la hauteur. Votre avis est désormais le dossier {number} ; un membre de "
-        "notre équipe vous contactera sous 48 heures pour comprendre ce qui s'est passé et y remédier.\n\n"
-        "Cordialement,\nL'équipe de {agency}",
-    ),
-    "ru": (
-        "Ваш отзыв об отделении {agency}: обращение {number}",
-        "Уважаемый(ая) {name}!\n\nСпасибо, что ответили на наш опрос. Нам жаль, что визит в отделение "
-        "{agency} не оправдал ваших ожиданий. Вашему отзыву присвоен номер обращения {number}; наш "
-        "сотрудник свяжется с вами в течение 48 часов, чтобы разобраться и всё исправить.\n\n"
-        "С уважением,\nкоманда {agency}",
-    ),
-}
-
 
 def case_number(case_id: int) -> str:
     return f"CX-{case_id:06d}"
@@ -408,10 +338,13 @@ def customer_ack(
     name: str | None = None,
     language: str | None = None,
 ) -> tuple[str, str]:
-    """Subject and body of the acknowledgement e-mail, personalised, in the customer's language."""
-    subject, body = _ACK.get((language or "en").lower(), _ACK["en"])
+    """Subject and body of the acknowledgement e-mail, personalised, in the customer's language
+    (English when unknown): the ``ack.subject`` and ``ack.body`` texts of :mod:`cx.core.catalog`."""
     values = {"agency": agency, "number": case_number(case_id), "name": name or customer_id}
-    return subject.format(**values), body.format(**values)
+    return (
+        catalog.text("ack.subject", language, **values),
+        catalog.text("ack.body", language, **values),
+    )
 
 
 def email_customer_ack(

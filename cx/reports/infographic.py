@@ -12,12 +12,14 @@ from typing import Any
 
 import altair as alt
 import polars as pl
+import vl_convert as vlc
 
 from cx import charts
 from cx.analytics import overview, takeaways
 from cx.core import labels
 from cx.core.filters import Filters
 from cx.core.scope import Scope
+from cx.reports.model import scope_label
 
 WIDTH = 1100
 FORMATS = (".png", ".pdf")
@@ -166,10 +168,6 @@ def write_infographic(
     frame: pl.LazyFrame, scope: Scope, filters: Filters, out: Path, *, scope_name: str | None = None
 ) -> Path:
     """Write the infographic to ``out`` (``.png`` or ``.pdf``)."""
-    import vl_convert as vlc
-
-    from cx.reports import scope_label
-
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in FORMATS:

@@ -1,4 +1,5 @@
-"""``cx bench`` case for the importer: throughput of a full CSV import (read, validate, flag, write).
+"""``cx bench`` cases for the importer: throughput of a full CSV import (read, validate, flag,
+write), and how fast hostile files are refused (a 1 GB file over the size cap, an XML bomb).
 
 The CSV is generated once from the bench's synthetic responses (every wave, so ``rows`` lines).
 Each timed run imports it as a new wave into a fresh data folder (with the demo's ``org.yaml``,
@@ -59,5 +60,46 @@ def _rows(ctx: BenchContext) -> int:
     return ctx.rows
 
 
+_BOMB_ENTITIES = "\n".join(
+    f' <!ENTITY lol{i} "{(f"&lol{i - 1};" if i > 1 else "&lol;") * 10}">' for i in range(1, 10)
+)
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n' + _BOMB_ENTITIES + "\n]>\n"
+    '<sss version="2.0"><survey><record ident="A"><variable ident="1" type="character">'
+    '<name>&lol9;</name>\n<position start="1" finish="2"/></variable></record></survey></sss>\n'
+)
+
+
+def hostile_files(ctx: BenchContext) -> dict[str, Path]:
+    """A sparse 1 GB CSV (no disk used) and a billion-laughs Triple-S pair, written on first use."""
+    folder = _folder(ctx) / "hostile"
+    huge, bomb = folder / "huge.csv", folder / "lol.sss"
+    if not bomb.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        with huge.open("wb") as fh:
+            fh.write(b"response_id,wave,responded_at,customer_id,region,country,agency,nps\n")
+            fh.truncate((1 << 30) + 1)
+        bomb.write_text(BILLION_LAUGHS)
+        (folder / "lol.asc").write_text("ab\n")
+    return {"huge": huge, "bomb": bomb}
+
+
+def _refused(ctx: BenchContext, which: str) -> str:
+    """Import a hostile file; it must be refused with a one-line reason, never parsed."""
+    target = _folder(ctx) / "hostile-root"
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        ingest.import_file(hostile_files(ctx)[which], WAVE, root=target)
+    except (ingest.IngestError, ingest.FormatError, ingest.MappingError) as exc:
+        return str(exc)
+    raise RuntimeError(f"the bench's hostile file {which!r} was not refused")
+
+
 def bench_cases() -> list[BenchCase]:
-    return [BenchCase("ingest.import_csv [all rows]", _import, _duckdb, items=_rows, unit="rows")]
+    return [
+        BenchCase("ingest.import_csv [all rows]", _import, _duckdb, items=_rows, unit="rows"),
+        BenchCase(
+            "ingest.refuse_oversize [1 GB file, size cap]", lambda ctx: _refused(ctx, "huge")
+        ),
+        BenchCase("ingest.refuse_entity_xml [billion laughs]", lambda ctx: _refused(ctx, "bomb")),
+    ]

@@ -11,7 +11,7 @@ from typing import Any
 
 from cx.core import data
 from cx.core.filters import Filters
-from cx.loop import alerts, rules
+from cx.loop import alerts, rule_language
 from cx.speed.harness import BenchCase, BenchContext, duckdb_where
 
 RULE = (
@@ -49,11 +49,11 @@ def bench_cases() -> list[BenchCase]:
         ),
         BenchCase(
             "rules.match_count [world, all waves]",
-            lambda c: rules.match_count(c.responses, c.world, Filters(), rule=RULE),
+            lambda c: rule_language.match_count(c.responses, c.world, Filters(), rule=RULE),
             lambda con, c: con.execute(
                 f"SELECT count(*) FILTER (WHERE {RULE_SQL}), count(*) FROM read_parquet('{c.glob}') "
                 f"WHERE ({duckdb_where(c.world)}) AND NOT excluded"
             ).fetchall(),
         ),
-        BenchCase("rules.parse_rule", lambda c: rules.parse_rule(RULE)),
+        BenchCase("rules.parse_rule", lambda c: rule_language.parse_rule(RULE)),
     ]

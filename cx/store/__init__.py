@@ -6,12 +6,13 @@ import only :mod:`cx.core`.
 """
 
 from cx.store.audit import audit, audit_trail
-from cx.store.engine import database_url, init, make_engine, session
+from cx.store.engine import add_missing_columns, database_url, init, make_engine, session
 from cx.store.models import AuditLog, GeoFields, Notification, UTCDateTime, ts_field, utcnow
 from cx.store.outbox import enqueue
 from cx.store.versioned import StaleEdit, update_versioned
 
 __all__ = [
+    "add_missing_columns",
     "AuditLog",
     "GeoFields",
     "Notification",

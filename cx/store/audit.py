@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from cx.core.scope import Scope, restrict_statement
 from cx.store.models import AuditLog
@@ -52,4 +52,6 @@ def audit_trail(
         stmt = stmt.where(AuditLog.entity == entity)
     if entity_id is not None:
         stmt = stmt.where(AuditLog.entity_id == str(entity_id))
-    return list(s.exec(stmt.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)))  # type: ignore[attr-defined,arg-type,union-attr]
+    return list(
+        s.exec(stmt.order_by(col(AuditLog.at).desc(), col(AuditLog.id).desc()).limit(limit))
+    )

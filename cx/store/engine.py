@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -49,8 +49,10 @@ def make_engine(url: str | None = None) -> Engine:
 
 
 def init(engine: Engine) -> Engine:
-    """Create every registered table and the append-only guard of the audit log."""
+    """Create every registered table, add columns a newer release defines to tables an older one
+    created, and install the append-only guard of the audit log."""
     SQLModel.metadata.create_all(engine)
+    add_missing_columns(engine)
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
             for op in ("UPDATE", "DELETE"):
@@ -75,6 +77,31 @@ def init(engine: Engine) -> Engine:
                 )
             )
     return engine
+
+
+def add_missing_columns(engine: Engine) -> list[str]:
+    """``ALTER TABLE … ADD COLUMN`` for each nullable model column an existing table lacks (a store
+    made by an older release); returns ``table.column`` of each column added.
+
+    A missing column that is NOT NULL cannot be added to rows that exist: that raises, naming it.
+    """
+    added: list[str] = []
+    existing = inspect(engine)
+    for table in SQLModel.metadata.sorted_tables:
+        have = {c["name"] for c in existing.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in have:
+                continue
+            if not column.nullable:
+                raise RuntimeError(
+                    f"the store's table {table.name!r} lacks the required column {column.name!r}; "
+                    "migrate it by hand or start from a new store"
+                )
+            kind = column.type.compile(dialect=engine.dialect)
+            with engine.begin() as conn:
+                conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
+            added.append(f"{table.name}.{column.name}")
+    return added
 
 
 @contextmanager

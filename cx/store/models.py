@@ -45,7 +45,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def ts_field(**kwargs: Any) -> Any:
     """A time-zone-aware timestamp column."""
-    return Field(sa_type=UTCDateTime, **kwargs)  # type: ignore[call-overload]
+    return Field(sa_type=UTCDateTime, **kwargs)
 
 
 class GeoFields(SQLModel):
@@ -78,11 +78,13 @@ class Notification(GeoFields, table=True):
     subject: str = ""
     body: str = ""
     dedupe_key: str = Field(unique=True, index=True)
-    status: str = Field(default="pending", index=True)  # pending | sent | dead
+    status: str = Field(default="pending", index=True)  # pending | sending | sent | dead
     attempts: int = 0
     next_attempt_at: datetime = ts_field(default_factory=utcnow, index=True)
     last_error: str | None = None
     sent_at: datetime | None = ts_field(default=None)
+    attachment_path: str | None = None  # a file sent with the e-mail, read when it goes out
+    attachment_name: str | None = None  # its name in the e-mail (default: the file's name)
 
 
 class Case(GeoFields, table=True):

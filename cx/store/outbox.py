@@ -5,6 +5,8 @@ Delivery (SMTP, Telegram, retries) is :mod:`cx.loop.notify`'s job; here a row is
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlmodel import Session, select
 
 from cx.store.models import Notification
@@ -21,8 +23,10 @@ def enqueue(
     region: str | None = None,
     country: str | None = None,
     agency: str | None = None,
+    attachment: Path | None = None,
 ) -> Notification | None:
-    """Add a notification to the outbox unless one with the same ``dedupe_key`` exists."""
+    """Add a notification to the outbox unless one with the same ``dedupe_key`` exists; an
+    ``attachment`` (a file that outlives the transaction) is sent with the e-mail."""
     existing = s.exec(select(Notification).where(Notification.dedupe_key == dedupe_key)).first()
     if existing is not None:
         return None
@@ -35,6 +39,8 @@ def enqueue(
         region=region,
         country=country,
         agency=agency,
+        attachment_path=None if attachment is None else str(attachment.resolve()),
+        attachment_name=None if attachment is None else attachment.name,
     )
     s.add(row)
     return row

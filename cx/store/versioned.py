@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Table, update
+from sqlalchemy.orm import class_mapper
 from sqlmodel import Session, SQLModel
 
 
@@ -19,13 +20,15 @@ def update_versioned(
 
     Raises :class:`StaleEdit` when another save came first (no lost update). Returns the new version.
     """
-    table = model.__table__  # type: ignore[attr-defined]
-    result = s.execute(
+    table = class_mapper(model).local_table
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to one table")
+    result = s.exec(
         update(table)
         .where(table.c.id == row_id, table.c.version == expected_version)
         .values(**values, version=expected_version + 1)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:
         raise StaleEdit(
             f"{model.__name__} {row_id} was changed by someone else since you opened it "
             f"(your version {expected_version}); reload it and apply your change again"

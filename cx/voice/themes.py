@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import polars as pl
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 CONFIG = Path(str(resources.files("cx.config")))
 TAXONOMY_FILE = CONFIG / "themes.yaml"
@@ -591,7 +591,7 @@ def tag(
     if out_language:
         out = out.with_columns(pl.col(_LANG).alias(out_language))
     out = out.drop(_ROW, _NORM, _LANG)
-    return out if isinstance(frame, pl.LazyFrame) else out.collect()  # type: ignore[return-value]
+    return out if isinstance(frame, pl.LazyFrame) else out.collect()
 
 
 def _merged_lexicon(lexicons: dict[str, Lexicon]) -> Lexicon | None:

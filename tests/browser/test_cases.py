@@ -1,33 +1,19 @@
-"""Browser test of issue 5: a Madrid teleoperator works a complaint from the list to closed; the Madrid
+"""Real browser: a Madrid teleoperator works a complaint from the list to closed; the Madrid
 manager sees it on the case dashboard; the French country manager never sees it."""
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy.engine import Engine
 
 from cx import store
-from cx.core import data
 from cx.core.scope import Scope
-from cx.demo import complaints
 from cx.loop import cases
 from tests.support.browser import login, shot, wait_idle
 
 MADRID = Scope.parse("agency:Madrid")
-
-
-@pytest.fixture(scope="module")
-def app_store(demo_root: Path) -> Engine:
-    """The app_store the app server reads (``<data>/cx.db``), with demo cases opened for Madrid and Paris."""
-    os.environ.pop("DATABASE_URL", None)
-    engine = store.init(store.make_engine(f"sqlite:///{demo_root / 'cx.db'}"))
-    complaints.seed_demo_cases(engine, data.scan_responses(demo_root))
-    return engine
 
 
 TITLES = {"cases": "Complaint cases", "case-dashboard": "Case management"}

@@ -6,26 +6,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
-from tests.support.browser import login, shot, streamlit_server, wait_idle
+from tests.support.browser import login, shot, wait_idle
 
 pytestmark = pytest.mark.browser
 TITLE = "Madrid cleanliness plan"
-
-
-@pytest.fixture(scope="module")
-def app_url(demo_root: Path) -> Iterator[str]:
-    """The app on the session's demo data, without Streamlit's file watcher: a module edited while the
-    tests run must not be re-imported (re-importing cx.store would redefine its tables and fail)."""
-    from tests.conftest import _free_port
-
-    with streamlit_server(
-        demo_root, _free_port(), env={"STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
-    ) as url:
-        yield url
 
 
 @contextmanager

@@ -4,34 +4,20 @@ from __future__ import annotations
 
 import io
 import os
-import time
 from pathlib import Path
 
 import polars as pl
 import pytest
-import yaml
 
 from cx import cli
-from cx.demo.dataset import org_yaml
 from cx.ingest import formats
+from tests.support.datadir import files_under
 
 HEADER = "response_id,responded_at,customer_id,region,country,agency,nps"
 GOOD = [
     "R1,2026-10-01 10:00:00,C1,Europe,ES,Madrid,9",
     "R2,2026-10-02 10:00:00,C2,Europe,ES,Madrid,3",
 ]
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    r = tmp_path / "data"
-    r.mkdir()
-    (r / "org.yaml").write_text(yaml.safe_dump(org_yaml(), allow_unicode=True), encoding="utf-8")
-    return r
-
-
-def files_under(root: Path) -> dict[str, int]:
-    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -225,20 +211,18 @@ BILLION_LAUGHS = """<?xml version="1.0"?>
 """
 
 
-def test_billion_laughs_xml_is_refused_fast(
+def test_billion_laughs_xml_is_refused_at_its_entity_declarations(
     root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "lol.sss"
     path.write_text(BILLION_LAUGHS)
     (tmp_path / "lol.asc").write_text("ab\n")
-    t0 = time.perf_counter()
     assert_rejected(
         path,
         root,
         capsys,
         "lol.sss: XML with a DTD or entity declarations is refused (EntitiesForbidden)",
     )
-    assert time.perf_counter() - t0 < 5
 
 
 def test_external_entity_xml_is_refused(
@@ -263,11 +247,9 @@ def test_a_1_gb_line_is_rejected_by_the_byte_cap_before_any_parse(
                 fh.write(chunk)
             fh.write(b"\n")
         assert path.stat().st_size > 1 << 30
-        t0 = time.perf_counter()
         assert_rejected(
             path, root, capsys, "huge.csv: the file is 1.0 GB, over the 512.0 MB import limit"
         )
-        assert time.perf_counter() - t0 < 2
     finally:
         path.unlink(missing_ok=True)
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import yaml
 
 from cx import ingest
 from cx.core import data
-from cx.demo.dataset import org_yaml
+from cx.ingest import waves
+from tests.support.datadir import no_hook
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = "response_id,responded_at,customer_id,agency,nps"
@@ -54,8 +54,8 @@ def old_wave(root: Path, tmp_path: Path) -> pl.DataFrame:
         )
         + "\n"
     )
-    ingest.import_file(src, "2026-Q4", root=root, after_import=lambda *a: "")
-    return pl.read_parquet(ingest.wave_path(root, "2026-Q4"))
+    ingest.import_file(src, "2026-Q4", root=root, after_import=no_hook)
+    return pl.read_parquet(waves.wave_path(root, "2026-Q4"))
 
 
 def new_file(tmp_path: Path, rows: int) -> Path:
@@ -70,14 +70,6 @@ def new_file(tmp_path: Path, rows: int) -> Path:
         }
     ).write_csv(src)
     return src
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    r = tmp_path / "data"
-    r.mkdir()
-    (r / "org.yaml").write_text(yaml.safe_dump(org_yaml(), allow_unicode=True), encoding="utf-8")
-    return r
 
 
 def spawn(src: Path, root: Path, marker: Path, stop_at: str) -> subprocess.Popen[bytes]:
@@ -110,14 +102,14 @@ def test_sigkill_while_writing_leaves_the_previous_wave_intact(
         if stop_at.startswith(
             "Replacing"
         ):  # the complete new file sits next to the old one, hidden
-            assert list(ingest.wave_path(root, "2026-Q4").parent.glob(".part-0.parquet.*.tmp"))
+            assert list(waves.wave_path(root, "2026-Q4").parent.glob(".part-0.parquet.*.tmp"))
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=30)
     finally:
         if child.poll() is None:
             child.kill()
     assert child.returncode == -signal.SIGKILL
-    assert pl.read_parquet(ingest.wave_path(root, "2026-Q4")).equals(before)
+    assert pl.read_parquet(waves.wave_path(root, "2026-Q4")).equals(before)
     assert data.scan_responses(root).collect()["response_id"].sort().to_list() == [
         "OLD1",
         "OLD2",
@@ -128,7 +120,7 @@ def test_sigkill_while_writing_leaves_the_previous_wave_intact(
         new_file(tmp_path, 10), "2026-Q4", root=root, mode="replace", after_import=lambda *a: ""
     )
     assert again.wave_rows == 10
-    assert not list(ingest.wave_path(root, "2026-Q4").parent.glob(".*.tmp"))
+    assert not list(waves.wave_path(root, "2026-Q4").parent.glob(".*.tmp"))
 
 
 def test_sigkill_at_the_first_sight_of_the_temporary_file_never_shows_half_a_wave(
@@ -136,7 +128,7 @@ def test_sigkill_at_the_first_sight_of_the_temporary_file_never_shows_half_a_wav
 ) -> None:
     old_wave(root, tmp_path)
     src = new_file(tmp_path, 300_000)
-    folder = ingest.wave_path(root, "2026-Q4").parent
+    folder = waves.wave_path(root, "2026-Q4").parent
     child = spawn(src, root, tmp_path / "unused", "")
     try:
         wait_for(

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import yaml
 
 from cx import ingest
-from cx.demo.dataset import org_yaml
 from cx.ingest import formats
+from tests.support.datadir import no_hook
 
 DATA = Path(__file__).parents[1] / "data" / "triple_s"
 COLUMNS = [
@@ -29,18 +28,6 @@ ROWS = [
     ("E2", datetime(2026, 10, 2, 14, 0), "C2", "Paris", 6, 4, None),
     ("E3", datetime(2026, 11, 20, 18, 15), "C3", "Córdoba", 0, 1, "Сотрудники грубые"),
 ]
-
-
-def no_hook(root: Path, wave: str, engine: object) -> str:
-    return ""
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    r = tmp_path / "data"
-    r.mkdir()
-    (r / "org.yaml").write_text(yaml.safe_dump(org_yaml(), allow_unicode=True), encoding="utf-8")
-    return r
 
 
 def stored(root: Path, wave: str = "2026-Q4") -> pl.DataFrame:

@@ -12,23 +12,11 @@ import yaml
 
 from cx import cli, ingest
 from cx.core import data
-from cx.demo.dataset import org_yaml
 from cx.ingest import mapping, quality
 from cx.loop import rules
+from tests.support.datadir import files_under, no_hook
 
 HEADER = "response_id,responded_at,customer_id,region,country,agency,nps,csat,attr_cleanliness,attr_price,comment"
-
-
-def no_hook(root: Path, wave: str, engine: object) -> str:
-    return ""
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    r = tmp_path / "data"
-    r.mkdir()
-    (r / "org.yaml").write_text(yaml.safe_dump(org_yaml(), allow_unicode=True), encoding="utf-8")
-    return r
 
 
 def write(path: Path, lines: list[str], header: str = HEADER) -> Path:
@@ -47,10 +35,6 @@ def good(
     attrs: tuple[str, str] = ("8", "7"),
 ) -> str:
     return f"R{i:04d},2026-10-0{1 + i % 9} 10:00:00,{customer or f'C{i:04d}'},{region},{country},{agency},{nps},4,{attrs[0]},{attrs[1]},fine"
-
-
-def snapshot(root: Path) -> dict[str, int]:
-    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
 
 
 def test_a_clean_file_is_written_as_the_wave_partition_with_contract_types(
@@ -252,10 +236,10 @@ def test_appending_rows_already_in_the_wave_quarantines_them(root: Path, tmp_pat
 def test_reimporting_the_same_file_changes_nothing(root: Path, tmp_path: Path, mode: str) -> None:
     src = write(tmp_path / "a.csv", [good(1), good(2, nps="11")])
     ingest.import_file(src, "2026-Q4", root=root, after_import=no_hook)
-    before = snapshot(root)
+    before = files_under(root)
     again = ingest.import_file(src, "2026-Q4", root=root, mode=mode, after_import=no_hook)
     assert again.status == "unchanged"
-    assert snapshot(root) == before
+    assert files_under(root) == before
 
 
 def test_quality_flags_keep_the_rows_but_mark_them_excluded(root: Path, tmp_path: Path) -> None:
@@ -317,7 +301,7 @@ def test_an_import_writes_only_under_the_allowed_folders(root: Path, tmp_path: P
         "fieldwork.parquet",
         "org.yaml",
     )
-    assert all(p.startswith(allowed) for p in snapshot(root)), sorted(snapshot(root))
+    assert all(p.startswith(allowed) for p in files_under(root)), sorted(files_under(root))
 
 
 def test_the_routing_rules_run_after_a_successful_import(

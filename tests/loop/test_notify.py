@@ -2,65 +2,28 @@
 
 from __future__ import annotations
 
-import contextlib
-import email
 import json
-import socket
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from cx import store
 from cx.core.scope import Scope
-from cx.loop import cases, notify
+from cx.loop import cases, notify, transport
 from cx.loop.notify import NotifySettings
 from cx.store import Notification
+from tests.support.net import free_port
+from tests.support.smtp import Sink
 
 T0 = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Sink:
-    """SMTP handler keeping every accepted message; can refuse everything from message ``fail_at`` on."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.Message] = []
-        self.fail_at: int | None = None
-        self.failing = threading.Event()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.failing.is_set() or (
-            self.fail_at is not None and len(self.messages) + 1 >= self.fail_at
-        ):
-            self.failing.set()
-            return "421 shutting down"
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Sink, int, list[Controller]]]:
-    sink, port = Sink(), free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    running = [controller]
-    yield sink, port, running
-    for c in running:
-        with contextlib.suppress(Exception):
-            c.stop()
 
 
 def settings(port: int, **kw: Any) -> NotifySettings:
@@ -135,7 +98,7 @@ def test_server_stopped_mid_batch_then_restarted_every_message_delivered_exactly
 
     ids = [m["Message-ID"] for m in sink.messages]
     assert len(ids) == 20 and len(set(ids)) == 20
-    assert sorted(ids) == sorted(notify.message_id(f"test:{i}") for i in range(20))
+    assert sorted(ids) == sorted(transport.message_id(f"test:{i}") for i in range(20))
     assert statuses(engine) == {"sent": 20}
 
 
@@ -184,7 +147,33 @@ def test_a_row_left_sending_by_a_crash_is_resent_with_the_same_message_id(
         notify.deliver_pending(engine, st, now=T0 + timedelta(minutes=1))["sent"] == 0
     )  # lease still held
     assert notify.deliver_pending(engine, st, now=T0 + timedelta(minutes=5))["sent"] == 1
-    assert [m["Message-ID"] for m in sink.messages] == [notify.message_id("test:0")]
+    assert [m["Message-ID"] for m in sink.messages] == [transport.message_id("test:0")]
+
+
+def test_an_attached_file_goes_with_its_e_mail_and_a_missing_one_is_retried(
+    engine: Engine, smtp: tuple[Sink, int, list[Controller]], tmp_path: Path
+) -> None:
+    sink, port, _ = smtp
+    enqueue_many(engine, 2)
+    report = tmp_path / "cx-report.pdf"
+    report.write_bytes(b"%PDF-1.4 weekly")
+    with store.session(engine) as s:
+        first, second = s.exec(select(Notification).order_by(col(Notification.id))).all()
+        first.attachment_path, first.attachment_name = str(report), "weekly.pdf"
+        second.attachment_path = str(tmp_path / "gone.pdf")
+        s.add(first)
+        s.add(second)
+        missing_id = second.id
+    counts = notify.deliver_pending(engine, settings(port), now=T0)
+    assert (counts["sent"], counts["retry"]) == (1, 1)
+    [msg] = sink.messages
+    [part] = [p for p in msg.walk() if p.get_filename()]
+    assert (part.get_filename(), part.get_content_type()) == ("weekly.pdf", "application/pdf")
+    assert part.get_payload(decode=True) == b"%PDF-1.4 weekly"
+    with store.session(engine) as s:
+        retry = s.get(Notification, missing_id)
+        assert retry is not None and retry.status == "pending"
+        assert "gone.pdf" in (retry.last_error or "")
 
 
 def test_known_recipients_only_receive_their_own_scope(

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import yaml
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import func, select
@@ -18,106 +17,12 @@ from cx.cli import main
 from cx.core import data
 from cx.core.filters import Filters
 from cx.core.scope import Scope
-from cx.demo.dataset import org_yaml
-from cx.loop import cases, rules
-from cx.loop.rules import RuleError, parse_rule, rule_expr
+from cx.loop import cases, rule_language, rule_store, rules
+from cx.loop.rule_language import RuleError, parse_rule, rule_expr
+from cx.store.models import RuleHit
 from cx.voice import themes
-from tests.conftest import write_waves
-
-COMMENTS = [
-    "The agency was dirty and the staff rude, terrible.",
-    "Great service, very friendly staff!",
-    None,
-    "Waited an hour, too long.",
-    "Todo bien, muy limpio",
-    "Everything fine.",
-    "Sucio y lento, muy mal servicio",
-    "Friendly and quick.",
-]
-
-
-def responses() -> pl.DataFrame:
-    """Eight answers in Madrid, Barcelona and Paris over two waves (hand-checked values)."""
-    return pl.DataFrame(
-        {
-            "response_id": [f"r{i}" for i in range(8)],
-            "wave": [
-                "2026-Q2",
-                "2026-Q3",
-                "2026-Q3",
-                "2026-Q3",
-                "2026-Q3",
-                "2026-Q3",
-                "2026-Q3",
-                "2026-Q3",
-            ],
-            "responded_at": [datetime(2026, 5, 3, tzinfo=UTC)]
-            + [datetime(2026, 7 + i % 3, 1 + i, tzinfo=UTC) for i in range(1, 8)],
-            "customer_id": [f"C000000{i}" for i in range(8)],
-            "region": ["Europe"] * 8,
-            "country": ["ES", "ES", "ES", "ES", "ES", "FR", "ES", "FR"],
-            "agency": [
-                "Madrid",
-                "Madrid",
-                "Madrid",
-                "Barcelona",
-                "Barcelona",
-                "Paris",
-                "Madrid",
-                "Paris",
-            ],
-            "city": [
-                "Madrid",
-                "Madrid",
-                "Madrid",
-                "Barcelona",
-                "Barcelona",
-                "Paris",
-                "Madrid",
-                "Paris",
-            ],
-            "channel": ["email", "sms", "web", "email", "qr", "email", "phone", "chat"],
-            "touchpoint": [
-                None,
-                "purchase",
-                "support",
-                None,
-                "delivery",
-                None,
-                "support",
-                "purchase",
-            ],
-            "nps": [2, 9, 5, 6, 10, 8, 0, 7],
-            "csat": [1, 5, None, 3, 5, 4, 1, 4],
-            "attr_cleanliness": [3, 8, 2, 6, 9, None, 1, 7],
-            "attr_waiting_time": [5, 7, 4, 2, 9, 6, 3, 8],
-            "comment": COMMENTS,
-            "language": ["en", "en", None, "en", "es", "en", "es", "en"],
-            "segment": [
-                "Retail",
-                "Premium",
-                "Retail",
-                "Young",
-                "Business",
-                "Retail",
-                "Young",
-                "Premium",
-            ],
-            "advisor_id": [
-                "MAD-01",
-                "MAD-02",
-                "MAD-01",
-                "BAR-01",
-                "BAR-02",
-                "PAR-01",
-                "MAD-03",
-                "PAR-02",
-            ],
-            "weight": [1.0, 1.5, 1.0, 0.5, 1.0, 1.0, 2.0, 1.0],
-            "excluded": [False, False, False, False, False, False, False, False],
-        },
-        schema_overrides={"csat": pl.Int64, "attr_cleanliness": pl.Int64},
-    )
+from tests.support.datadir import write_org, write_waves
+from tests.support.frames import routing_answers
 
 
 def ids(df: pl.DataFrame) -> list[str]:
@@ -125,13 +30,13 @@ def ids(df: pl.DataFrame) -> list[str]:
 
 
 def run(text: str, frame: pl.DataFrame | None = None) -> list[str]:
-    frame = frame if frame is not None else responses()
-    lazy = rules.with_themes(frame.lazy(), parse_rule(text))
+    frame = frame if frame is not None else routing_answers()
+    lazy = rule_language.with_themes(frame.lazy(), parse_rule(text))
     return ids(lazy.filter(rule_expr(parse_rule(text), lazy.collect_schema().names())).collect())
 
 
 def test_the_two_examples_of_the_issue_work_as_written() -> None:
-    df = responses()
+    df = routing_answers()
     assert run("attr_cleanliness < 4 AND city = 'Madrid'") == ids(
         df.filter((pl.col("attr_cleanliness") < 4) & (pl.col("city") == "Madrid"))
     )
@@ -210,7 +115,7 @@ VALID = [
 
 @pytest.mark.parametrize(("text", "expected"), VALID, ids=[t for t, _ in VALID])
 def test_valid_rules_match_the_hand_written_polars_filter(text: str, expected: pl.Expr) -> None:
-    tagged = themes.tag(responses())
+    tagged = themes.tag(routing_answers())
     assert run(text) == ids(tagged.filter(expected.fill_null(False)))
 
 
@@ -274,15 +179,15 @@ def test_a_column_missing_from_the_data_is_named_with_its_position() -> None:
 
 
 def test_matches_apply_the_scope_and_filters_first() -> None:
-    frame = responses().lazy()
-    got = rules.matches(
+    frame = routing_answers().lazy()
+    got = rule_language.matches(
         frame, Scope.parse("agency:Madrid"), Filters(wave="2026-Q3"), rule="nps < 7"
     )
     assert ids(got) == ["r2", "r6"]
-    assert rules.match_count(
+    assert rule_language.match_count(
         frame, Scope.parse("country:FR"), Filters(wave="2026-Q3"), rule="nps < 9"
     ) == {"matched": 2, "total": 2}
-    assert rules.match_count(frame, Scope(), Filters(), rule="nps < 11") == {
+    assert rule_language.match_count(frame, Scope(), Filters(), rule="nps < 11") == {
         "matched": 0,
         "total": 0,
     }
@@ -300,7 +205,7 @@ def test_customer_address_and_templates_are_deterministic_and_inert() -> None:
 
 
 def test_the_versioned_rules_file_holds_the_two_examples() -> None:
-    file_rules = {r["name"]: r for r in rules.load_file_rules()}
+    file_rules = {r["name"]: r for r in rule_store.load_file_rules()}
     assert (
         file_rules["Madrid cleanliness"]["condition"] == "attr_cleanliness < 4 AND city = 'Madrid'"
     )
@@ -320,18 +225,15 @@ def test_the_versioned_rules_file_holds_the_two_examples() -> None:
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
-    write_waves(tmp_path, responses())
-    (tmp_path / "org.yaml").write_text(
-        yaml.safe_dump(org_yaml(), allow_unicode=True), encoding="utf-8"
-    )
-    return tmp_path
+def root(root: Path) -> Path:
+    """The demo org's data folder (the shared ``root``) holding the eight answers as two waves."""
+    return write_waves(root, routing_answers())
 
 
 def counts(engine: Engine) -> tuple[int, int, int]:
     with store.session(engine) as s:
         return (
-            s.exec(select(func.count()).select_from(rules.RuleHit)).one(),
+            s.exec(select(func.count()).select_from(RuleHit)).one(),
             s.exec(select(func.count()).select_from(cases.Case)).one(),
             s.exec(select(func.count()).select_from(store.Notification)).one(),
         )
@@ -339,7 +241,7 @@ def counts(engine: Engine) -> tuple[int, int, int]:
 
 def test_wave_import_runs_the_file_rules_once_whatever_is_rerun(engine: Engine, root: Path) -> None:
     first = rules.on_wave_imported(root, "2026-Q3", engine)
-    tagged = themes.tag(responses().filter(pl.col("wave") == "2026-Q3"))
+    tagged = themes.tag(routing_answers().filter(pl.col("wave") == "2026-Q3"))
     complaints = ids(tagged.filter((pl.col("nps") < 6) | (pl.col("sentiment") < 0)))
     cleanliness = ["r2", "r6"]  # Madrid, 2026-Q3, cleanliness < 4
     assert first["matched"] == first["hits"] == len(complaints) + len(cleanliness)
@@ -376,7 +278,7 @@ def test_wave_import_runs_the_file_rules_once_whatever_is_rerun(engine: Engine, 
 
 def test_a_response_fires_a_rule_at_most_once_even_against_the_database(engine: Engine) -> None:
     with store.session(engine) as s:
-        rule = rules.save_rule(
+        rule = rule_store.save_rule(
             s,
             name="low",
             condition="nps < 3",
@@ -384,9 +286,9 @@ def test_a_response_fires_a_rule_at_most_once_even_against_the_database(engine: 
             actor="analyst",
         )
     with store.session(engine) as s:
-        s.add(rules.RuleHit(rule_id=rule.id, response_id="r1"))  # type: ignore[arg-type]
+        s.add(RuleHit(rule_id=rule.id, response_id="r1"))  # type: ignore[arg-type]
     with pytest.raises(IntegrityError), store.session(engine) as s:
-        s.add(rules.RuleHit(rule_id=rule.id, response_id="r1"))  # type: ignore[arg-type]
+        s.add(RuleHit(rule_id=rule.id, response_id="r1"))  # type: ignore[arg-type]
 
 
 def test_rules_apply_only_inside_their_own_scope_and_the_callers(
@@ -394,7 +296,7 @@ def test_rules_apply_only_inside_their_own_scope_and_the_callers(
 ) -> None:
     frame = data.scan_responses(root)
     with store.session(engine) as s:
-        rules.save_rule(
+        rule_store.save_rule(
             s,
             name="paris detractors",
             condition="nps < 9",
@@ -416,7 +318,7 @@ def test_rules_apply_only_inside_their_own_scope_and_the_callers(
 
 def test_saving_a_rule_validates_versions_and_audits(engine: Engine) -> None:
     with pytest.raises(RuleError, match="unknown column 'ctiy'"), store.session(engine) as s:
-        rules.save_rule(
+        rule_store.save_rule(
             s,
             name="bad",
             condition="ctiy = 'Madrid'",
@@ -427,15 +329,15 @@ def test_saving_a_rule_validates_versions_and_audits(engine: Engine) -> None:
         pytest.raises(RuleError, match="email_contact needs a contact role"),
         store.session(engine) as s,
     ):
-        rules.save_rule(
+        rule_store.save_rule(
             s, name="bad", condition="nps < 3", actions=[{"type": "email_contact"}], actor="analyst"
         )
     with store.session(engine) as s:
-        rule = rules.save_rule(
+        rule = rule_store.save_rule(
             s, name="r", condition="nps < 3", actions=[{"type": "open_case"}], actor="analyst"
         )
     with store.session(engine) as s:
-        rule = rules.save_rule(
+        rule = rule_store.save_rule(
             s,
             name="r",
             condition="nps < 2",
@@ -445,7 +347,7 @@ def test_saving_a_rule_validates_versions_and_audits(engine: Engine) -> None:
         )
         assert (rule.condition, rule.version) == ("nps < 2", 2)
     with pytest.raises(store.StaleEdit), store.session(engine) as s:
-        rules.save_rule(
+        rule_store.save_rule(
             s,
             name="r",
             condition="nps < 4",
@@ -457,9 +359,9 @@ def test_saving_a_rule_validates_versions_and_audits(engine: Engine) -> None:
         trail = store.audit_trail(s, Scope.world(), entity="rule")
         assert [t.action for t in reversed(trail)] == ["rule.create", "rule.update"]
         assert json.loads(trail[0].detail)["condition"] == "nps < 2"
-        table = rules.rules_frame(s)
+        table = rule_store.rules_frame(s)
         assert table.select("name", "version", "hits").rows() == [("r", 2, 0)]
-        assert "none has routed a response yet" in rules.takeaway(table)
+        assert "none has routed a response yet" in rule_store.takeaway(table)
 
 
 def test_cli_rules_check_counts_and_rejects_with_one_line(
@@ -505,17 +407,14 @@ def test_cli_rules_run_is_idempotent(
 
 
 def test_comments_in_e_mails_and_previews_are_masked(engine: Engine, tmp_path: Path) -> None:
-    frame = responses().with_columns(
+    frame = routing_answers().with_columns(
         comment=pl.when(pl.col("response_id") == "r2")
         .then(pl.lit("Dirty toilets. Call me on +34 600 123 456 or ana.lopez@example.com"))
         .otherwise(pl.col("comment"))
     )
-    write_waves(tmp_path, frame)
-    (tmp_path / "org.yaml").write_text(
-        yaml.safe_dump(org_yaml(), allow_unicode=True), encoding="utf-8"
-    )
+    write_org(write_waves(tmp_path, frame))
     with store.session(engine) as s:
-        rules.save_rule(
+        rule_store.save_rule(
             s,
             name="dirty",
             condition="attr_cleanliness < 4 AND city = 'Madrid'",
@@ -538,7 +437,9 @@ def test_comments_in_e_mails_and_previews_are_masked(engine: Engine, tmp_path: P
         )  # type: ignore[attr-defined]
     assert "Dirty toilets" in body
     assert "600 123 456" not in body and "ana.lopez@example.com" not in body
-    shown = rules.preview(frame.lazy(), Scope.world(), Filters(wave="2026-Q3"), rule="nps = 5")
+    shown = rule_language.preview(
+        frame.lazy(), Scope.world(), Filters(wave="2026-Q3"), rule="nps = 5"
+    )
     assert shown["response_id"].to_list() == ["r2"]
     assert (
         "ana.lopez@example.com" not in shown["comment"][0]

@@ -18,8 +18,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from cx.loop import rules
-from cx.loop.rules import RuleError
+from cx.loop import rule_language
+from cx.loop.rule_language import RuleError
 
 COLUMNS = [
     "response_id",
@@ -293,12 +293,12 @@ def test_at_least_1000_hostile_rules_are_all_rejected_and_none_executes(workdir:
     assert len(candidates) >= 1_000
     accepted: list[str] = []
     silent: list[str] = []
-    rules.parse_rule("theme = 'price'")  # warm the lazy imports of the valid path
+    rule_language.parse_rule("theme = 'price'")  # warm the lazy imports of the valid path
     with tripwired() as calls:
         for text in candidates:
             try:
-                parsed = rules.parse_rule(text)
-                rules.rule_expr(parsed, COLUMNS)
+                parsed = rule_language.parse_rule(text)
+                rule_language.rule_expr(parsed, COLUMNS)
             except RuleError as exc:
                 if not str(exc):
                     silent.append(text)
@@ -313,7 +313,7 @@ def test_at_least_1000_hostile_rules_are_all_rejected_and_none_executes(workdir:
 def test_rejections_point_inside_the_rule() -> None:
     for text in hostile_rules()[:400]:
         with pytest.raises(RuleError) as err:
-            rules.rule_expr(rules.parse_rule(text), COLUMNS)
+            rule_language.rule_expr(rule_language.parse_rule(text), COLUMNS)
         pos = err.value.position
         assert pos is None or 1 <= pos <= len(text) + 1
 
@@ -329,12 +329,13 @@ def test_hostile_text_inside_a_literal_is_only_ever_compared_as_text(workdir: Pa
             "city = 'read_csv(''x'')'",
             "city IN ('(SELECT 1)', ';DROP TABLE x')",
         ]:
-            expr = rules.rule_expr(rules.parse_rule(text), frame.columns)
+            expr = rule_language.rule_expr(rule_language.parse_rule(text), frame.columns)
             frame.filter(expr)
     assert calls == []
     hit = frame.filter(
-        rules.rule_expr(
-            rules.parse_rule("city = '__import__(''os'').system(''touch pwned'')'"), frame.columns
+        rule_language.rule_expr(
+            rule_language.parse_rule("city = '__import__(''os'').system(''touch pwned'')'"),
+            frame.columns,
         )
     )
     assert hit["nps"].to_list() == [4]
@@ -342,7 +343,8 @@ def test_hostile_text_inside_a_literal_is_only_ever_compared_as_text(workdir: Pa
 
 
 def test_the_compiled_expression_reads_only_the_named_columns() -> None:
-    expr = rules.rule_expr(
-        rules.parse_rule("attr_cleanliness < 4 AND city = 'Madrid' OR nps IN (0, 1)"), COLUMNS
+    expr = rule_language.rule_expr(
+        rule_language.parse_rule("attr_cleanliness < 4 AND city = 'Madrid' OR nps IN (0, 1)"),
+        COLUMNS,
     )
     assert sorted(set(expr.meta.root_names())) == ["attr_cleanliness", "city", "nps"]

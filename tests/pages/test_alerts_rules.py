@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,9 @@ from cx.analytics import overview
 from cx.core import users
 from cx.core.filters import Filters
 from cx.loop import alerts
-from tests.support.apptest import ROOT, rendered_text, run_page
+from tests.support.apptest import ROOT, rendered_text, run_page, takeaway_of
+from tests.support.datadir import write_org, write_waves
+from tests.support.frames import routing_answers
 
 FOREIGN = {
     "es.manager": ["Paris", "Lyon", "Marseille", "Toulouse", "London", "Moscow"],
@@ -21,12 +22,6 @@ FOREIGN = {
     "madrid.manager": ["Barcelona", "Valencia", "Sevilla", "Paris", "Marseille"],
     "paris.manager": ["Lyon", "Marseille", "Toulouse", "Madrid"],
 }
-
-
-def takeaway_of(at: AppTest) -> str:
-    bodies = [el.proto.body for el in at.get("html") if 'class="cx-takeaway"' in el.proto.body]
-    assert len(bodies) == 1
-    return html.unescape(bodies[0].split(">", 1)[1].rsplit("</div>", 1)[0])
 
 
 @pytest.mark.parametrize(
@@ -129,17 +124,8 @@ def test_front_line_staff_cannot_open_the_alerts_page(demo_root: Path) -> None:
 def test_running_the_rules_from_the_page_routes_once_and_refreshes_the_counts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import yaml
-
-    from cx.demo.dataset import org_yaml
-    from tests.loop import test_rules
-    from tests.conftest import write_waves
-
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    write_waves(tmp_path, test_rules.responses())
-    (tmp_path / "org.yaml").write_text(
-        yaml.safe_dump(org_yaml(), allow_unicode=True), encoding="utf-8"
-    )
+    write_org(write_waves(tmp_path, routing_answers()))
     at = run_page("pages/rules.py", "analyst", tmp_path)
     assert (
         takeaway_of(at) == "2 routing rules active; none has routed a response yet: run them below."
@@ -159,3 +145,24 @@ def test_running_the_rules_from_the_page_routes_once_and_refreshes_the_counts(
     assert at.success[0].value.startswith(
         "5 matching responses; 0 new hits, 0 cases opened, 0 e-mails queued"
     )
+
+
+def test_saving_a_rule_says_so_after_the_rerun_and_a_nameless_one_is_refused_in_the_form(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    write_org(write_waves(tmp_path, routing_answers()))
+    at = run_page("pages/rules.py", "analyst", tmp_path)
+    at.text_area(key="rule_condition").input("nps < 3").run()
+    next(b for b in at.button if b.label == "Save rule").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "a rule needs a name of 1 to 120 characters. Nothing was saved."
+    ]
+    next(t for t in at.text_input if t.label == "Name").input("Very unhappy customers")
+    next(b for b in at.button if b.label == "Save rule").click().run()
+    assert [s.value for s in at.success] == ["Rule 'Very unhappy customers' saved."]
+    assert not at.error  # the refusal was shown once, not again after the next action
+    assert "Very unhappy customers" in set(at.dataframe[0].value["name"])
+    at.run()
+    assert not at.success  # the message is shown once

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from cx import store
-from cx.core import data
 from cx.core.scope import Scope
-from cx.demo import complaints
 from cx.loop import cases
 from tests.support.apptest import rendered_text, run_page
 
 MADRID = Scope.parse("agency:Madrid")
-
-
-@pytest.fixture(scope="module")
-def app_store(demo_root: Path) -> Engine:
-    """The demo's operational store with the Madrid and Paris detractor cases opened."""
-    os.environ.pop("DATABASE_URL", None)
-    engine = store.init(store.make_engine(f"sqlite:///{demo_root / 'cx.db'}"))
-    complaints.seed_demo_cases(engine, data.scan_responses(demo_root))
-    return engine
 
 
 def first_open(engine: Engine, scope: Scope) -> cases.Case:

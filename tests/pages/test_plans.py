@@ -14,7 +14,7 @@ from cx import store, ui
 from cx.core import users
 from cx.core.scope import Scope
 from cx.core.users import User
-from cx.improve import plans
+from cx.improve import meeting, plans
 from tests.support.apptest import ROOT, rendered_text, run_page
 
 TITLES = {
@@ -219,3 +219,20 @@ def test_weekly_meeting_of_an_agency_opens_from_a_link_and_stays_in_scope(
     text = rendered_text(at)
     for foreign in ("Barcelona", "Paris", "Sevilla"):
         assert foreign not in text
+
+
+def test_an_empty_agenda_is_refused_and_a_saved_one_is_the_meeting_of_the_scope(
+    demo_root: Path, app_store: Engine
+) -> None:
+    at = run_page("pages/meeting.py", "es.manager", demo_root, query={"agenda": "weekly"})
+    save = next(b for b in at.button if b.label == "Save the agenda")
+    at.multiselect[0].set_value([])
+    save.click().run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == ["an agenda needs at least one screen"]
+    at.multiselect[0].set_value(["cases", "alerts"])
+    next(b for b in at.button if b.label == "Save the agenda").click().run()
+    assert not at.error
+    assert [t.value for t in at.title] == ["Complaints and cases"]
+    with store.session(app_store) as s:
+        assert meeting.agenda(s, demo_user("es.manager").scope, "weekly") == ["cases", "alerts"]

@@ -3,7 +3,6 @@ renders, the takeaway is computed from the user's own scope, and nothing outside
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import polars as pl
@@ -14,7 +13,7 @@ from cx import ui
 from cx.analytics import drivers, evolution, overview, segments
 from cx.core import users
 from cx.core.filters import Filters
-from tests.support.apptest import ROOT, rendered_text, run_page
+from tests.support.apptest import ROOT, rendered_text, run_page, takeaway_of
 
 PAGES = ("pages/segments.py", "pages/drivers.py", "pages/evolution.py")
 MANAGERS = ("ceo", "es.manager", "fr.manager", "madrid.manager", "paris.manager", "analyst")
@@ -48,12 +47,6 @@ def expected_takeaway(page: str, username: str, frame: pl.LazyFrame, root: Path)
         segments.tier_nps(frame, user.scope, f, str(root)),
         segments.value_by(frame, user.scope, f, str(root)),
     )
-
-
-def takeaway_of(at: object) -> str:
-    bodies = [el.proto.body for el in at.get("html") if 'class="cx-takeaway"' in el.proto.body]  # type: ignore[attr-defined]
-    assert len(bodies) == 1
-    return html.unescape(bodies[0].split(">", 1)[1].rsplit("</div>", 1)[0])
 
 
 @pytest.mark.parametrize("page", PAGES)

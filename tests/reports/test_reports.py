@@ -3,16 +3,11 @@ figures; the infographic, the CLI and the weekly e-mail to each manager for thei
 
 from __future__ import annotations
 
-import contextlib
-import email
 import json
 import re
-import socket
 import subprocess
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import pytest
@@ -28,8 +23,12 @@ from cx.cli import main
 from cx.core import data, users
 from cx.core.filters import Filters
 from cx.core.scope import Scope
-from cx.reports import infographic, mailer
-from tests.conftest import write_waves
+from cx.loop import notify, transport
+from cx.loop.notify import NotifySettings
+from cx.reports import infographic, mailer, sections
+from tests.support.datadir import write_waves
+from tests.support.net import free_port
+from tests.support.smtp import Sink
 
 ES = Scope.parse("country:ES")
 NOT_SPAIN = [
@@ -170,7 +169,7 @@ def test_breakdown_section_table_equals_the_breakdown_query(demo_root: Path) -> 
     f = Filters(wave=overview.waves(frame)[-1])
     section = next(
         s
-        for s in reports.breakdowns(
+        for s in sections.breakdowns_section(
             reports.ReportContext(frame, ES, f, tuple(overview.waves(frame)))
         )
     )
@@ -358,37 +357,20 @@ def test_cli_report_bad_extension_is_one_line_exit_2(
 # ---------------------------------------------------------------- weekly e-mail
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.messages: list[email.message.Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Sink, int]]:
-    sink, port = Sink(), free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield sink, port
-    with contextlib.suppress(Exception):
-        controller.stop()
-
-
 def test_weekly_mail_sends_each_manager_their_own_scope_once_a_week(
-    demo_root: Path, tmp_path: Path, engine: Engine, smtp: tuple[Sink, int]
+    demo_root: Path,
+    tmp_path: Path,
+    engine: Engine,
+    smtp: tuple[Sink, int, list[Controller]],
 ) -> None:
-    sink, port = smtp
+    sink, port, _ = smtp
     frame = data.scan_responses(demo_root)
-    settings = mailer.SmtpSettings("127.0.0.1", port, sender="cx@test.example")
+    settings = NotifySettings(
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_from="cx@test.example",
+        directory=notify.recipient_directory(),
+    )
     managers = [
         users.User(
             "es.manager", "Javier Ruiz", "es.manager@cx-demo.example", ("country_manager",), ES
@@ -407,6 +389,7 @@ def test_weekly_mail_sends_each_manager_their_own_scope_once_a_week(
     assert len(sink.messages) == 1
     msg = sink.messages[0]
     assert msg["To"] == "es.manager@cx-demo.example" and "Spain (ES)" in msg["Subject"]
+    assert msg["Message-ID"] == transport.message_id(mailer.dedupe_key(managers[0], now))
     attachment = next(p for p in msg.walk() if p.get_content_type() == "application/pdf")
     saved = tmp_path / "received.pdf"
     saved.write_bytes(attachment.get_payload(decode=True))
@@ -417,20 +400,27 @@ def test_weekly_mail_sends_each_manager_their_own_scope_once_a_week(
     assert [r["status"] for r in again] == ["skipped"] and len(sink.messages) == 1
     with store.session(engine) as s:
         sent = s.exec(select(store.Notification)).all()
-        assert [(n.recipient, n.status) for n in sent] == [("es.manager@cx-demo.example", "sent")]
+        assert [(n.recipient, n.status, n.country) for n in sent] == [
+            ("es.manager@cx-demo.example", "sent", "ES")
+        ]
+        assert sent[0].attachment_name == attachment.get_filename()
         assert (
             s.exec(
-                select(store.AuditLog).where(store.AuditLog.action == "weekly_report_sent")
+                select(store.AuditLog).where(store.AuditLog.action == "weekly_report_queued")
             ).first()
             is not None
         )
 
 
-def test_weekly_mail_failure_is_reported_and_retried_next_run(
-    demo_root: Path, tmp_path: Path, sqlite_engine: Engine
+def test_weekly_mail_failure_is_reported_and_retried_by_the_outbox(
+    demo_root: Path,
+    tmp_path: Path,
+    sqlite_engine: Engine,
+    smtp: tuple[Sink, int, list[Controller]],
 ) -> None:
+    sink, port, _ = smtp
     frame = data.scan_responses(demo_root)
-    dead = mailer.SmtpSettings("127.0.0.1", free_port(), timeout=2)
+    dead = NotifySettings(smtp_host="127.0.0.1", smtp_port=free_port(), smtp_timeout=2)
     manager = [
         users.User(
             "fr.manager",
@@ -440,12 +430,65 @@ def test_weekly_mail_failure_is_reported_and_retried_next_run(
             Scope.parse("country:FR"),
         )
     ]
-    rows = mailer.send_weekly(frame, tmp_path, dead, engine=sqlite_engine, only=manager)
+    now = datetime(2026, 10, 5, 7, 0, tzinfo=UTC)
+    rows = mailer.send_weekly(frame, tmp_path, dead, engine=sqlite_engine, now=now, only=manager)
     assert rows[0]["status"] == "failed" and "Error" in rows[0]["error"]
     with store.session(sqlite_engine) as s:
-        assert (
-            s.exec(select(store.Notification)).first() is None
-        )  # nothing recorded: the next run sends it
+        [queued] = s.exec(select(store.Notification)).all()
+        assert (queued.status, queued.attempts) == ("pending", 1)  # kept: the outbox retries it
+    live = NotifySettings(smtp_host="127.0.0.1", smtp_port=port, smtp_timeout=5)
+    later = store.utcnow() + timedelta(minutes=2)  # after the first backoff
+    assert notify.deliver_pending(sqlite_engine, live, now=later)["sent"] == 1
+    [msg] = sink.messages
+    assert msg["To"] == "fr.manager@cx-demo.example"
+    attachment = next(p for p in msg.walk() if p.get_content_type() == "application/pdf")
+    saved = tmp_path / "received.pdf"
+    saved.write_bytes(attachment.get_payload(decode=True))
+    text = pdf_text(saved)
+    assert "France (FR)" in text and "Paris" in text and "Madrid" not in text
+    again = mailer.send_weekly(frame, tmp_path, live, engine=sqlite_engine, now=now, only=manager)
+    assert [r["status"] for r in again] == ["skipped"] and len(sink.messages) == 1
+
+
+def test_queued_weekly_reports_wait_in_the_outbox_until_cx_notify_sends_them(
+    demo_root: Path,
+    tmp_path: Path,
+    smtp: tuple[Sink, int, list[Controller]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sink, port, _ = smtp
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    for key in ("CX_TELEGRAM_TOKEN", "CX_SMTP_USER", "CX_SMTP_TLS"):
+        monkeypatch.delenv(key, raising=False)
+    folder = tmp_path / "data"
+    folder.mkdir()
+    engine = store.init(store.make_engine(f"sqlite:///{folder / 'cx.db'}"))
+    madrid = users.User(
+        "madrid.manager",
+        "Lucía",
+        "madrid.manager@cx-demo.example",
+        ("agency_manager",),
+        Scope.parse("agency:Madrid"),
+    )
+    rows = mailer.queue_weekly(
+        data.scan_responses(demo_root), tmp_path, engine=engine, only=[madrid]
+    )
+    engine.dispose()
+    assert [r["status"] for r in rows] == ["queued"] and not sink.messages
+    monkeypatch.setenv("CX_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("CX_SMTP_PORT", str(port))
+    assert main(["notify", "--data", str(folder), "--format", "json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert (row["sent"], row["pending"]) == (1, 0)
+    [msg] = sink.messages
+    assert msg["To"] == "madrid.manager@cx-demo.example"
+    attachment = next(p for p in msg.walk() if p.get_content_type() == "application/pdf")
+    assert attachment.get_filename() == Path(rows[0]["file"]).name
+    saved = tmp_path / "received.pdf"
+    saved.write_bytes(attachment.get_payload(decode=True))
+    text = pdf_text(saved)
+    assert "Madrid" in text and "Barcelona" not in text and "Paris" not in text
 
 
 def test_quoted_comments_are_masked_and_come_from_the_scope_only(tmp_path: Path) -> None:
@@ -514,7 +557,7 @@ def test_key_figures_follow_the_shared_filters(demo_root: Path) -> None:
     frame = data.scan_responses(demo_root)
     waves = tuple(overview.waves(frame))
     f = Filters(wave=waves[-2], channels=("email",))
-    section = reports.key_figures(reports.ReportContext(frame, ES, f, waves))
+    section = sections.key_figures_section(reports.ReportContext(frame, ES, f, waves))
     row = overview.headline(frame, ES, f).row(0, named=True)
     values = {fig.label: fig.value for fig in section.figures}
     assert values["NPS"] == f"{row['nps']:.1f}"

@@ -1,5 +1,7 @@
 """The operational store on SQLite and PostgreSQL: audit log is append-only, versions refuse lost updates."""
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -69,3 +71,29 @@ def test_outbox_deduplicates_on_key(engine: Engine) -> None:
         )
     with store.session(engine) as s:
         assert len(s.exec(select(store.Notification)).all()) == 1
+
+
+def test_a_store_made_by_an_older_release_gets_the_new_columns(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The outbox's attachment columns came with the weekly mailer; a store created before them
+    is upgraded by ``init`` and queued rows keep their attachment."""
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE notification DROP COLUMN attachment_path"))
+        conn.execute(text("ALTER TABLE notification DROP COLUMN attachment_name"))
+    with pytest.raises(Exception, match="attachment_path"), store.session(engine) as s:
+        store.enqueue(s, recipient="a@x.example", subject="s", body="b", dedupe_key="k0")
+    assert store.add_missing_columns(engine) == [
+        "notification.attachment_path",
+        "notification.attachment_name",
+    ]
+    store.init(engine)  # idempotent: nothing left to add
+    pdf = tmp_path / "weekly.pdf"
+    pdf.write_bytes(b"%PDF-1.4")
+    with store.session(engine) as s:
+        store.enqueue(
+            s, recipient="a@x.example", subject="s", body="b", dedupe_key="k1", attachment=pdf
+        )
+    with store.session(engine) as s:
+        row = s.exec(select(store.Notification)).one()
+    assert (row.attachment_path, row.attachment_name) == (str(pdf.resolve()), "weekly.pdf")

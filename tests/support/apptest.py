@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 import os
 from pathlib import Path
 
@@ -42,8 +44,6 @@ def run_page(
 
 def rendered_text(at: AppTest) -> str:
     """Every piece of text the page rendered (markdown, captions, metrics, tables, chart data)."""
-    import json
-
     parts: list[str] = []
     for kind in (
         "markdown",
@@ -65,10 +65,17 @@ def rendered_text(at: AppTest) -> str:
         parts.append(df.value.to_csv() if hasattr(df.value, "to_csv") else str(df.value))
     for t in at.table:
         parts.append(str(t.value))
-    for el in at.get("arrow_vega_lite_chart") + at.get("vega_lite_chart"):
+    for el in [*at.get("arrow_vega_lite_chart"), *at.get("vega_lite_chart")]:
         parts.append(json.dumps(getattr(el.proto, "spec", "")))
         for ds in getattr(el.proto, "datasets", []):
             parts.append(str(ds))
     for el in at.get("html"):
         parts.append(str(getattr(el.proto, "body", "")))
     return "\n".join(parts)
+
+
+def takeaway_of(at: AppTest) -> str:
+    """The text of the page's one takeaway box (``cx-takeaway``); fails unless there is exactly one."""
+    bodies = [el.proto.body for el in at.get("html") if 'class="cx-takeaway"' in el.proto.body]
+    assert len(bodies) == 1
+    return html.unescape(bodies[0].split(">", 1)[1].rsplit("</div>", 1)[0])

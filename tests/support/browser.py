@@ -1,6 +1,6 @@
 """Real-browser helpers: a Streamlit server on a free loopback port and Debian's headless Chromium.
 
-Use the fixtures ``app_url`` and ``page`` (registered in conftest) and :func:`login`.
+Use the fixtures ``app_url`` and ``page`` (in tests/browser/conftest.py) and :func:`login`.
 Screenshots go to ``artifacts/screenshots/`` (git-ignored) so a person can look at them.
 """
 
@@ -14,8 +14,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.support.net import wait_for_port
+
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "artifacts" / "screenshots"
+# CX_SHOTS_DIR keeps one run's pictures apart (e.g. before/after a change) from the default folder.
+SHOTS = Path(os.environ.get("CX_SHOTS_DIR") or ROOT / "artifacts" / "screenshots")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -33,9 +36,11 @@ CHROMIUM_ARGS = [
 def streamlit_server(
     data_root: Path, port: int, env: dict[str, str] | None = None
 ) -> Iterator[str]:
-    """Start ``streamlit run app.py`` on ``port`` with ``CX_DATA_DIR=data_root``; stop it afterwards."""
-    from tests.conftest import wait_for_port
+    """Start ``streamlit run app.py`` on ``port`` with ``CX_DATA_DIR=data_root``; stop it afterwards.
 
+    Without Streamlit's file watcher: a module edited while the tests run must not be re-imported
+    (re-importing cx.store would redefine its tables and fail).
+    """
     full_env = {
         **os.environ,
         "CX_DATA_DIR": str(data_root),
