@@ -10,7 +10,6 @@ the one-pager and :mod:`cx.reports.mailer` the weekly mailing. Callers use this 
 
 from cx.reports.files import FORMATS, build_infographic, build_report, report_files
 from cx.reports.images import (
-    _render,  # the speed harness clears the image cache through it
     chart_png,
     clear_cache,
     png_size,
@@ -38,7 +37,6 @@ __all__ = [
     "ReportError",
     "Section",
     "Table",
-    "_render",
     "build_infographic",
     "build_report",
     "build_sections",

@@ -15,7 +15,7 @@ from cx.speed.harness import BenchCase, BenchContext
 
 
 def _build(ctx: BenchContext, suffix: str) -> Any:
-    reports._render.cache_clear()
+    reports.clear_cache()
     out = ctx.root / f"bench-report-world{suffix}"
     return reports.build_report(ctx.responses, ctx.world, Filters(wave=ctx.latest), out)
 
