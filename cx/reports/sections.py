@@ -14,6 +14,7 @@ import polars as pl
 
 from cx import charts, store
 from cx.analytics import benchmarks, drivers, evolution, overview, takeaways
+from cx.core import labels
 from cx.core.filters import Filters
 from cx.core.labels import LEVEL_LABELS, QUADRANT_LABELS
 from cx.core.scope import Scope
@@ -31,21 +32,6 @@ from cx.reports.model import (
     scope_label,
 )
 from cx.voice import verbatims
-
-
-def _note_expr() -> pl.Expr:
-    """The note of a breakdown or trend row: hidden, low base, or a significant move."""
-    return (
-        pl.when(pl.col("suppressed"))
-        .then(pl.lit("hidden (n < 5)"))
-        .when(pl.col("low_base"))
-        .then(pl.lit("low base"))
-        .when(pl.col("significant") & (pl.col("change") > 0))
-        .then(pl.lit("▲ significant"))
-        .when(pl.col("significant") & (pl.col("change") < 0))
-        .then(pl.lit("▼ significant"))
-        .otherwise(pl.lit(""))
-    )
 
 
 def _num(col: str, signed: bool = False, digits: int = 1) -> pl.Expr:
@@ -68,7 +54,7 @@ def breakdown_view(df: pl.DataFrame, level: str) -> pl.DataFrame:
         _num("nps").alias("NPS"),
         _num("nps_moe").alias("± MoE"),
         _num("change", signed=True).alias("Δ vs prev."),
-        _note_expr().alias("Note"),
+        labels.change_note().alias("Note"),
     )
 
 
@@ -80,7 +66,7 @@ def trend_view(trend: pl.DataFrame) -> pl.DataFrame:
         _num("nps").alias("NPS"),
         _num("nps_moe").alias("± MoE"),
         _num("change", signed=True).alias("Change"),
-        _note_expr().alias("Note"),
+        labels.change_note().alias("Note"),
     )
 
 

@@ -1,0 +1,181 @@
+"""Navigation by role: the screens (:data:`PAGES`), who may open each, and ``st.navigation`` of
+the ones a user's roles and scope allow, grouped by section."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from cx.core import roles
+from cx.core.users import User
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """A screen: its file, title, icon, URL path, section and who may open it (None: everyone)."""
+
+    path: str
+    title: str
+    icon: str
+    url_path: str
+    section: str
+    roles: tuple[str, ...] | None = None
+    scope_levels: tuple[str, ...] | None = None
+
+
+MANAGERS = roles.DASHBOARD_READERS
+FRONT_LINE = roles.FRONT_LINE
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("pages/overview.py", "Overview", ":material/dashboard:", "overview", "Dashboards"),
+    PageSpec(
+        "pages/segments.py",
+        "Segments & RFM",
+        ":material/groups:",
+        "segments",
+        "Dashboards",
+        MANAGERS,
+    ),
+    PageSpec(
+        "pages/drivers.py",
+        "Strengths & weaknesses",
+        ":material/balance:",
+        "drivers",
+        "Dashboards",
+        MANAGERS,
+    ),
+    PageSpec(
+        "pages/benchmarks.py",
+        "Benchmarks",
+        ":material/leaderboard:",
+        "benchmarks",
+        "Dashboards",
+        MANAGERS,
+    ),
+    PageSpec(
+        "pages/evolution.py",
+        "Evolution",
+        ":material/trending_up:",
+        "evolution",
+        "Dashboards",
+        MANAGERS,
+    ),
+    PageSpec(
+        "pages/zones.py",
+        "World zones",
+        ":material/public:",
+        "zones",
+        "Dashboards",
+        MANAGERS,
+        ("world", "region"),
+    ),
+    PageSpec(
+        "pages/themes.py",
+        "Comment themes",
+        ":material/forum:",
+        "themes",
+        "Voice of the customer",
+        MANAGERS,
+    ),
+    PageSpec(
+        "pages/verbatims.py",
+        "Verbatims",
+        ":material/format_quote:",
+        "verbatims",
+        "Voice of the customer",
+        MANAGERS,
+    ),
+    PageSpec(
+        "pages/alerts.py",
+        "Alerts",
+        ":material/notifications_active:",
+        "alerts",
+        "Close the loop",
+        MANAGERS,
+    ),
+    PageSpec(
+        "pages/cases.py",
+        "Complaint cases",
+        ":material/support_agent:",
+        "cases",
+        "Close the loop",
+        (*FRONT_LINE, *MANAGERS),
+    ),
+    PageSpec(
+        "pages/case_dashboard.py",
+        "Case management",
+        ":material/monitoring:",
+        "case-dashboard",
+        "Close the loop",
+        MANAGERS,
+    ),
+    PageSpec(
+        "pages/rules.py",
+        "Routing rules",
+        ":material/alt_route:",
+        "rules",
+        "Close the loop",
+        roles.DATA_ADMINS,
+    ),
+    PageSpec("pages/plans.py", "Action plans", ":material/task_alt:", "plans", "Improve", MANAGERS),
+    PageSpec(
+        "pages/meeting.py",
+        "Review meeting",
+        ":material/co_present:",
+        "meeting",
+        "Improve",
+        MANAGERS,
+    ),
+    PageSpec(
+        "pages/reports.py", "Reports", ":material/picture_as_pdf:", "reports", "Improve", MANAGERS
+    ),
+    PageSpec(
+        "pages/fieldwork.py",
+        "Fieldwork",
+        ":material/mark_email_read:",
+        "fieldwork",
+        "Data",
+        MANAGERS,
+    ),
+    PageSpec(
+        "pages/import.py",
+        "Import data",
+        ":material/upload_file:",
+        "import",
+        "Data",
+        roles.DATA_ADMINS,
+    ),
+)
+
+
+def allowed(page: PageSpec, user: User) -> bool:
+    if page.roles is not None and not user.has(*page.roles):
+        return False
+    return page.scope_levels is None or (user.scope.top_level in page.scope_levels)
+
+
+def navigation(user: User) -> Any:
+    """``st.navigation`` of the pages this user's roles and scope allow, grouped by section."""
+    sections: dict[str, list[Any]] = {}
+    for page in PAGES:
+        if allowed(page, user):
+            sections.setdefault(page.section, []).append(_st_page(page))
+    return st.navigation(sections)
+
+
+def hidden_navigation() -> Any:
+    """``st.navigation`` of every page, hidden from the menu (for the sign-in screen)."""
+    return st.navigation([_st_page(p) for p in PAGES], position="hidden")
+
+
+def _st_page(page: PageSpec) -> Any:
+    return st.Page(
+        page.path,
+        title=page.title,
+        icon=page.icon,
+        url_path=page.url_path,
+        default=page.url_path == "overview",
+    )
