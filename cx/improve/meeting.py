@@ -604,15 +604,9 @@ def slide(
 # ---------------------------------------------------------------- agendas per scope
 
 
-def _ensure_table(s: Session) -> None:
-    # cx.improve.meeting is not (yet) in cx.models_registry: create the table on first use.
-    Agenda.__table__.create(s.connection(), checkfirst=True)  # type: ignore[attr-defined]
-
-
 def agenda(s: Session, scope: Scope, kind: str) -> list[str]:
     """The scope's agenda of ``kind``: its own saved list (available screens only), else the built-in one."""
     default = built_in(kind)
-    _ensure_table(s)
     row = s.exec(select(Agenda).where(Agenda.scope_key == str(scope), Agenda.kind == kind)).first()
     if row is None:
         return default
@@ -633,7 +627,6 @@ def save_agenda(
     chosen = list(dict.fromkeys(screens))
     if not chosen:
         raise AgendaError("an agenda needs at least one screen")
-    _ensure_table(s)
     key = str(user.scope)
     row = s.exec(select(Agenda).where(Agenda.scope_key == key, Agenda.kind == kind)).first()
     before = row.screens if row else built_in(kind)
