@@ -12,6 +12,13 @@ from cx.core.filters import Filters
 from cx.core.users import User
 from cx.ui.data import overview_query, version, waves
 
+_MULTI_FILTERS = (
+    ("channel", "Channel", "All channels"),
+    ("touchpoint", "Touchpoint", "All touchpoints"),
+    ("segment", "Segment", "All segments"),
+)
+"""The shared multi-choice filters: key (also the URL parameter), label, empty-choice placeholder."""
+
 
 def sidebar_filters(user: User) -> Filters:
     """The shared filters, in the sidebar and bound to the URL (a pasted link reopens the view)."""
@@ -20,30 +27,11 @@ def sidebar_filters(user: User) -> Filters:
     with st.sidebar:
         st.markdown("### Filters")
         st.selectbox("Wave", list(reversed(all_waves)), key="wave", bind="query-params")
-        if "channel" in options:
-            st.multiselect(
-                "Channel",
-                options["channel"],
-                key="channel",
-                bind="query-params",
-                placeholder="All channels",
-            )
-        if "touchpoint" in options:
-            st.multiselect(
-                "Touchpoint",
-                options["touchpoint"],
-                key="touchpoint",
-                bind="query-params",
-                placeholder="All touchpoints",
-            )
-        if "segment" in options:
-            st.multiselect(
-                "Segment",
-                options["segment"],
-                key="segment",
-                bind="query-params",
-                placeholder="All segments",
-            )
+        for key, label, placeholder in _MULTI_FILTERS:
+            if key in options:
+                st.multiselect(
+                    label, options[key], key=key, bind="query-params", placeholder=placeholder
+                )
     return filters()
 
 
