@@ -25,6 +25,27 @@ from tests.support.datadir import write_org
 from tests.support.net import free_port
 from tests.support.smtp import Sink
 
+# bcrypt at its lowest cost in the suite (the cost is a setting; the timing test sets 12 itself)
+os.environ.setdefault("CX_BCRYPT_ROUNDS", "4")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def demo_accounts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The demo's people (ceo, es.manager…, password ``cx-demo``) as ordinary accounts in a users
+    file of their own: the default users file of every test (``CX_USERS_FILE``), whatever data
+    folder the test uses, unless a test sets another one."""
+    from cx.demo.accounts import write_demo_users
+
+    folder = tmp_path_factory.mktemp("accounts")
+    saved = os.environ.get("CX_USERS_FILE")
+    os.environ["CX_USERS_FILE"] = str(folder / "users.yaml")
+    write_demo_users(folder, demo=False)
+    yield folder / "users.yaml"
+    if saved is None:
+        os.environ.pop("CX_USERS_FILE", None)
+    else:
+        os.environ["CX_USERS_FILE"] = saved
+
 
 @pytest.fixture(scope="session")
 def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -11,7 +11,9 @@ may cover rows outside the user's scope (an agency manager compares with the who
 They are computed with :func:`cx.core.scope.restrict` on the parent scope and aggregated at once;
 only numbers leave this module, never another entity's name, rows or comments. A parent figure
 is also hidden when the part of the parent outside the user's own rows holds fewer than 5
-answers, since subtracting the user's own figure would then reveal that small cell.
+answers, since subtracting the user's own figure would then reveal that small cell, and when
+that part comes from one or two entities (fewer than :data:`MIN_PEERS` with 5 answers or more):
+"the rest of Spain" must never be Barcelona's figure in disguise.
 
 Significance vs the parent uses the contract's test for two NPS (|d| / sqrt(SE1² + SE2²) > 1.96,
 SE = MoE / 1.96). The entity is part of its parent, so the test is conservative. Attribute means
@@ -27,8 +29,11 @@ from cx.analytics.zones import country_name
 from cx.core import metrics
 from cx.core.data import attribute_label, attributes, previous_wave
 from cx.core.filters import Filters
-from cx.core.scope import Scope, restrict
+from cx.core.scope import Scope, predicate, restrict
 
+MIN_PEERS = 3
+"""Fewest peer entities a peer or rest-of-parent aggregate may pool: fewer, and it would print one
+foreign entity's figure (or two, one of which the viewer may know). Alerts use it too."""
 LEVELS = ("region", "country", "agency")
 PARENT_LEVEL = {"agency": "country", "country": "world", "region": "world"}
 WORLD = "World"
@@ -59,6 +64,35 @@ def _parent_scope(codes: list[str], level: str) -> Scope:
     if parent == "world":
         return Scope.world()
     return Scope.parse([f"{parent}:{c}" for c in codes])
+
+
+def _foreign_entities(
+    frame: pl.LazyFrame, wide: Scope, scope: Scope, filters: Filters, level: str, key: pl.Expr
+) -> pl.LazyFrame:
+    """Per ``key`` (a parent) of the rows of ``wide``: how many entities of ``level`` the viewer
+    (``scope``) does not see whole, in all (``foreign_any``) and with 5 answers or more
+    (``foreign_shown``). A rest-of-parent figure of 1..MIN_PEERS-1 such entities is hidden."""
+    geo = list(LEVELS[: LEVELS.index(level) + 1])
+    missing = [pl.lit(None, pl.String).alias(c) for c in LEVELS if c not in geo]
+    entities = (
+        overview.scoped(frame, wide, filters)
+        .filter(pl.col(level).is_not_null())
+        .group_by(key.alias("parent"), *geo)
+        .agg(n=pl.len())
+        .with_columns(missing)
+        .with_columns(foreign=~predicate(scope).fill_null(False))
+    )
+    return entities.group_by("parent").agg(
+        foreign_any=pl.col("foreign").sum(),
+        foreign_shown=(pl.col("foreign") & (pl.col("n") >= metrics.SUPPRESS_BELOW)).sum(),
+    )
+
+
+def _too_few_peers() -> pl.Expr:
+    """A rest of parent made of one or two foreign entities (see :data:`MIN_PEERS`)."""
+    return (pl.col("foreign_any").fill_null(0) > 0) & (
+        pl.col("foreign_shown").fill_null(0) < MIN_PEERS
+    )
 
 
 def _entity_parent(frame: pl.LazyFrame, scope: Scope, filters: Filters, level: str) -> pl.DataFrame:
@@ -134,15 +168,31 @@ def league_table(frame: pl.LazyFrame, scope: Scope, filters: Filters, level: str
         .join(links, on=level, how="left")
         .join(parents, on="parent", how="left")
     )
-    # The user's own rows inside each parent; a remainder of 1..4 answers would be revealed.
+    # The user's own rows inside each parent; a remainder of 1..4 answers would be revealed, and
+    # so would a remainder made of one or two entities the user does not see.
     own = df.group_by("parent").agg(pl.col("n").sum().alias("own_n"))
+    parent_key = pl.col(PARENT_LEVEL[level]) if PARENT_LEVEL[level] != "world" else pl.lit(WORLD)
+    foreign = _foreign_entities(
+        frame,
+        _parent_scope(sorted(links["parent"].unique().to_list()), level),
+        scope,
+        filters.with_wave(wave),
+        level,
+        parent_key,
+    ).collect()
     rest = pl.col("parent_n") - pl.col("own_n")
-    hide_parent = pl.col("parent_suppressed").fill_null(True) | (
-        (rest > 0) & (rest < metrics.SUPPRESS_BELOW)
+    hide_parent = (
+        pl.col("parent_suppressed").fill_null(True)
+        | ((rest > 0) & (rest < metrics.SUPPRESS_BELOW))
+        | _too_few_peers()
     )
-    df = df.join(own, on="parent", how="left").with_columns(
-        parent_nps=pl.when(hide_parent).then(None).otherwise(pl.col("parent_nps")),
-        parent_moe=pl.when(hide_parent).then(None).otherwise(pl.col("parent_moe")),
+    df = (
+        df.join(own, on="parent", how="left")
+        .join(foreign, on="parent", how="left")
+        .with_columns(
+            parent_nps=pl.when(hide_parent).then(None).otherwise(pl.col("parent_nps")),
+            parent_moe=pl.when(hide_parent).then(None).otherwise(pl.col("parent_moe")),
+        )
     )
     z = (pl.col("nps") - pl.col("parent_nps")) / (
         (pl.col("nps_moe") / metrics.Z95).pow(2) + (pl.col("parent_moe") / metrics.Z95).pow(2)
@@ -260,6 +310,22 @@ def attribute_benchmark(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> 
         every = overview.scoped(frame, s, Filters(wave=wave)).select(pl.len().alias("rows_all"))
         parts.append(pl.concat([rows, every], how="horizontal"))
     wide = pl.concat(parts, how="diagonal_relaxed").collect()
+    peer_level = next(
+        (lvl for lvl in ("agency", "country", "region") if scope.values(lvl)), "region"
+    )
+    peers = pl.concat(
+        [
+            _foreign_entities(frame, s, scope, f, peer_level, pl.lit(name))
+            for name, s in groups.items()
+            if s is not None and name != "own"
+        ]
+        or [
+            pl.LazyFrame(
+                schema={"parent": pl.String, "foreign_any": pl.UInt32, "foreign_shown": pl.UInt32}
+            )
+        ],
+        how="vertical_relaxed",
+    ).collect()
     long = (
         wide.unpivot(index=["group", "rows", "rows_all"])
         .with_columns(
@@ -277,8 +343,13 @@ def attribute_benchmark(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> 
         (pl.col("n") < metrics.SUPPRESS_BELOW)
         | ((comp > 0) & (comp < metrics.SUPPRESS_BELOW))
         | ((pl.col("group") != "own") & (rest > 0) & (rest < metrics.SUPPRESS_BELOW))
+        | ((pl.col("group") != "own") & _too_few_peers())
     )
-    long = long.join(own_rows, on="attribute", how="left").with_columns(
+    long = (
+        long.join(own_rows, on="attribute", how="left").join(
+            peers.rename({"parent": "group"}), on="group", how="left"
+        )
+    ).with_columns(
         mean=pl.when(hidden).then(None).otherwise(pl.col("mean")),
         se=pl.when(hidden).then(None).otherwise(pl.col("se")),
         hidden=hidden,

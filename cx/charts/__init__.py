@@ -21,7 +21,13 @@ from cx.charts.fieldwork import daily_progress_chart, rate_chart
 from cx.charts.overview import nps_bar_chart, nps_trend_chart, shares_chart
 from cx.charts.plans import daily_responses_chart, drivers_chart, plan_effect_chart, tracker_chart
 from cx.charts.theme import PALETTE, records
-from cx.charts.voice import theme_impact_chart, theme_trend_chart, theme_volume_chart
+from cx.charts.voice import (
+    theme_impact_chart,
+    theme_polarity_chart,
+    theme_polarity_trend_chart,
+    theme_trend_chart,
+    theme_volume_chart,
+)
 
 __all__ = [
     "PALETTE",
@@ -46,6 +52,8 @@ __all__ = [
     "shares_chart",
     "sparkline_chart",
     "theme_impact_chart",
+    "theme_polarity_chart",
+    "theme_polarity_trend_chart",
     "theme_trend_chart",
     "theme_volume_chart",
     "tier_segment_heatmap",

@@ -146,3 +146,117 @@ def theme_trend_chart(trend: pl.DataFrame) -> alt.LayerChart | alt.FacetChart:
     return alt.layer(cells, text).properties(
         title="How it moves: share of comments per wave (▲▼ significant)", height=alt.Step(38)
     )
+
+
+def theme_polarity_chart(summary: pl.DataFrame) -> alt.LayerChart | alt.FacetChart:
+    """Per theme, the share of negative mentions (left, red) and positive ones (right, green),
+    each mention with its own polarity; biggest themes first, themes under 5 mentions left out."""
+    shown = summary.filter(~pl.col("suppressed") & (pl.col("mentions") > 0)).sort(
+        ["mentions", "theme"], descending=[True, False]
+    )
+    order = shown["label"].to_list()
+    long = pl.concat(
+        [
+            shown.select(
+                "label",
+                "mentions",
+                pl.lit("negative mentions").alias("polarity"),
+                (-100 * pl.col("negative_share")).alias("pct"),
+                (100 * pl.col("negative_share")).alias("share"),
+            ),
+            shown.select(
+                "label",
+                "mentions",
+                pl.lit("positive mentions").alias("polarity"),
+                (100 * pl.col("positive_share")).alias("pct"),
+                (100 * pl.col("positive_share")).alias("share"),
+            ),
+        ]
+    )
+    base = alt.Chart(records(long)).encode(
+        y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)),
+    )
+    bars = base.mark_bar().encode(
+        x=alt.X(
+            "pct:Q",
+            title="% of mentions: negative | positive",
+            scale=alt.Scale(domain=[-125, 125]),
+            axis=alt.Axis(labelExpr="abs(datum.value)", values=[-100, -50, 0, 50, 100]),
+        ),
+        color=alt.Color(
+            "polarity:N",
+            scale=alt.Scale(
+                domain=["negative mentions", "positive mentions"],
+                range=[PALETTE["down"], PALETTE["up"]],
+            ),
+            legend=alt.Legend(title=None, orient="bottom"),
+        ),
+        tooltip=[
+            alt.Tooltip("label:N", title="Theme"),
+            alt.Tooltip("polarity:N", title="Polarity"),
+            alt.Tooltip("share:Q", format=".0f", title="% of mentions"),
+            alt.Tooltip("mentions:Q", title="Mentions"),
+        ],
+    )
+    neg = (
+        base.transform_filter("datum.pct < 0")
+        .mark_text(align="right", dx=-6, fontSize=14, fontWeight=600)
+        .encode(x="pct:Q", text=alt.Text("share:Q", format=".0f"))
+    )
+    pos = (
+        base.transform_filter("datum.pct >= 0")
+        .mark_text(align="left", dx=6, fontSize=14, fontWeight=600)
+        .encode(x="pct:Q", text=alt.Text("share:Q", format=".0f"))
+    )
+    rule = alt.Chart(alt.Data(values=[{"x": 0}])).mark_rule(color=PALETTE["muted"]).encode(x="x:Q")
+    return alt.layer(bars, rule, neg, pos).properties(
+        title="How they feel about each theme", height=alt.Step(40)
+    )
+
+
+def theme_polarity_trend_chart(trend: pl.DataFrame) -> alt.LayerChart | alt.FacetChart:
+    """Heatmap theme x wave of the net polarity of mentions (positive minus negative share, in
+    points): red where complaints dominate, green where praise does; cells under 5 mentions blank."""
+    shown = trend.filter(~pl.col("suppressed")).with_columns(
+        net_pts=100 * pl.col("net"),
+        pos_pct=100 * pl.col("positive_share"),
+        neg_pct=100 * pl.col("negative_share"),
+        label_text=pl.format(
+            "{}{}",
+            pl.when(pl.col("net") > 0).then(pl.lit("+")).otherwise(pl.lit("")),
+            (100 * pl.col("net")).round(0).cast(pl.Int64),
+        ),
+    )
+    wave_order = shown.sort("order")["wave"].unique(maintain_order=True).to_list()
+    volume = (
+        shown.group_by("label")
+        .agg(pl.col("mentions").sum())
+        .sort(["mentions", "label"], descending=[True, False])
+    )
+    base = alt.Chart(records(shown)).encode(
+        x=alt.X("wave:N", sort=wave_order, title=None, axis=alt.Axis(labelAngle=0, orient="top")),
+        y=alt.Y(
+            "label:N", sort=volume["label"].to_list(), title=None, axis=alt.Axis(labelLimit=260)
+        ),
+    )
+    cells = base.mark_rect(stroke="white", strokeWidth=2).encode(
+        color=alt.Color(
+            "net_pts:Q",
+            scale=alt.Scale(scheme="redyellowgreen", domain=[-100, 100]),
+            legend=alt.Legend(title="net (pts)"),
+        ),
+        tooltip=[
+            alt.Tooltip("label:N", title="Theme"),
+            alt.Tooltip("wave:N"),
+            alt.Tooltip("pos_pct:Q", format=".0f", title="% positive"),
+            alt.Tooltip("neg_pct:Q", format=".0f", title="% negative"),
+            alt.Tooltip("mentions:Q"),
+        ],
+    )
+    text = base.mark_text(fontSize=14, fontWeight=600).encode(
+        text="label_text:N",
+        color=alt.condition(
+            "abs(datum.net_pts) > 60", alt.value("white"), alt.value(PALETTE["ink"])
+        ),
+    )
+    return alt.layer(cells, text).properties(title="Net polarity per wave", height=alt.Step(38))

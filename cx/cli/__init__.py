@@ -11,12 +11,24 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cx.cli import analytics, bench, demo, improve, ingest, loop, reports, users, voice
+from cx.cli import (
+    analytics,
+    backup,
+    bench,
+    demo,
+    improve,
+    ingest,
+    loop,
+    reports,
+    serve,
+    users,
+    voice,
+)
 from cx.cli.common import CliError, Command, Parser, emit
 from cx.core import data
 from cx.core import users as users_mod
 
-MODULES = (demo, analytics, users, voice, loop, ingest, reports, improve, bench)
+MODULES = (serve, demo, analytics, users, voice, loop, ingest, reports, improve, backup, bench)
 """Every command module, in the order ``cx --help`` lists them."""
 
 COMMANDS: dict[str, Command] = {

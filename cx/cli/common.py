@@ -2,14 +2,14 @@
 the output formats.
 
 Output follows ``shared/spec/cli.md``: ``--format json`` prints one JSON array of objects and
-nothing else; errors print one line on stderr and exit non-zero, never a traceback.
+nothing else; errors print one line on stderr and exit non-zero, never a traceback. Free text
+(``comment`` and the like) is masked by :mod:`cx.core.privacy` in every format, and ``--format csv``
+is written by the app's one CSV writer (:func:`cx.core.export.csv_bytes`: formulas neutralised).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import math
 import sys
@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 import polars as pl
 
 from cx.analytics import overview
-from cx.core import data, users
+from cx.core import data, export, privacy, users
 from cx.core.filters import Filters
 from cx.core.scope import Scope
 
@@ -127,8 +127,50 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+FREE_TEXT = ("comment", "comment_masked", "text", "verbatim", "note", "close_note", "solution")
+"""Columns that may hold what a customer wrote: masked before any format prints them."""
+
+
+def _masked(rows: Rows) -> Rows:
+    """The rows with their free-text values masked (one vectorised pass per column)."""
+    keys = [k for k in FREE_TEXT if rows and any(isinstance(r.get(k), str) for r in rows)]
+    if not keys:
+        return rows
+    out = [dict(r) for r in rows]
+    for k in keys:
+        values = [r.get(k) if isinstance(r.get(k), str) else None for r in rows]
+        masked = privacy.mask_series(pl.Series(k, values, dtype=pl.String)).to_list()
+        for r, before, after in zip(out, values, masked, strict=True):
+            if before is not None:
+                r[k] = after
+    return out
+
+
+def _csv(rows: Rows, keys: list[str]) -> str:
+    """The rows as CSV through :func:`cx.core.export.csv_bytes` (lists joined by commas)."""
+    columns = {
+        k: [
+            None
+            if r.get(k) is None
+            else ",".join(map(str, r[k]))
+            if isinstance(r.get(k), list)
+            else r.get(k)
+            for r in rows
+        ]
+        for k in keys
+    }
+    series = []
+    for k, values in columns.items():
+        try:
+            series.append(pl.Series(k, values, strict=True))
+        except (TypeError, pl.exceptions.PolarsError):  # mixed kinds: write them as text
+            series.append(pl.Series(k, [None if v is None else str(v) for v in values]))
+    return export.csv_bytes(pl.DataFrame(series)).decode("utf-8")
+
+
 def emit(rows: Rows, fmt: str, out: Any = None) -> None:
     out = out or sys.stdout
+    rows = _masked(rows)
     if fmt == "json":
         out.write(json.dumps(rows, ensure_ascii=False) + "\n")
         return
@@ -138,19 +180,7 @@ def emit(rows: Rows, fmt: str, out: Any = None) -> None:
         return
     keys = list(rows[0])
     if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(keys)
-        for r in rows:
-            writer.writerow(
-                [
-                    ""
-                    if r.get(k) is None
-                    else (",".join(map(str, r[k])) if isinstance(r.get(k), list) else r.get(k))
-                    for k in keys
-                ]
-            )
-        out.write(buf.getvalue())
+        out.write(_csv(rows, keys))
         return
     cells = [[_cell(r.get(k)) for k in keys] for r in rows]
     widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]

@@ -2,7 +2,9 @@
 
 FILE is CSV or Parquet. JSON keys (shared/spec/cli.md): the id column (``row``, 1-based, when
 no ``--id-column`` is given), ``themes`` (list of theme ids), ``sentiment`` (-1..1, null for an
-empty text). The text is never printed, so no personal data leaves through this command.
+empty text), ``theme_sentiment`` (object: theme id -> -1..1, the polarity of each theme found;
+``id:value`` pairs joined by ``;`` in csv and table). The text is never printed, so no personal
+data leaves through this command.
 """
 
 from __future__ import annotations
@@ -63,9 +65,16 @@ def cmd_themes(args: argparse.Namespace) -> Rows:
         )
     except themes.ThemeError as exc:
         raise CliError(str(exc)) from None
-    return rows_of(
-        out.with_columns(pl.col("sentiment").round(3)), [id_column, "themes", "sentiment"]
+    rows = rows_of(
+        out.with_columns(pl.col("sentiment").round(3)),
+        [id_column, "themes", "sentiment", "theme_sentiment"],
     )
+    for row in rows:
+        pairs = {t: round(v, 3) for t, v in zip(row["themes"], row["theme_sentiment"], strict=True)}
+        row["theme_sentiment"] = (
+            pairs if args.format == "json" else ";".join(f"{t}:{v}" for t, v in pairs.items())
+        )
+    return rows
 
 
 def add_parsers(sub: Any) -> None:

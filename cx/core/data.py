@@ -211,26 +211,74 @@ def check_schema(root: Path) -> list[str]:
     return list(columns)
 
 
+def _unified(name: str, found: dict[pl.DataType, Path]) -> pl.DataType:
+    """One type for a column stored with several: wider integers, floats over integers, UTC
+    microseconds for datetimes, text for categoricals; anything else is a DataError naming files."""
+    kinds = [d for d in found if d != pl.Null]
+    if not kinds:
+        return pl.Null()
+    if len(set(kinds)) == 1:
+        return kinds[0]
+    if all(d.is_integer() for d in kinds):
+        return pl.Int64()
+    if all(d.is_numeric() and not d.is_decimal() for d in kinds):
+        return pl.Float64()
+    if all(isinstance(d, pl.Datetime) for d in kinds):
+        zones = {d.time_zone for d in kinds if isinstance(d, pl.Datetime)}
+        return pl.Datetime("us", zones.pop() if len(zones) == 1 else "UTC")
+    if all(d == pl.String or d == pl.Categorical or isinstance(d, pl.Enum) for d in kinds):
+        return pl.String()
+    (a, fa), (b, fb) = [(d, found[d]) for d in kinds][:2]
+    raise DataError(
+        f"column {name!r} is {a} in {fa} but {b} in {fb}: the waves cannot be read together"
+    )
+
+
+SCAN_CASTS = pl.ScanCastOptions(
+    integer_cast=["upcast", "allow-float"],
+    float_cast="upcast",
+    datetime_cast=["nanosecond-downcast", "millisecond-upcast", "convert-timezone"],
+    categorical_to_string="allow",
+)
+"""What may differ between wave files and still be read together (schema evolution)."""
+
+
+def wave_schema(files: list[Path]) -> dict[str, pl.DataType]:
+    """The union of the files' columns with one type each: a column added in a later wave (an
+    attribute, ``exclusion_reason``) reads as null in the earlier ones."""
+    found: dict[str, dict[pl.DataType, Path]] = {}
+    for f in files:
+        try:
+            schema = pl.read_parquet_schema(f)
+        except Exception as exc:  # polars raises several types for unreadable files
+            raise DataError(
+                f"{f}: not a readable Parquet file ({exc.__class__.__name__})"
+            ) from None
+        for name, dtype in schema.items():
+            found.setdefault(name, {}).setdefault(dtype, f)
+    return {name: _unified(name, kinds) for name, kinds in found.items()}
+
+
+def scan_files(files: list[Path]) -> pl.LazyFrame:
+    """Lazily scan wave files that may differ in their optional columns and integer widths."""
+    return pl.scan_parquet(
+        [str(f) for f in files],
+        hive_partitioning=False,
+        schema=wave_schema(files),
+        missing_columns="insert",
+        extra_columns="ignore",
+        cast_options=SCAN_CASTS,
+    )
+
+
 def scan_responses(root: Path) -> pl.LazyFrame:
     """Lazily scan every wave; adds ``weight`` = 1.0 and ``excluded`` = False when absent.
 
     Files may differ in their optional columns (an attribute added in a later wave);
-    missing columns read as null.
+    missing columns read as null (:func:`scan_files`).
     """
     columns = check_schema(root)
-    files = wave_files(root)
-    schema: dict[str, pl.DataType] = {}
-    for f in files:
-        for name, dtype in pl.read_parquet_schema(f).items():
-            if name not in schema or (dtype.is_float() and schema[name].is_integer()):
-                schema[name] = dtype
-    lf = pl.scan_parquet(
-        [str(f) for f in files],
-        hive_partitioning=False,
-        schema=schema,
-        missing_columns="insert",
-        cast_options=pl.ScanCastOptions(integer_cast="upcast", float_cast="upcast"),
-    )
+    lf = scan_files(wave_files(root))
     if "weight" not in columns:
         lf = lf.with_columns(pl.lit(1.0).alias("weight"))
     else:

@@ -11,6 +11,8 @@ from pathlib import Path
 import polars as pl
 import yaml
 
+from cx.core.scope import Scope, contains
+
 COUNTRY_NAMES = {
     "ES": "Spain",
     "FR": "France",
@@ -117,3 +119,38 @@ def load(root: Path, responses: pl.LazyFrame | None = None) -> Org:
             for r in geo.iter_rows(named=True)
         )
     )
+
+
+def within(inner: Scope, outer: Scope, org: Org) -> bool:
+    """Whether every place of ``inner`` lies inside ``outer`` (parents from ``org``).
+
+    >>> o = Org((Agency("Madrid", "ES", "Europe", "Madrid"),))
+    >>> within(Scope.parse("agency:Madrid"), Scope.parse("country:ES"), o)
+    True
+    >>> within(Scope.parse("country:ES"), Scope.parse("agency:Madrid"), o)
+    False
+    >>> within(Scope.world(), Scope.parse("region:Europe"), o)
+    False
+    """
+    if outer.is_world:
+        return True
+    if inner.is_world or not inner.entries:
+        return False
+    for entry in inner.entries:
+        if entry.level == "agency":
+            found = org.agency(entry.value)
+            ok = contains(
+                outer,
+                region=found.region if found else None,
+                country=found.country if found else None,
+                agency=entry.value,
+            )
+        elif entry.level == "country":
+            ok = contains(
+                outer, region=org.region_of_country(entry.value), country=entry.value, agency=None
+            )
+        else:
+            ok = contains(outer, region=entry.value, country=None, agency=None)
+        if not ok:
+            return False
+    return True

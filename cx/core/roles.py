@@ -23,6 +23,8 @@ class Role:
     """Works complaint cases (calls, callbacks, resolution)."""
     data_admin: bool = False
     """Imports data and edits routing rules."""
+    user_admin: bool = False
+    """Manages accounts: adds, disables and unlocks users, ends their sessions."""
 
 
 TABLE: tuple[Role, ...] = (
@@ -39,6 +41,15 @@ TABLE: tuple[Role, ...] = (
         front_line=False,
         data_admin=True,
     ),
+    Role(
+        "admin",
+        "Administrator",
+        manages=False,
+        dashboards=True,
+        front_line=False,
+        data_admin=True,
+        user_admin=True,
+    ),
 )
 
 ROLES = tuple(r.name for r in TABLE)
@@ -53,9 +64,11 @@ DASHBOARD_READERS = tuple(r.name for r in TABLE if r.dashboards)
 """Open the dashboards, alerts, plans, meetings and reports of their scope.
 
 >>> DASHBOARD_READERS
-('ceo', 'country_manager', 'agency_manager', 'analyst')
+('ceo', 'country_manager', 'agency_manager', 'analyst', 'admin')
 """
 FRONT_LINE = tuple(r.name for r in TABLE if r.front_line)
 """Work the complaint cases of their scope."""
 DATA_ADMINS = tuple(r.name for r in TABLE if r.data_admin)
 """Import data and edit routing rules."""
+USER_ADMINS = tuple(r.name for r in TABLE if r.user_admin)
+"""Manage accounts and sessions."""

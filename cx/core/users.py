@@ -1,31 +1,54 @@
-"""Users, roles and geography scopes, stored beside the bcrypt-hashed credentials.
+"""Users, roles and geography scopes, stored beside their bcrypt-hashed passwords.
 
-The file (default ``.streamlit/users.yaml``, or ``CX_USERS_FILE``) has the layout
-streamlit-authenticator reads (``credentials.usernames.<name>``) plus our own ``roles`` and
-``scope`` per user. Writes are atomic (temporary file, then rename).
+The file is ``<data>/users.yaml`` (or ``CX_USERS_FILE``), never in the repository: the demo
+generator writes the demo accounts there (flagged ``demo: true``), and ``cx users add`` the real
+ones. Its layout is streamlit-authenticator's (``credentials.usernames.<name>`` with a bcrypt
+``password``), so a file made with its ``Hasher`` still works, plus our own fields per user:
+
+- ``roles`` and ``scope`` (what the user may do, and where);
+- ``stamp``: a random value renewed when the password changes, the account is disabled or
+  re-created; a session remembers the stamp it was opened with and ends when it differs, so a
+  username removed and re-added for someone else never inherits the old sessions;
+- ``disabled`` and ``demo`` (a demo account signs in only while the app runs on the demo data).
+
+Every change holds an exclusive lock on ``users.yaml.lock`` from read to write, and writes
+atomically (temporary file, fsync, rename): two ``cx users`` at once never lose an account.
 """
 
 from __future__ import annotations
 
+import fcntl
+import gzip
 import os
 import re
+import secrets
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import bcrypt
 import yaml
 
-from cx.core.roles import MANAGERS, ROLES
+from cx.core.roles import MANAGERS, ROLES, USER_ADMINS
 from cx.core.scope import Scope
 
-DEFAULT_FILE = Path(".streamlit/users.yaml")
-_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
+USERS_FILE = "users.yaml"
+BCRYPT_ROUNDS = 12
+MIN_PASSWORD = 12
+COMMON_PASSWORDS = Path(__file__).resolve().parents[1] / "config/passwords/common-passwords.txt.gz"
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,79}$")
 
 
 class UserError(ValueError):
-    """A bad user operation (unknown user, bad role, bad scope, bad name)."""
+    """A bad user operation (unknown user, bad role, bad scope, bad name, weak password)."""
+
+
+class UserForbidden(UserError, PermissionError):
+    """The acting user may not manage this account."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +58,9 @@ class User:
     email: str
     roles: tuple[str, ...]
     scope: Scope
+    stamp: str = ""
+    disabled: bool = False
+    demo: bool = False
 
     def has(self, *roles: str) -> bool:
         return any(r in self.roles for r in roles)
@@ -45,27 +71,52 @@ class User:
 
 
 def users_file(path: str | Path | None = None) -> Path:
-    return Path(path or os.environ.get("CX_USERS_FILE") or DEFAULT_FILE)
+    """``path``, else ``CX_USERS_FILE``, else ``users.yaml`` in the data folder."""
+    if path or os.environ.get("CX_USERS_FILE"):
+        return Path(path or os.environ["CX_USERS_FILE"])
+    from cx.core.data import data_dir
+
+    return data_dir() / USERS_FILE
+
+
+def _empty() -> dict[str, Any]:
+    return {"credentials": {"usernames": {}}}
 
 
 def load_config(path: str | Path | None = None) -> dict[str, Any]:
-    """The whole users file as a dict (credentials + cookie settings)."""
+    """The whole users file as a dict."""
     p = users_file(path)
     if not p.exists():
-        return {
-            "cookie": {"name": "cx_review_auth", "expiry_days": 7},
-            "credentials": {"usernames": {}},
-        }
-    return yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        return _empty()
+    loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
+    return loaded if isinstance(loaded, dict) else _empty()
 
 
-def save_config(config: dict[str, Any], path: str | Path | None = None) -> None:
+def _save(config: dict[str, Any], p: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".users-", dir=p.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            yaml.safe_dump(config, fh, allow_unicode=True, sort_keys=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def _editing(path: str | Path | None) -> Iterator[dict[str, dict[str, Any]]]:
+    """The ``usernames`` mapping, locked from read to write; saved when the block succeeds."""
     p = users_file(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".users-", dir=p.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        yaml.safe_dump(config, fh, allow_unicode=True, sort_keys=False)
-    os.replace(tmp, p)
+    with open(p.with_name(p.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        config = load_config(p)
+        usernames = config.setdefault("credentials", {}).setdefault("usernames", {})
+        yield usernames
+        _save(config, p)
 
 
 def _to_user(username: str, raw: dict[str, Any]) -> User:
@@ -79,6 +130,9 @@ def _to_user(username: str, raw: dict[str, Any]) -> User:
         email=str(raw.get("email") or ""),
         roles=tuple(str(r) for r in raw.get("roles") or ()),
         scope=scope,
+        stamp=str(raw.get("stamp") or ""),
+        disabled=bool(raw.get("disabled")),
+        demo=bool(raw.get("demo")),
     )
 
 
@@ -87,23 +141,110 @@ def get(username: str | None, path: str | Path | None = None) -> User | None:
     if not username:
         return None
     raw = load_config(path).get("credentials", {}).get("usernames", {}).get(username)
-    return _to_user(username, raw) if raw else None
+    return _to_user(username, raw) if isinstance(raw, dict) else None
 
 
 def all_users(path: str | Path | None = None) -> list[User]:
     users = load_config(path).get("credentials", {}).get("usernames", {})
-    return [_to_user(u, raw) for u, raw in sorted(users.items())]
+    return [_to_user(u, raw) for u, raw in sorted(users.items()) if isinstance(raw, dict)]
 
 
-def hash_password(password: str) -> str:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=12)).decode()
+def bcrypt_rounds() -> int:
+    """The bcrypt cost (``CX_BCRYPT_ROUNDS``, default 12; the test suite lowers it for speed)."""
+    return max(4, min(16, int(os.environ.get("CX_BCRYPT_ROUNDS") or BCRYPT_ROUNDS)))
+
+
+def hash_password(password: str, rounds: int | None = None) -> str:
+    """A bcrypt hash, as streamlit-authenticator's ``Hasher.hash`` makes it."""
+    salt = bcrypt.gensalt(rounds=rounds or bcrypt_rounds())
+    return bcrypt.hashpw(password.encode(), salt).decode()
+
+
+@cache
+def _dummy_hash(rounds: int) -> bytes:
+    """A hash of a random password at the same cost as real ones: an unknown username is
+    checked against it, so it costs the same bcrypt time as a known one."""
+    return hash_password(secrets.token_urlsafe(24), rounds).encode()
+
+
+def verify(username: str, password: str, path: str | Path | None = None) -> User | None:
+    """The user when ``password`` is theirs, else None; one bcrypt check either way."""
+    raw = load_config(path).get("credentials", {}).get("usernames", {}).get(username)
+    stored = raw.get("password") if isinstance(raw, dict) else None
+    try:
+        hashed = str(stored).encode() if stored else _dummy_hash(bcrypt_rounds())
+        ok = bcrypt.checkpw(password.encode()[:72], hashed)
+    except ValueError:  # a malformed stored hash: refuse, at the same cost
+        bcrypt.checkpw(password.encode()[:72], _dummy_hash(bcrypt_rounds()))
+        ok = False
+    if not ok or not isinstance(raw, dict):
+        return None
+    return _to_user(username, raw)
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    with gzip.open(COMMON_PASSWORDS, "rt", encoding="utf-8") as fh:
+        return frozenset(line.strip().lower() for line in fh if line.strip())
+
+
+def check_password(password: str, username: str = "") -> None:
+    """Refuse a weak password with a one-line reason.
+
+    >>> check_password("correct horse battery")
+    >>> check_password("short")
+    Traceback (most recent call last):
+    ...
+    cx.core.users.UserError: password too short: at least 12 characters
+    >>> check_password("password1234")
+    Traceback (most recent call last):
+    ...
+    cx.core.users.UserError: password refused: it is in the list of common passwords
+    """
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"password too short: at least {MIN_PASSWORD} characters")
+    low = password.lower()
+    core = low.rstrip("0123456789!?.*#$@_- ")
+    if low in _common_passwords() or core in _common_passwords():
+        raise UserError("password refused: it is in the list of common passwords")
+    if username and username.lower() in low:
+        raise UserError("password refused: it contains the username")
+    if len(set(password)) < 5:
+        raise UserError("password refused: too few different characters")
 
 
 def _check_roles(roles: list[str]) -> list[str]:
+    if not roles:
+        raise UserError(f"a user needs at least one role: {', '.join(ROLES)}")
     bad = [r for r in roles if r not in ROLES]
     if bad:
         raise UserError(f"unknown role {bad[0]!r}; roles are {', '.join(ROLES)}")
-    return roles
+    return list(dict.fromkeys(roles))
+
+
+def _scope_entries(scope: list[str]) -> list[str]:
+    try:
+        return [str(e) for e in Scope.parse(scope).entries]
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def authorize(by: User | None, target_scope: list[str] | Scope, username: str = "") -> None:
+    """Deny by default: only an administrator whose scope holds the account's scope manages it
+    (a user may change their own password). ``by=None`` is the shell operator of ``cx users``,
+    who holds the files already."""
+    if by is None:
+        return
+    scope = target_scope if isinstance(target_scope, Scope) else Scope.parse(target_scope)
+    if username and username == by.username and not by.disabled and scope == by.scope:
+        return  # one's own password
+    if not by.has(*USER_ADMINS) or by.disabled:
+        raise UserForbidden(f"{by.username} may not manage accounts")
+    from cx.core import org
+    from cx.core.data import data_dir
+
+    if not org.within(scope, by.scope, org.load(data_dir())):
+        raise UserForbidden(f"{by.username} may not manage an account of {scope or 'no scope'}")
 
 
 def add(
@@ -114,90 +255,116 @@ def add(
     email: str,
     roles: list[str],
     scope: list[str],
+    demo: bool = False,
+    by: User | None = None,
     path: str | Path | None = None,
 ) -> User:
-    """Add a user with a bcrypt-hashed password; refuse an existing or malformed name."""
+    """Add a user with a bcrypt-hashed password; refuse an existing or malformed name and a
+    weak password (demo accounts excepted: they exist only in demo mode)."""
     if not _USERNAME.match(username):
-        raise UserError(f"bad username {username!r}: 2-40 of a-z 0-9 . _ -")
-    if len(password) < 6:
-        raise UserError("password too short: at least 6 characters")
-    config = load_config(path)
-    users = config.setdefault("credentials", {}).setdefault("usernames", {})
-    if username in users:
+        raise UserError(f"bad username {username!r}: 2-80 of a-z 0-9 . _ @ -")
+    authorize(by, _scope_entries(scope))
+    if get(username, path) is not None:
         raise UserError(f"user {username!r} already exists")
-    parsed = Scope.parse(scope)
-    users[username] = {
+    if not demo:
+        check_password(password, username)
+    record: dict[str, Any] = {
         "name": name,
         "email": email,
         "password": hash_password(password),
         "roles": _check_roles(roles),
-        "scope": [str(e) for e in parsed.entries],
+        "scope": _scope_entries(scope),
+        "stamp": secrets.token_hex(8),
     }
-    save_config(config, path)
-    return _to_user(username, users[username])
+    if demo:
+        record["demo"] = True
+    with _editing(path) as users:
+        if username in users:
+            raise UserError(f"user {username!r} already exists")
+        users[username] = record
+    return _to_user(username, record)
 
 
-def set_scope(username: str, scope: list[str], path: str | Path | None = None) -> User:
-    config = load_config(path)
-    users = config.get("credentials", {}).get("usernames", {})
-    if username not in users:
-        raise UserError(f"unknown user {username!r}")
-    users[username]["scope"] = [str(e) for e in Scope.parse(scope).entries]
-    save_config(config, path)
-    return _to_user(username, users[username])
+def _change(
+    username: str,
+    path: str | Path | None,
+    edit: Callable[[dict[str, Any]], None],
+    by: User | None = None,
+    self_service: bool = False,
+) -> User:
+    with _editing(path) as users:
+        raw = users.get(username)
+        if not isinstance(raw, dict):
+            raise UserError(f"unknown user {username!r}")
+        current = _to_user(username, raw)
+        authorize(by, current.scope, username if self_service else "")
+        edit(raw)
+    return _to_user(username, raw)
 
 
-def remove(username: str, path: str | Path | None = None) -> None:
-    config = load_config(path)
-    users = config.get("credentials", {}).get("usernames", {})
-    if username not in users:
-        raise UserError(f"unknown user {username!r}")
-    del users[username]
-    save_config(config, path)
+def set_scope(
+    username: str, scope: list[str], path: str | Path | None = None, *, by: User | None = None
+) -> User:
+    entries = _scope_entries(scope)
+    authorize(by, entries)
+    return _change(username, path, lambda raw: raw.__setitem__("scope", entries), by)
 
 
-DEMO_USERS: list[dict[str, Any]] = [
-    {"username": "ceo", "name": "Carmen Ortega (CEO)", "roles": ["ceo"], "scope": ["world"]},
-    {
-        "username": "es.manager",
-        "name": "Javier Ruiz (Spain)",
-        "roles": ["country_manager"],
-        "scope": ["country:ES"],
-    },
-    {
-        "username": "fr.manager",
-        "name": "Claire Dubois (France)",
-        "roles": ["country_manager"],
-        "scope": ["country:FR"],
-    },
-    {
-        "username": "madrid.manager",
-        "name": "Lucía Fernández (Madrid)",
-        "roles": ["agency_manager"],
-        "scope": ["agency:Madrid"],
-    },
-    {
-        "username": "paris.manager",
-        "name": "Hugo Bernard (Paris)",
-        "roles": ["agency_manager"],
-        "scope": ["agency:Paris"],
-    },
-    {
-        "username": "madrid.advisor",
-        "name": "Pablo Navarro (Madrid advisor)",
-        "roles": ["advisor"],
-        "scope": ["agency:Madrid"],
-    },
-    {
-        "username": "madrid.teleop",
-        "name": "Elena Martín (Madrid teleoperator)",
-        "roles": ["teleoperator"],
-        "scope": ["agency:Madrid"],
-    },
-    {
-        "username": "analyst",
-        "name": "Sam Analyst (data admin)",
-        "roles": ["analyst"],
-        "scope": ["world"],
-    },
-]
+def set_roles(
+    username: str, roles: list[str], path: str | Path | None = None, *, by: User | None = None
+) -> User:
+    checked = _check_roles(roles)
+    if by is not None and "admin" in checked and not by.has("admin"):
+        raise UserForbidden(f"{by.username} may not make administrators")
+    return _change(username, path, lambda raw: raw.__setitem__("roles", checked), by)
+
+
+def set_password(
+    username: str, password: str, path: str | Path | None = None, *, by: User | None = None
+) -> User:
+    """A new password (policy checked); the new stamp ends every session of the user."""
+    check_password(password, username)
+    hashed = hash_password(password)
+
+    def edit(raw: dict[str, Any]) -> None:
+        raw.update(password=hashed, stamp=secrets.token_hex(8))
+        raw.pop("demo", None)
+
+    return _change(username, path, edit, by, self_service=True)
+
+
+def set_disabled(
+    username: str, disabled: bool, path: str | Path | None = None, *, by: User | None = None
+) -> User:
+    """Disable (or enable again) an account; either way its sessions end."""
+
+    def edit(raw: dict[str, Any]) -> None:
+        raw["stamp"] = secrets.token_hex(8)
+        if disabled:
+            raw["disabled"] = True
+        else:
+            raw.pop("disabled", None)
+
+    return _change(username, path, edit, by)
+
+
+def remove(username: str, path: str | Path | None = None, *, by: User | None = None) -> None:
+    with _editing(path) as users:
+        raw = users.get(username)
+        if not isinstance(raw, dict):
+            raise UserError(f"unknown user {username!r}")
+        authorize(by, _to_user(username, raw).scope)
+        del users[username]
+
+
+DEMO_MARKER = ".cx-demo"
+
+
+def demo_mode(root: str | Path | None = None) -> bool:
+    """True when the app runs on the demo dataset it generated (its marker file is in the data
+    folder) or ``CX_DEMO=1``: only then do demo accounts sign in."""
+    if os.environ.get("CX_DEMO") == "1":
+        return True
+    from cx.core.data import data_dir
+
+    return (data_dir(root) / DEMO_MARKER).exists()

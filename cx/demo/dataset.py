@@ -23,6 +23,7 @@ import polars as pl
 import yaml
 
 from cx.core.data import has_waves, wave_period
+from cx.demo.accounts import write_demo_users
 
 GEOGRAPHY: dict[str, dict[str, list[str]]] = {
     "Europe": {
@@ -609,6 +610,8 @@ def write_demo(
             os.replace(tmp / name, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    say("Creating the demo accounts…", 0.9)
+    write_demo_users(root)
     say("Demo data ready.", 1.0)
     return DemoSummary(
         root,

@@ -1,7 +1,7 @@
 """Review-meeting mode: agendas of screens, one idea per screen, computed from the user's scope.
 
 A screen is a pure function ``(MeetingContext) -> Slide``: a title, a one-sentence takeaway
-computed from data, a few big figures and one chart or one short table. ``pages/meeting.py``
+computed from data, a few big figures and one chart or one short table. ``screens/meeting.py``
 renders slides; nothing here imports Streamlit. Screens reuse the other areas' queries when their
 module is installed (drivers, benchmarks, alerts, cases) and are left out of agendas otherwise.
 Agendas are editable per scope and stored in the ``Agenda`` table (built-in ones are the default).

@@ -23,7 +23,8 @@ from sqlmodel import Session, col, select
 from cx import store
 from cx.analytics import overview
 from cx.core import metrics, users
-from cx.core.data import attribute_label, attributes, sort_waves, wave_period
+from cx.core import org as org_mod
+from cx.core.data import attribute_label, attributes, data_dir, sort_waves, wave_period
 from cx.core.filters import Filters
 from cx.core.org import Org
 from cx.core.roles import MANAGERS
@@ -68,6 +69,58 @@ class PlanForbidden(PermissionError):
 
 class PlanNotFound(LookupError):
     """No such plan inside the user's scope (plans outside it are reported as absent)."""
+
+
+REAPPROVE_ON = ("title", "owner", "target_attribute", "target_op", "target_value", "target_wave")
+"""An edit of any of these sends an approved plan back to "proposed"."""
+
+
+def may_edit(user: User, plan: Plan) -> bool:
+    """Managers of the plan's geography, its proposer and its owner edit it."""
+    return _inside(user.scope, plan) and (
+        user.has(*MANAGERS) or user.username in (plan.created_by, plan.owner)
+    )
+
+
+def _placed(region: str | None, country: str | None, agency: str | None) -> dict[str, str | None]:
+    """The plan's geography from its most specific level, the parents from ``org.yaml`` (never
+    from the caller); without an ``org.yaml`` the caller's levels are kept as given."""
+    org = org_mod.load(data_dir())
+    if not org.agencies:
+        return {"region": region, "country": country, "agency": agency}
+    spec = (
+        f"agency:{agency}"
+        if agency
+        else f"country:{country}"
+        if country
+        else f"region:{region}"
+        if region
+        else "world"
+    )
+    placed = geography(spec, org)
+    given = {"region": region, "country": country, "agency": agency}
+    for level in ("region", "country"):
+        if given[level] and given[level] != placed[level]:
+            raise PlanError(
+                f"{level} {given[level]!r} does not hold {spec.split(':', 1)[1]!r} "
+                f"(it is in {placed[level]})"
+            )
+    return placed
+
+
+def check_person(username: str, where: dict[str, str | None], what: str = "owner") -> str:
+    """A plan owner (or task owner, contributor) must be a user who sees the plan's place:
+    digests and reminders go only to them, never to free text or an outside address."""
+    name = (username or "").strip()
+    person = users.get(name)
+    if person is None or person.disabled:
+        raise PlanError(
+            f"{what} {name!r}: not a user of CX Review; pick one of the users of this place"
+        )
+    if not contains(person.scope, **where):
+        place = where["agency"] or where["country"] or where["region"] or "the world"
+        raise PlanError(f"{what} {name!r} does not see {place}; pick a user of that place")
+    return name
 
 
 # ---------------------------------------------------------------- geography
@@ -228,7 +281,10 @@ def create_plan(
     due_date: date | None = None,
     now: datetime | None = None,
 ) -> Plan:
-    """Propose a plan; its geography must lie inside the proposer's scope."""
+    """Propose a plan; its geography must lie inside the proposer's scope, its parents come
+    from ``org.yaml`` and its owner and contributors are users who see it."""
+    where = _placed(region, country, agency)
+    region, country, agency = where["region"], where["country"], where["agency"]
     if not contains(user.scope, region=region, country=country, agency=agency):
         raise PlanForbidden(
             f"{user.username} may not create a plan for {agency or country or region or 'the world'}: outside their scope {user.scope or 'none'}"
@@ -245,6 +301,8 @@ def create_plan(
             "target_wave": target_wave or None,
         }
     )
+    values["owner"] = check_person(values["owner"], where)
+    values["contributors"] = [check_person(c, where, "contributor") for c in values["contributors"]]
     at = now or store.utcnow()
     plan = Plan(
         **values,
@@ -309,10 +367,29 @@ def update_plan(
 ) -> Plan:
     """Change editable fields of a plan seen by ``user``; StaleEdit if someone saved first."""
     plan = get_plan(s, plan_id, user.scope)
+    if not may_edit(user, plan):
+        raise PlanForbidden(
+            f"{user.username} may not edit plan {plan_id}: only its proposer, its owner and "
+            "the managers of its place do"
+        )
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise PlanError(f"field {unknown[0]!r} cannot be edited; editable: {', '.join(EDITABLE)}")
     values = _check(dict(changes))
+    where = {"region": plan.region, "country": plan.country, "agency": plan.agency}
+    if "owner" in values:
+        values["owner"] = check_person(values["owner"], where)
+    if "contributors" in values:
+        values["contributors"] = [
+            check_person(c, where, "contributor") for c in values["contributors"]
+        ]
+    reapprove = plan.approval == "approved" and any(
+        k in values and values[k] != getattr(plan, k) for k in REAPPROVE_ON
+    )
+    if reapprove:
+        values.update(approval="proposed", approved_by=None, approved_at=None)
+        if values.get("status", plan.status) in ("in_progress", "done"):
+            values["status"] = "planned"
     status = values.get("status", plan.status)
     if status in ("in_progress", "done") and plan.approval != "approved":
         raise PlanError(
@@ -320,6 +397,8 @@ def update_plan(
         )
     if status == "done":
         values["progress"] = 100
+    if status in ("in_progress", "done") and values.get("approval", plan.approval) != "approved":
+        raise PlanError(f"status {status!r}: the plan must be approved again after this edit")
     before = {k: getattr(plan, k) for k in values}
     values = {k: v for k, v in values.items() if before[k] != v}
     if not values:
@@ -357,6 +436,10 @@ def decide(
             else "you proposed it: another manager must approve it"
         )
         raise PlanForbidden(f"{user.username} may not approve plan {plan_id}: {why}")
+    if plan.approval != "proposed":
+        raise PlanError(
+            f"plan {plan_id} is already {plan.approval}; only a proposed plan is decided"
+        )
     at = now or store.utcnow()
     values: dict[str, Any] = {
         "approval": "approved" if approve else "rejected",
@@ -390,7 +473,14 @@ def add_task(
     s: Session, plan_id: int, *, user: User, title: str, owner: str, due_date: date | None = None
 ) -> PlanTask:
     plan = get_plan(s, plan_id, user.scope)
+    if not may_edit(user, plan):
+        raise PlanForbidden(f"{user.username} may not add tasks to plan {plan_id}")
     values = _check({"title": title, "owner": owner})
+    values["owner"] = check_person(
+        values["owner"],
+        {"region": plan.region, "country": plan.country, "agency": plan.agency},
+        "task owner",
+    )
     task = PlanTask(
         plan_id=plan_id,
         title=values["title"],
@@ -430,6 +520,8 @@ def complete_task(
     if task is None:
         raise PlanNotFound(f"no task {task_id}")
     plan = get_plan(s, task.plan_id, user.scope)
+    if not (may_edit(user, plan) or user.username == task.owner):
+        raise PlanForbidden(f"{user.username} may not tick tasks of plan {plan.id}")
     store.update_versioned(
         s,
         PlanTask,
@@ -842,7 +934,8 @@ def send_digests(
     """Enqueue one digest e-mail per owner with something due, at most once per owner per day.
 
     Owners are usernames (their e-mail comes from the users file) or e-mail addresses.
-    Returns counts: ``owners`` with something due, ``enqueued``, ``already`` (sent today), ``no_email``.
+    Returns counts: ``owners`` with something due, ``enqueued``, ``already`` (sent today), ``no_email``,
+    and ``refused`` when the owner may not receive it (an outside address, or plans outside their scope).
     """
     at = now or store.utcnow()
     day = at.astimezone(UTC).date()
@@ -877,13 +970,19 @@ def send_digests(
             if not email:
                 counts["no_email"] += 1
                 continue
-            row = store.enqueue(
-                s,
-                recipient=email,
-                subject=d.subject,
-                body=d.body,
-                dedupe_key=f"plan-digest:{owner}:{day.isoformat()}",
-            )
+            try:  # filed where its plans are: only an owner whose scope holds them gets it
+                row = store.enqueue(
+                    s,
+                    recipient=email,
+                    subject=d.subject,
+                    body=d.body,
+                    dedupe_key=f"plan-digest:{owner}:{day.isoformat()}",
+                    directory=store.outbox.recipient_directory(users_file=users_file),
+                    **store.outbox.common_geography([*d.plans, *(p for _, p in d.tasks)]),
+                )
+            except store.outbox.RecipientRefused:
+                counts["refused"] = counts.get("refused", 0) + 1
+                continue
             counts["enqueued" if row is not None else "already"] += 1
     return counts
 

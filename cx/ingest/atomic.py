@@ -1,8 +1,9 @@
-"""Atomic file writes: a reader sees the old file or the whole new one, never half of one.
+"""Atomic Parquet writes: a reader sees the old file or the whole new one, never half of one.
 
 Each write goes to a hidden temporary file next to the target (``.<name>.<random>.tmp``, never
 matched by ``*.parquet``), is fsynced, then renamed over the target with ``os.replace``; a killed
 writer leaves only a temporary file, which the next import of that wave removes (:func:`clean_stale`).
+CSV files (quarantine) are written by the app's one CSV writer, :func:`cx.core.export.write_file`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     """Make a rename durable: the directory entry reaches the disk too."""
     fd = os.open(directory, os.O_RDONLY)
     try:
@@ -41,21 +42,7 @@ def atomic_write_parquet(
         if before_replace is not None:
             before_replace()
         os.replace(tmp, target)
-        _fsync_dir(target.parent)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
-
-
-def atomic_write_csv(frame: pl.DataFrame, target: Path) -> Path:
-    """Write to a hidden temporary file next to ``target``, then ``os.replace`` (quarantine files)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        frame.write_csv(tmp)
-        os.replace(tmp, target)
+        fsync_dir(target.parent)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -6,8 +6,10 @@ never by the name.
 
 Untrusted-file limits (chosen: hard caps, checked before parsing, no subprocess):
 the file size is capped (``MAX_BYTES``) before a byte is read, the longest CSV line is capped
-(``MAX_LINE_BYTES``), the row count is capped (``MAX_ROWS``), an .xlsx archive's uncompressed
-size is capped (zip bombs), and XML is parsed by defusedxml with entities and DTDs forbidden
+(``MAX_LINE_BYTES``), the row count is capped (``MAX_ROWS``), an archive's uncompressed size is
+capped while it is inflated, member by member with a running total (:func:`check_zip`: zip bombs,
+whatever the headers declare), a Parquet file's uncompressed size and row count are checked from
+its footer before a page is read, and XML is parsed by defusedxml with entities and DTDs forbidden
 (billion laughs, external entities). Parse time is therefore bounded by the byte cap.
 """
 
@@ -16,8 +18,10 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import polars as pl
@@ -26,6 +30,9 @@ MAX_BYTES = 512 * 1024 * 1024
 MAX_LINE_BYTES = 1024 * 1024
 MAX_ROWS = 5_000_000
 MAX_XLSX_UNCOMPRESSED = 1024 * 1024 * 1024
+MAX_PARQUET_UNCOMPRESSED = 2 * 1024 * 1024 * 1024
+MAX_ZIP_MEMBERS = 10_000
+MAX_CELLS = 100_000_000
 DELIMITERS = (",", ";", "\t", "|")
 KINDS = ("csv", "xlsx", "sav", "triple-s", "parquet")
 
@@ -215,23 +222,103 @@ def _sep_name(sep: str) -> str:
 # ---------------------------------------------------------------- Excel
 
 
-def read_xlsx(path: Path, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS) -> Source:
-    """Read the first sheet of an .xlsx workbook with calamine (fastexcel)."""
-    check_size(path, max_bytes)
+def _member_size(name: str, fh: BinaryIO, info: zipfile.ZipInfo, budget: int) -> int:
+    """Inflate one archive member from its raw bytes, counting the output; stop past ``budget``.
+
+    Counts what the data really expands to, whatever the headers declare (a reader trusting the
+    declared size can be fed a bomb); the CRC is checked too, so a corrupt member is refused.
+    """
+    fh.seek(info.header_offset)
+    header = fh.read(30)
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"bad local header for {info.filename}")
+    fh.seek(
+        info.header_offset
+        + 30
+        + int.from_bytes(header[26:28], "little")
+        + int.from_bytes(header[28:30], "little")
+    )
+    if info.flag_bits & 0x1:
+        raise FormatError(f"{name}: archive member {info.filename} is encrypted")
+    if info.compress_type == zipfile.ZIP_STORED:
+        inflate = None
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        inflate = zlib.decompressobj(-15)
+    else:
+        raise FormatError(f"{name}: archive member {info.filename} uses an unusual compression")
+    left, size, crc = info.compress_size, 0, 0
+    while left > 0:
+        chunk = fh.read(min(left, 1 << 16))
+        if not chunk:
+            raise zipfile.BadZipFile(f"{info.filename} is truncated")
+        left -= len(chunk)
+        piece = chunk if inflate is None else inflate.decompress(chunk, 1 << 20)
+        while True:
+            size += len(piece)
+            crc = zlib.crc32(piece, crc)
+            if size > budget:
+                return size
+            if inflate is None or not inflate.unconsumed_tail:
+                break
+            piece = inflate.decompress(inflate.unconsumed_tail, 1 << 20)
+    if inflate is not None:
+        tail = inflate.flush()
+        size += len(tail)
+        crc = zlib.crc32(tail, crc)
+    if size != info.file_size or crc != info.CRC:
+        raise zipfile.BadZipFile(f"{info.filename} does not match its header")
+    return size
+
+
+def check_zip(path: Path, max_uncompressed: int = MAX_XLSX_UNCOMPRESSED) -> int:
+    """Refuse an archive that expands past ``max_uncompressed`` (declared or actual) or is corrupt.
+
+    The declared sizes are summed first (a bomb that admits its size costs nothing to refuse);
+    then each member is inflated in chunks with a running count that stops as soon as it passes
+    the member's declared size (so the total stays under the cap and a lying header is caught
+    after at most one chunk too many); the archive is never decompressed whole before the check.
+    """
+    cap = f"the {human(max_uncompressed)} uncompressed limit"
     try:
-        with zipfile.ZipFile(path) as z:
-            total = sum(i.file_size for i in z.infolist())
-            bad = z.testzip()
-    except zipfile.BadZipFile:
-        raise FormatError(f"{path.name}: a damaged or truncated .xlsx archive") from None
-    if bad is not None:
-        raise FormatError(
-            f"{path.name}: the .xlsx archive member {bad} is corrupt (truncated file?)"
-        )
-    if total > MAX_XLSX_UNCOMPRESSED:
-        raise FormatError(
-            f"{path.name}: expands to {human(total)}, over the {human(MAX_XLSX_UNCOMPRESSED)} limit"
-        )
+        with zipfile.ZipFile(path) as z, path.open("rb") as fh:
+            infos = z.infolist()
+            if len(infos) > MAX_ZIP_MEMBERS:
+                raise FormatError(
+                    f"{path.name}: {len(infos):,} archive members, over the {MAX_ZIP_MEMBERS:,} member limit"
+                )
+            declared = sum(i.file_size for i in infos)
+            if declared > max_uncompressed:
+                raise FormatError(
+                    f"{path.name}: declares {human(declared)} uncompressed, over {cap}"
+                )
+            total = 0
+            for info in infos:  # each member may expand to its declared size, no further
+                size = _member_size(
+                    path.name, fh, info, min(info.file_size, max_uncompressed - total)
+                )
+                if size > info.file_size:
+                    raise FormatError(
+                        f"{path.name}: member {info.filename} expands past its declared "
+                        f"{human(info.file_size)} (a zip bomb?); refused before {cap}"
+                    )
+                total += size
+    except zipfile.BadZipFile as exc:
+        raise FormatError(f"{path.name}: a damaged or truncated archive ({exc})") from None
+    except zlib.error:
+        raise FormatError(f"{path.name}: a damaged archive (bad compressed data)") from None
+    return total
+
+
+def read_xlsx(
+    path: Path,
+    *,
+    max_bytes: int = MAX_BYTES,
+    max_rows: int = MAX_ROWS,
+    max_uncompressed: int = MAX_XLSX_UNCOMPRESSED,
+) -> Source:
+    """Read the first sheet of an .xlsx workbook with calamine (fastexcel), archive checked first."""
+    check_size(path, max_bytes)
+    check_zip(path, max_uncompressed)
     try:
         frame = pl.read_excel(path, engine="calamine", sheet_id=1, infer_schema_length=0)
     except Exception as exc:  # fastexcel raises its own error types
@@ -434,19 +521,46 @@ def _sss_data_file(meta: Path) -> Path:
 # ---------------------------------------------------------------- Parquet
 
 
-def read_parquet(path: Path, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS) -> Source:
+def read_parquet(
+    path: Path,
+    *,
+    max_bytes: int = MAX_BYTES,
+    max_rows: int = MAX_ROWS,
+    max_uncompressed: int = MAX_PARQUET_UNCOMPRESSED,
+    max_cells: int = MAX_CELLS,
+) -> Source:
+    """Read a Parquet file once its footer passed the caps: rows, cells (rows x columns, which
+    bounds what run-length and dictionary encodings expand to) and the row groups' total
+    uncompressed size (which bounds what the compression expands to)."""
+    import pyarrow.parquet as pq
+
     check_size(path, max_bytes)
     try:
-        rows = pl.scan_parquet(path).select(pl.len()).collect().item()
-        if rows > max_rows:
-            raise FormatError(f"{path.name}: more than {max_rows:,} rows, over the import limit")
+        meta = pq.ParquetFile(path).metadata
+        rows, columns = meta.num_rows, meta.num_columns
+        size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    except Exception as exc:  # pyarrow raises several types for damaged footers
+        raise FormatError(
+            f"{path.name}: not a readable Parquet file ({exc.__class__.__name__}; truncated?)"
+        ) from None
+    if rows > max_rows:
+        raise FormatError(f"{path.name}: more than {max_rows:,} rows, over the import limit")
+    if size > max_uncompressed:
+        raise FormatError(
+            f"{path.name}: holds {human(size)} uncompressed, over the {human(max_uncompressed)} uncompressed limit"
+        )
+    if rows * columns > max_cells:
+        raise FormatError(
+            f"{path.name}: {rows:,} rows x {columns:,} columns, over the {max_cells:,} cell limit"
+        )
+    try:
         frame = pl.read_parquet(path)
-    except FormatError:
-        raise
     except Exception as exc:  # polars raises several types for damaged files
         raise FormatError(
             f"{path.name}: not a readable Parquet file ({exc.__class__.__name__}; truncated?)"
         ) from None
+    if frame.height != rows:
+        raise FormatError(f"{path.name}: {frame.height:,} rows read, the footer says {rows:,}")
     return Source(frame, "parquet", detail="Parquet")
 
 

@@ -21,6 +21,7 @@ import polars as pl
 import yaml
 
 from cx.core.data import ATTR_PREFIX, OPTIONAL, REQUIRED
+from cx.core.privacy import mask_pii
 
 SCALES: dict[str, tuple[int, int]] = {
     "0-10": (0, 10),
@@ -242,7 +243,7 @@ def rescale(column: str, lo: int, hi: int) -> pl.Expr:
 
 
 def editor_rows(frame: pl.DataFrame, chosen: Mapping) -> pl.DataFrame:
-    """One row per source column: its name, an example value and the contract column it maps to."""
+    """One row per source column: its name, an example value (masked) and the contract column it maps to."""
     examples = [
         next((str(v) for v in frame[c].head(50).to_list() if v is not None and str(v).strip()), "")[
             :40
@@ -256,7 +257,7 @@ def editor_rows(frame: pl.DataFrame, chosen: Mapping) -> pl.DataFrame:
             "maps to": [chosen.columns.get(c, "") for c in frame.columns],
         },
         schema={"source": pl.String, "example": pl.String, "maps to": pl.String},
-    )
+    ).with_columns(mask_pii(pl.col("example")))  # an example may be a raw comment
 
 
 def from_editor(rows: Any, survey: str = "", scale: str = "0-10") -> Mapping:

@@ -1,8 +1,16 @@
 """CRM transactions and fieldwork counts: the two side tables, each validated, quarantined and
-written atomically like a wave (``crm/transactions.parquet``, ``fieldwork.parquet``)."""
+written atomically like a wave (``crm/transactions.parquet``, ``fieldwork.parquet``).
+
+Fieldwork geography is checked like a wave's (against ``org.yaml``, else a known agency must keep
+its place), so counts never land in another scope. Each import holds its table's lock (:mod:`cx.ingest.locks`) from reading the stored table to
+publishing the new one, so overlapping imports never drop each other's rows. A quarantine file
+holds the table's own columns only (an extra column of the file, a name or an e-mail, is never
+copied out of it), masked and formula-safe (:mod:`cx.ingest.quarantine`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,13 +18,17 @@ from typing import Any
 import polars as pl
 
 from cx.core.data import CHANNELS
+from cx.ingest import geography, locks, quarantine
 from cx.ingest import mapping as mapping_mod
-from cx.ingest.atomic import atomic_write_csv, atomic_write_parquet
-from cx.ingest.formats import Source, read
-from cx.ingest.validate import Check, IngestError, as_number, as_text, file_sha256, org_frame
+from cx.ingest.atomic import atomic_write_parquet
+from cx.ingest.checks import Check, IngestError
+from cx.ingest.formats import Source, check_size, read
+from cx.ingest.validate import as_number, as_text, file_sha256, org_frame
 
 FIELDWORK_KEYS = ("wave", "agency", "channel")
 FIELDWORK_COUNTS = ("customers_served", "invitations", "delivered", "target_responses")
+CRM_COLUMNS = ("transaction_id", "customer_id", "date", "amount")
+FIELDWORK_COLUMNS = (*FIELDWORK_KEYS, "region", "country", *FIELDWORK_COUNTS)
 CRM_SYNONYMS = {
     "customer": "customer_id",
     "client_id": "customer_id",
@@ -104,7 +116,14 @@ def _reasons(bad: pl.DataFrame) -> dict[str, int]:
     return dict(zip(counts["rule"].to_list(), counts["len"].to_list(), strict=True))
 
 
-def import_crm(path: Path | str, *, root: Path, mode: str = "append") -> TableResult:
+def import_crm(
+    path: Path | str,
+    *,
+    root: Path,
+    mode: str = "append",
+    lock_timeout: float = locks.LOCK_TIMEOUT,
+    on_wait: Callable[[str], None] | None = None,
+) -> TableResult:
     """CRM transactions (customer_id, date, amount[, transaction_id]) into ``crm/transactions.parquet``.
 
     ``append`` adds new transactions (an existing ``transaction_id`` is replaced by the new one);
@@ -113,6 +132,18 @@ def import_crm(path: Path | str, *, root: Path, mode: str = "append") -> TableRe
     path, root = Path(path), Path(root)
     if mode not in ("append", "replace"):
         raise IngestError(f"mode {mode!r}: CRM imports are append or replace")
+    _check_file(path)
+    with locks.exclusive(root, "crm", timeout=lock_timeout, on_wait=on_wait):
+        return _import_crm(path, root, mode)
+
+
+def _check_file(path: Path) -> None:
+    if not path.is_file():
+        raise IngestError(f"{path}: no such file")
+    check_size(path)
+
+
+def _import_crm(path: Path, root: Path, mode: str) -> TableResult:
     frame, _ = _table_frame(path, CRM_SYNONYMS)
     missing = [c for c in ("customer_id", "date", "amount") if c not in frame.columns]
     if missing:
@@ -169,16 +200,28 @@ def import_crm(path: Path | str, *, root: Path, mode: str = "append") -> TableRe
         )
         new = pl.concat([old, new], how="diagonal_relaxed")
     return _write_table(
-        "crm", path, root, frame, good, bad, new.sort("date", "transaction_id"), target
+        "crm", path, root, frame, good, bad, new.sort("date", "transaction_id"), target, CRM_COLUMNS
     )
 
 
-def import_fieldwork(path: Path | str, *, root: Path) -> TableResult:
+def import_fieldwork(
+    path: Path | str,
+    *,
+    root: Path,
+    lock_timeout: float = locks.LOCK_TIMEOUT,
+    on_wait: Callable[[str], None] | None = None,
+) -> TableResult:
     """Fieldwork counts per wave x agency x channel into ``fieldwork.parquet`` (upsert on those keys).
 
     Region and country come from ``org.yaml`` when the file lacks them; unknown agencies are quarantined.
     """
     path, root = Path(path), Path(root)
+    _check_file(path)
+    with locks.exclusive(root, "fieldwork", timeout=lock_timeout, on_wait=on_wait):
+        return _import_fieldwork(path, root)
+
+
+def _import_fieldwork(path: Path, root: Path) -> TableResult:
     frame, _ = _table_frame(path, FIELDWORK_SYNONYMS)
     missing = [c for c in (*FIELDWORK_KEYS, "invitations") if c not in frame.columns]
     if missing:
@@ -226,6 +269,9 @@ def import_fieldwork(path: Path | str, *, root: Path) -> TableResult:
                 pl.lit("region or country is empty"),
             )
         )
+        # A known agency under another place would put its counts in the wrong scope.
+        typed = geography.annotate(typed.lazy(), root).collect()
+        rules += [c for c in geography.checks(accept=False) if c.rule != "agency new"]
     else:
         rules.append(
             Check(
@@ -234,6 +280,19 @@ def import_fieldwork(path: Path | str, *, root: Path) -> TableResult:
                 pl.format("unknown agency {} (not in org.yaml)", pl.col("agency")),
             )
         )
+        rules += [
+            Check(
+                f"agency {level} mismatch",
+                pl.col(f"_org_{level}").is_not_null() & (pl.col(level) != pl.col(f"_org_{level}")),
+                pl.format(
+                    f"agency {{}} is in {level} {{}} in org.yaml, not {{}}",
+                    pl.col("agency"),
+                    pl.col(f"_org_{level}"),
+                    pl.col(level),
+                ),
+            )
+            for level in ("region", "country")
+        ]
     for c in FIELDWORK_COUNTS:
         rules.append(
             Check(
@@ -282,7 +341,15 @@ def import_fieldwork(path: Path | str, *, root: Path) -> TableResult:
         )
         new = pl.concat([old, new], how="diagonal_relaxed")
     return _write_table(
-        "fieldwork", path, root, frame, good, bad, new.sort("wave", "agency", "channel"), target
+        "fieldwork",
+        path,
+        root,
+        frame,
+        good,
+        bad,
+        new.sort("wave", "agency", "channel"),
+        target,
+        FIELDWORK_COLUMNS,
     )
 
 
@@ -295,17 +362,17 @@ def _write_table(
     bad: pl.DataFrame,
     final: pl.DataFrame,
     target: Path,
+    columns: tuple[str, ...],
 ) -> TableResult:
     """Quarantine the bad rows (reason per row) and atomically write the table when any row is good."""
     q = None
     if bad.height:
-        q = atomic_write_csv(
-            bad.select(
-                "source_row", "rule", "reason", *[c for c in frame.columns if c != "source_row"]
-            ),
-            root
-            / "quarantine"
-            / f"{kind}__{mapping_mod.normalise(path.stem)[:40]}__{file_sha256(path)[:8]}.csv",
+        q = quarantine.write(
+            bad.select("source_row", "rule", "reason", *[c for c in columns if c in frame.columns]),
+            root,
+            kind,
+            path,
+            file_sha256(path),
         )
     if good.height:
         atomic_write_parquet(final, target)

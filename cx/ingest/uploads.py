@@ -1,51 +1,75 @@
-"""Uploads staging: keep an uploaded file in a private temporary folder, named by its content.
+"""Uploads staging: an uploaded file kept in a private folder only while it is being imported.
 
-The stored name comes from the content's SHA-256, never from the uploaded name, so an upload cannot
-choose where it lands; a .zip of a Triple-S pair is extracted under fixed names.
+:func:`staged_upload` creates a fresh folder with :func:`tempfile.mkdtemp` (mode 0700, an
+unpredictable name, checked to belong to this user and to be closed to others), writes the upload
+there under a name derived from its content (never the uploaded name, so an upload cannot choose
+where it lands), and removes the folder when the block ends, whatever happens. A .zip of a
+Triple-S pair is extracted under fixed names after its archive is checked like a workbook's.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import stat
 import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from cx.ingest.formats import FormatError, human, sniff
+from cx.ingest.formats import FormatError, check_zip, human, sniff
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 
-def stage_upload(
-    name: str, content: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES
-) -> tuple[Path, str]:
-    """Keep an uploaded file in a private temporary folder; return its path and kind (by content).
+def private_folder(prefix: str = "cx-upload-") -> Path:
+    """A new folder only this user can enter (refused if the system gives anything else)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    info = folder.lstat()
+    if (
+        not stat.S_ISDIR(info.st_mode)
+        or info.st_uid != os.getuid()
+        or stat.S_IMODE(info.st_mode) & 0o077
+    ):
+        shutil.rmtree(folder, ignore_errors=True)
+        raise FormatError(f"{folder}: the staging folder is not private to this user; not used")
+    return folder
 
-    The stored name is derived from the content's hash, never from the uploaded name, so the
-    upload cannot choose where it lands.
-    """
+
+def _write_private(path: Path, content: bytes) -> None:
+    """Create ``path`` (mode 0600, never following or reusing an existing name) and write it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(content)
+
+
+@contextmanager
+def staged_upload(
+    name: str, content: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES
+) -> Iterator[tuple[Path, str]]:
+    """Stage an upload in a private folder for the block; yield its path and kind (by content)."""
     if not content:
         raise FormatError(f"{name}: the file is empty")
     if len(content) > max_bytes:
         raise FormatError(
             f"{name}: the file is {human(len(content))}, over the {human(max_bytes)} upload limit"
         )
-    digest = hashlib.sha256(content).hexdigest()[:16]
-    folder = Path(tempfile.gettempdir()) / f"cx-upload-{os.getuid()}"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    suffix = "".join(ch for ch in Path(name).suffix.lower() if ch.isalnum() or ch == ".")[:8]
-    path = folder / f"{digest}{suffix}"
-    if not path.exists():
-        fd, tmp = tempfile.mkstemp(dir=folder)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-        os.replace(tmp, path)
-    if content.startswith(b"PK\x03\x04"):
-        pair = _triple_s_zip(path, folder / digest, max_bytes)
-        if pair is not None:
-            return pair, "triple-s"
-    return path, sniff(path)
+    folder = private_folder()
+    try:
+        digest = hashlib.sha256(content).hexdigest()[:16]
+        suffix = "".join(ch for ch in Path(name).suffix.lower() if ch.isalnum() or ch == ".")[:8]
+        path = folder / f"{digest}{suffix}"
+        _write_private(path, content)
+        pair = (
+            _triple_s_zip(path, folder / "pair", max_bytes)
+            if content[:4] == b"PK\x03\x04"
+            else None
+        )
+        yield (pair, "triple-s") if pair is not None else (path, sniff(path))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _triple_s_zip(path: Path, folder: Path, max_bytes: int) -> Path | None:
@@ -64,17 +88,11 @@ def _triple_s_zip(path: Path, folder: Path, max_bytes: int) -> Path | None:
             ]
             if any(i.filename.startswith("xl/") for i in infos) or len(meta) != 1 or len(body) != 1:
                 return None
-            if meta[0].file_size + body[0].file_size > max_bytes:
-                raise FormatError(
-                    f"{path.name}: expands to {human(meta[0].file_size + body[0].file_size)}, over the {human(max_bytes)} limit"
-                )
-            folder.mkdir(mode=0o700, exist_ok=True)
+            check_zip(path, max_bytes)  # real sizes, inflated with a running total
+            folder.mkdir(mode=0o700)
             suffix = Path(body[0].filename).suffix.lower()
-            (folder / "survey.sss").write_bytes(z.read(meta[0]))
-            for old in folder.glob("survey.*"):
-                if old.suffix not in (".sss", suffix):
-                    old.unlink()
-            (folder / f"survey{suffix}").write_bytes(z.read(body[0]))
+            _write_private(folder / "survey.sss", z.read(meta[0]))
+            _write_private(folder / f"survey{suffix}", z.read(body[0]))
             return folder / "survey.sss"
     except zipfile.BadZipFile:
         raise FormatError(f"{path.name}: a damaged or truncated zip archive") from None

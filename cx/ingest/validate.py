@@ -8,23 +8,22 @@ every row-level rule; a row that breaks any rule is quarantined with all its rea
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from cx.core import data, org
 from cx.core.data import CHANNELS, OPTIONAL, REQUIRED, DataError
+from cx.ingest import geography
 from cx.ingest import mapping as mapping_mod
+from cx.ingest.checks import Check, IngestError
 from cx.ingest.formats import Source
 from cx.ingest.mapping import Mapping
 
+__all__ = ["MODES", "Check", "IngestError", "validate_rows"]
+
 MODES: tuple[str, ...] = ("new", "replace", "append")
 STRING_COLUMNS = [c for c, k in {**REQUIRED, **OPTIONAL}.items() if k == "string"]
-
-
-class IngestError(ValueError):
-    """The import was refused as a whole; one line naming the file, wave, column or value."""
 
 
 def file_sha256(path: Path) -> str:
@@ -161,16 +160,13 @@ def as_bool(name: str) -> pl.Expr:
 # ---------------------------------------------------------------- rows
 
 
-@dataclass(frozen=True)
-class Check:
-    """One row rule: its name, when a row breaks it, and the message naming the bad value."""
-
-    rule: str
-    bad: pl.Expr
-    message: pl.Expr
-
-
-def row_checks(columns: list[str], mapping: Mapping, wave: str, has_org: bool) -> list[Check]:
+def row_checks(
+    columns: list[str],
+    mapping: Mapping,
+    wave: str,
+    has_org: bool,
+    accept_geography: bool = False,
+) -> list[Check]:
     """Every row-level rule of the data contract that the columns allow, in reporting order."""
     t = lambda c: pl.col(f"_t_{c}")  # noqa: E731 - the source text of a column, for messages
     checks: list[Check] = []
@@ -262,6 +258,18 @@ def row_checks(columns: list[str], mapping: Mapping, wave: str, has_org: bool) -
         )
         checks.append(
             Check(
+                "agency region mismatch",
+                pl.col("_org_region").is_not_null() & (pl.col("region") != pl.col("_org_region")),
+                pl.format(
+                    "agency {} is in region {} in org.yaml, not {}",
+                    pl.col("agency"),
+                    pl.col("_org_region"),
+                    pl.col("region"),
+                ),
+            )
+        )
+        checks.append(
+            Check(
                 "agency country mismatch",
                 pl.col("_org_country").is_not_null()
                 & (pl.col("country") != pl.col("_org_country")),
@@ -273,6 +281,8 @@ def row_checks(columns: list[str], mapping: Mapping, wave: str, has_org: bool) -
                 ),
             )
         )
+    if not has_org:
+        checks += geography.checks(accept_geography)
     checks.append(
         Check(
             "duplicate response_id in file",
@@ -307,7 +317,7 @@ def _existing_ids(root: Path, wave: str, mode: str) -> pl.LazyFrame:
     if not files:
         return pl.LazyFrame(schema={"response_id": pl.String, "_existing_wave": pl.String})
     return (
-        pl.scan_parquet([str(f) for f in files], hive_partitioning=False)
+        data.scan_files(files)  # waves may differ in their optional columns
         .select(
             pl.col("response_id").cast(pl.String),
             pl.col("wave").cast(pl.String).alias("_existing_wave"),
@@ -338,8 +348,10 @@ def validate_rows(
     mode: str,
     root: Path,
     org: pl.DataFrame | None,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Split the mapped rows into typed accepted rows and quarantined source rows with reasons."""
+    accept_geography: bool = False,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Split the mapped rows into typed accepted rows and quarantined source rows with reasons;
+    without ``org.yaml``, also the places (agency, region, country) the analyst has to accept."""
     types = dict(mapped.schema)
     columns = mapped.columns
     labels = {mapping.columns[s]: lab for s, lab in src.labels.items() if s in mapping.columns}
@@ -392,13 +404,15 @@ def validate_rows(
             region=pl.coalesce("region", "_org_region"),
             country=pl.coalesce("country", "_org_country"),
         )
+    else:
+        lf = geography.annotate(lf, root)
     if _other_wave_files(root, wave, mode):
         lf = lf.join(
             _existing_ids(root, wave, mode), on="response_id", how="left", maintain_order="left"
         )
     else:
         lf = lf.with_columns(_existing_wave=pl.lit(None, pl.String))
-    checks = row_checks(list(columns), mapping, wave, org is not None)
+    checks = row_checks(list(columns), mapping, wave, org is not None, accept_geography)
     # Cheap booleans on every row; the reason texts only on the (few) bad rows.
     marks = [f"_bad{i}" for i in range(len(checks))]
     frame = (
@@ -427,7 +441,20 @@ def validate_rows(
     quarantined = bad.select(
         "_row", "_rule", "_reason", *[pl.col(f"_t_{c}").alias(c) for c in columns]
     )
-    return accepted, quarantined
+    places = (
+        geography.pending(frame)
+        if org is None
+        else pl.DataFrame(
+            schema={
+                "agency": pl.String,
+                "region": pl.String,
+                "country": pl.String,
+                "was": pl.String,
+                "rows": pl.UInt32,
+            }
+        )
+    )
+    return accepted, quarantined, places
 
 
 def _typed(good: pl.DataFrame, columns: list[str], mapping: Mapping, wave: str) -> pl.DataFrame:
@@ -440,7 +467,7 @@ def _typed(good: pl.DataFrame, columns: list[str], mapping: Mapping, wave: str) 
         pl.col("region"),
         pl.col("country"),
         pl.col("agency"),
-        pl.col("nps").cast(pl.Int8),
+        pl.col("nps").cast(pl.Int8, strict=False),  # bad rows (NaN, inf) are dropped below
     ]
     for c, kind in OPTIONAL.items():
         if c not in columns or c == "excluded":
@@ -448,13 +475,15 @@ def _typed(good: pl.DataFrame, columns: list[str], mapping: Mapping, wave: str) 
         if kind == "string":
             out.append(pl.col(c))
         elif c == "csat":
-            out.append(pl.col(c).cast(pl.Int8))
+            out.append(pl.col(c).cast(pl.Int8, strict=False))
         elif c == "weight":
             out.append(pl.col(c).fill_null(1.0))
     for a in data.attributes(columns):
         lo, hi = mapping.scale_of(a)
         out.append(
-            pl.col(a).cast(pl.Int8) if (lo, hi) == (0, 10) else mapping_mod.rescale(a, lo, hi)
+            pl.col(a).cast(pl.Int8, strict=False)
+            if (lo, hi) == (0, 10)
+            else mapping_mod.rescale(a, lo, hi)
         )
     if "excluded" in columns:
         out.append(pl.col("excluded").fill_null(False))

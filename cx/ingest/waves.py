@@ -1,22 +1,24 @@
 """The wave import: a survey export mapped, validated, flagged and written as one wave.
 
 Pipeline: read by content (:mod:`cx.ingest.formats`), map columns (:mod:`cx.ingest.mapping`), convert
-and validate every row against the data contract (:mod:`cx.ingest.validate`), split into accepted
-rows and quarantined rows (each with its reason), flag data-quality issues (:mod:`cx.ingest.quality`),
-then write the quarantine file and the wave's partition atomically (:mod:`cx.ingest.atomic`).
+and validate every row against the data contract (:mod:`cx.ingest.validate`, with the geography
+checks of :mod:`cx.ingest.geography` when there is no ``org.yaml``), split into accepted rows and
+quarantined rows (each with its reason), flag data-quality issues (:mod:`cx.ingest.quality`), then
+write the quarantine file (masked, :mod:`cx.ingest.quarantine`) and the wave's partition atomically
+(:mod:`cx.ingest.atomic`).
 
 Invariants: accepted + quarantined = input rows; re-importing the same file changes nothing
 (the file's SHA-256 is kept in the wave's Parquet metadata); an existing wave is only replaced
-or appended to when asked; one import per wave at a time; an import writes only under
-``waves/wave=<W>/``, ``quarantine/`` and ``mappings/``.
+or appended to when asked, and its previous file is kept as a version that :func:`undo` restores
+(:mod:`cx.ingest.versions`); imports run one at a time, from reading what is stored to publishing
+the new file (:mod:`cx.ingest.locks`); an import writes only under ``waves/wave=<W>/``,
+``versions/wave=<W>/``, ``quarantine/``, ``mappings/`` and ``.locks/`` (removed on release).
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,12 +27,12 @@ from typing import Any
 import polars as pl
 
 from cx.core import data
+from cx.ingest import geography, locks, quality, quarantine, validate, versions
 from cx.ingest import mapping as mapping_mod
-from cx.ingest import quality, validate
-from cx.ingest.atomic import atomic_write_csv, atomic_write_parquet, clean_stale
+from cx.ingest.atomic import atomic_write_parquet, clean_stale
+from cx.ingest.checks import IngestError
 from cx.ingest.formats import Source, check_size, read
 from cx.ingest.mapping import Mapping
-from cx.ingest.validate import IngestError
 
 Progress = Callable[[str, float], None]
 PART = "part-0.parquet"
@@ -61,6 +63,9 @@ class ImportResult:
     ignored_columns: list[str] = field(default_factory=list)
     bad_rows: pl.DataFrame = field(default_factory=pl.DataFrame)
     preview: pl.DataFrame = field(default_factory=pl.DataFrame)
+    geography: pl.DataFrame = field(default_factory=pl.DataFrame)
+    geography_accepted: bool = False
+    kept_version: Path | None = None
     after_import: str = ""
 
     def as_rows(self, root: Path | None = None) -> list[dict[str, Any]]:
@@ -106,6 +111,29 @@ class ImportResult:
             }
             for reason, n in self.reasons.items()
         ]
+        rows += [
+            {
+                "outcome": "geography accepted",
+                "file": None,
+                "wave": self.wave,
+                "mode": self.mode,
+                "rows": place["rows"],
+                "reason": f"agency {place['agency']} in {place['region']}/{place['country']} "
+                f"({'was ' + place['was'] if place['was'] else 'new'}); recorded in the audit trail",
+            }
+            for place in (self.geography.iter_rows(named=True) if self.geography_accepted else [])
+        ]
+        if self.kept_version is not None and self.written is not None:
+            rows.append(
+                {
+                    "outcome": "previous version kept",
+                    "file": rel(self.kept_version),
+                    "wave": self.wave,
+                    "mode": self.mode,
+                    "rows": versions.rows_in(self.kept_version),
+                    "reason": f"restore it with: cx import --undo {self.wave}",
+                }
+            )
         rows += [
             {
                 "outcome": "flagged excluded",
@@ -214,6 +242,7 @@ def prepare(
     delimiter: str | None = None,
     progress: Progress | None = None,
     source: Source | None = None,
+    accept_geography: bool = False,
 ) -> Prepared:
     """Read, map, convert and validate a file; nothing is written."""
     path = Path(path)
@@ -238,8 +267,11 @@ def prepare(
     org = validate.org_frame(root)
     validate.check_required(path.name, src, mapped, org is not None)
     _say(progress, "Validating rows…", 0.25)
-    accepted, quarantined = validate.validate_rows(mapped, src, chosen, wave, mode, root, org)
+    accepted, quarantined, places = validate.validate_rows(
+        mapped, src, chosen, wave, mode, root, org, accept_geography
+    )
     result.accepted, result.quarantined = accepted.height, quarantined.height
+    result.geography, result.geography_accepted = places, accept_geography and places.height > 0
     if (
         result.accepted + result.quarantined != result.input_rows
     ):  # the invariant, never silently broken
@@ -251,30 +283,13 @@ def prepare(
             quarantined.group_by("_rule").len().sort(["len", "_rule"], descending=[True, False])
         )
         result.reasons = dict(zip(counts["_rule"].to_list(), counts["len"].to_list(), strict=True))
-        result.bad_rows = (
+        result.bad_rows = quarantine.masked(
             quarantined.select("_row", "_reason")
             .head(SAMPLE_ROWS)
             .rename({"_row": "row", "_reason": "reason"})
         )
-    result.preview = accepted.head(SAMPLE_ROWS)
+    result.preview = quarantine.masked(accepted.head(SAMPLE_ROWS))
     return Prepared(result, accepted, quarantined, sha)
-
-
-@contextmanager
-def wave_lock(directory: Path) -> Iterator[None]:
-    """One import per wave at a time (an advisory lock file inside the wave's folder)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    with (directory / ".import.lock").open("w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise IngestError(
-                f"another import of {directory.name} is running; try again when it ends"
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def import_file(
@@ -294,42 +309,88 @@ def import_file(
     engine: Any = None,
     after_import: Callable[[Path, str, Any], str] | None = None,
     source: Source | None = None,
+    accept_geography: bool = False,
+    actor: str = "",
+    lock_timeout: float = locks.LOCK_TIMEOUT,
+    on_wait: Callable[[str], None] | None = None,
 ) -> ImportResult:
-    """Import one file as wave ``wave`` (modes: ``new``, ``replace``, ``append``); see the module doc."""
+    """Import one file as wave ``wave`` (modes: ``new``, ``replace``, ``append``); see the module doc.
+
+    Everything from reading what is stored to publishing the new wave file happens under the
+    ``waves`` lock (a dry run writes nothing and takes no lock). ``accept_geography`` accepts the
+    new agencies and moved ones of a folder without ``org.yaml``, audited under ``actor``.
+    """
     path, root = Path(path), Path(root)
-    wave_dir = data.waves_dir(root) / f"wave={wave}"
-    target = wave_dir / PART
     validate.check_request(wave, mode)
     if not path.is_file():
         raise IngestError(f"{path}: no such file")
     check_size(path)  # before hashing: an oversized file is refused without reading it
+    if accept_geography and not dry_run and not actor:
+        raise IngestError("accepting new geography needs the name of who accepts it (actor)")
+    options = {
+        "mapping": mapping,
+        "mode": mode,
+        "survey": survey,
+        "overrides": overrides,
+        "scales": scales,
+        "delimiter": delimiter,
+        "progress": progress,
+        "source": source,
+        "accept_geography": accept_geography,
+    }
+    if dry_run:
+        return _import(path, wave, root, options, dry_run=True, save_mapping=False)
+    with locks.exclusive(root, "waves", timeout=lock_timeout, on_wait=on_wait):
+        result = _import(
+            path, wave, root, options, save_mapping=save_mapping, engine=engine, actor=actor
+        )
+    if result.status == "written":
+        try:
+            result.after_import = (
+                after_import(root, wave, engine) if after_import is not None else ""
+            )
+        except Exception as exc:  # the wave is written: a failed follow-up is reported, not undone
+            result.after_import = f"after-import step failed: {exc.__class__.__name__}: {exc}"
+        _say(progress, "Done.", 1.0)
+    return result
+
+
+def _import(
+    path: Path,
+    wave: str,
+    root: Path,
+    options: dict[str, Any],
+    *,
+    dry_run: bool = False,
+    save_mapping: bool = True,
+    engine: Any = None,
+    actor: str = "",
+) -> ImportResult:
+    """Read what is stored, validate the file against it and (unless a dry run) publish the wave."""
+    mode, survey, progress = options["mode"], options["survey"], options["progress"]
+    wave_dir = data.waves_dir(root) / f"wave={wave}"
+    target = wave_dir / PART
+    if not dry_run and wave_dir.exists():
+        clean_stale(wave_dir)
     sha = validate.file_sha256(path)
     existing_files = sorted(wave_dir.glob("*.parquet")) if wave_dir.exists() else []
     sources = wave_sources(root, wave)
     if sha in sources and (mode != "replace" or sources == [sha]):
         _say(progress, "Already imported: nothing changed.", 1.0)
-        rows = pl.scan_parquet(target).select(pl.len()).collect().item()
         return ImportResult(
-            path.name, wave, mode, status="unchanged", wave_rows=rows, written=target
+            path.name,
+            wave,
+            mode,
+            status="unchanged",
+            wave_rows=sum(versions.rows_in(f) for f in existing_files),
+            written=target,
         )
     if mode == "new" and existing_files:
-        rows = pl.scan_parquet([str(f) for f in existing_files]).select(pl.len()).collect().item()
+        rows = sum(versions.rows_in(f) for f in existing_files)
         raise IngestError(
             f"wave {wave} already exists ({rows:,} responses); choose replace or append"
         )
-    prepared = prepare(
-        path,
-        wave,
-        root=root,
-        mapping=mapping,
-        mode=mode,
-        survey=survey,
-        overrides=overrides,
-        scales=scales,
-        delimiter=delimiter,
-        progress=progress,
-        source=source,
-    )
+    prepared = prepare(path, wave, root=root, **options)
     result = prepared.result
     _say(progress, "Flagging data quality…", 0.55)
     new = prepared.accepted
@@ -361,39 +422,58 @@ def import_file(
     )
     if save_mapping and to_save.survey:
         mapping_mod.save(root, to_save)
-    stem = mapping_mod.normalise(path.stem)[:40] or "file"
     if prepared.quarantined.height:
         _say(progress, "Writing the quarantine file…", 0.7)
-        result.quarantine_file = atomic_write_csv(
+        result.quarantine_file = quarantine.write(
             prepared.quarantined.rename(
                 {"_row": "source_row", "_rule": "rule", "_reason": "reason"}
             ),
-            root / "quarantine" / f"{wave}__{stem}__{prepared.sha[:8]}.csv",
+            root,
+            wave,
+            path,
+            prepared.sha,
         )
     if final.is_empty():
         result.status = "nothing accepted"
         _say(progress, "No row passed validation: the wave is unchanged.", 1.0)
         return result
-    with wave_lock(wave_dir):
-        clean_stale(wave_dir)
-        _say(progress, "Writing the wave file…", 0.8)
-        meta = {
-            META_SOURCES: json.dumps(all_sources),
-            "cx_imported_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        atomic_write_parquet(
-            final,
-            target,
-            meta,
-            before_replace=lambda: _say(progress, "Replacing the wave atomically…", 0.95),
-        )
-        for f in existing_files:  # other part files were merged into part-0 (append) or replaced
-            if f != target:
-                f.unlink(missing_ok=True)
+    if result.geography_accepted:
+        _say(progress, "Recording the accepted geography in the audit trail…", 0.75)
+        geography.record(engine, root, result.geography, actor=actor, wave=wave, source=path.name)
+    if existing_files:
+        _say(progress, "Keeping the previous version…", 0.78)
+        result.kept_version = versions.keep(root, wave, existing_files)
+    _say(progress, "Writing the wave file…", 0.8)
+    meta = {
+        META_SOURCES: json.dumps(all_sources),
+        "cx_imported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    atomic_write_parquet(
+        final,
+        target,
+        meta,
+        before_replace=lambda: _say(progress, "Replacing the wave atomically…", 0.95),
+    )
+    for f in existing_files:  # other part files were merged into part-0 (append) or replaced
+        if f != target:
+            f.unlink(missing_ok=True)
     result.written = target
-    try:
-        result.after_import = after_import(root, wave, engine) if after_import is not None else ""
-    except Exception as exc:  # the wave is written; a failing follow-up is reported, never undone
-        result.after_import = f"after-import step failed: {exc.__class__.__name__}: {exc}"
-    _say(progress, "Done.", 1.0)
     return result
+
+
+def undoable(root: Path) -> dict[str, int]:
+    """Waves whose last replace or append can be undone, with the number of versions kept."""
+    return versions.undoable(Path(root), PART)
+
+
+def undo(
+    root: Path,
+    wave: str,
+    *,
+    lock_timeout: float = locks.LOCK_TIMEOUT,
+    on_wait: Callable[[str], None] | None = None,
+) -> versions.Restored:
+    """Put wave ``wave`` back to the version before its last replace or append (under the lock)."""
+    validate.check_request(wave, "new")
+    with locks.exclusive(Path(root), "waves", timeout=lock_timeout, on_wait=on_wait):
+        return versions.undo(Path(root), wave, PART)

@@ -8,7 +8,10 @@ For every agency and country inside the scope and every ``attr_*`` column, at th
   0.5 points below the window's first wave, and the wave before the latest is already
   significantly and at least 0.25 points below it (a sustained decline, not a one-wave wobble);
 - ``below_peers``: significantly below the pooled mean of similar entities (other agencies of the
-  same country, other countries of the same region): z < -1.96 and a gap of at least 0.5 points;
+  same country, other countries of the same region): z < -1.96 and a gap of at least 0.5 points.
+  Only with at least :data:`~cx.analytics.benchmarks.MIN_PEERS` peers holding 5 answers or more,
+  and only when the peers outside the viewer's scope are none or at least that many: a pooled
+  mean never stands for one other entity, directly or once the viewer subtracts what they see;
 - ``unexpected``: below the 95 % prediction interval of the entity's own history
   (mean - t * sd * sqrt(1 + 1/k) over the k previous waves with n >= 30) and at least 0.5 points
   below that history's mean (a drop that matters, not a rounding);
@@ -18,8 +21,9 @@ For every agency and country inside the scope and every ``attr_*`` column, at th
 No alert when the entity's base at the target wave is low (n < 30). The score is the sum over
 the firing signals of (1 + the size of the gap in points), times 1.5 for a top driver.
 
-Peers outside the user's scope are used only as one pooled mean (the benchmark exception of the
-data contract); no row, name or figure of an entity outside the scope is returned.
+Peers outside the user's scope are used only as one pooled mean of several entities (the
+benchmark exception of the data contract); no row, name or figure of an entity outside the scope
+is returned, and no peer mean is shown when it would be one entity's figure.
 
 State of an alert (open / acknowledged / dismissed, linked plan or reference) lives in the
 :class:`AlertState` table; every change is audited with :func:`cx.store.audit`.
@@ -34,9 +38,14 @@ from sqlmodel import Session, select
 
 from cx import store
 from cx.analytics import overview
+from cx.analytics.benchmarks import MIN_PEERS
 from cx.core import data, metrics
+from cx.core import org as org_mod
+from cx.core.data import data_dir
 from cx.core.filters import Filters
-from cx.core.scope import Scope, contains, restrict, restrict_statement
+from cx.core.roles import DASHBOARD_READERS
+from cx.core.scope import Scope, contains, predicate, restrict, restrict_statement
+from cx.core.users import User
 from cx.store.models import AlertState
 
 WINDOW = 4
@@ -159,15 +168,38 @@ def _agency_sums(rows: pl.LazyFrame, attrs: list[str], rank: pl.Expr) -> pl.Lazy
     )
 
 
-def _entity_stats(sums: pl.LazyFrame, level: str) -> pl.LazyFrame:
-    """Per entity x wave x attribute: n, weighted mean and SE, and the pooled peers' mean and SE."""
+def _peers_shown(scope: Scope, grp: list[str]) -> pl.Expr:
+    """Whether an entity's pooled peers may be shown to a viewer with ``scope``: at least
+    MIN_PEERS peers with a shown cell (n >= 5), and the peers the viewer cannot see whole either
+    none or at least MIN_PEERS of them with a shown cell (else subtracting the peers the viewer
+    sees would leave one or two foreign entities' figure)."""
+    shown = pl.col("n") >= metrics.SUPPRESS_BELOW
+    foreign = ~predicate(scope).fill_null(False)
+
+    def others(flag: pl.Expr) -> pl.Expr:
+        return flag.cast(pl.Int64).sum().over(grp) - flag.cast(pl.Int64)
+
+    return (others(shown) >= MIN_PEERS) & (
+        (others(foreign) == 0) | (others(foreign & shown) >= MIN_PEERS)
+    )
+
+
+def _entity_stats(sums: pl.LazyFrame, level: str, scope: Scope) -> pl.LazyFrame:
+    """Per entity x wave x attribute: n, weighted mean and SE, and the pooled peers' mean and SE
+    (null when :func:`_peers_shown` says no)."""
     parent = LEVEL_PARENT[level]
     if level == "country":
         sums = sums.group_by("region", "country", "wave", "wave_i", "attribute").agg(
             pl.col("n", "sw", "sw2", "swv", "swv2").sum()
         )
+        sums = sums.with_columns(agency=pl.lit(None, pl.String))  # a country is seen whole or not
     grp = [parent, "wave_i", "attribute"]
-    p = {c: pl.col(c).sum().over(grp) - pl.col(c) for c in ("sw", "sw2", "swv", "swv2", "n")}
+    sums = sums.with_columns(peers_shown=_peers_shown(scope, grp))
+    ok = pl.col("peers_shown")
+    p = {
+        c: pl.when(ok).then(pl.col(c).sum().over(grp) - pl.col(c))
+        for c in ("sw", "sw2", "swv", "swv2", "n")
+    }
 
     def se(sw: pl.Expr, sw2: pl.Expr, swv: pl.Expr, swv2: pl.Expr) -> pl.Expr:
         return ((swv2 / sw - (swv / sw).pow(2)).clip(lower_bound=1e-9) / (sw.pow(2) / sw2)).sqrt()
@@ -228,7 +260,9 @@ def detect(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.DataFrame:
     rows = overview.scoped(frame, _widened(frame, scope), filters.with_wave(None)).filter(rank <= t)
     latest = rows.filter(pl.col("wave") == wave)
     sums = _agency_sums(rows, attrs, rank).collect().lazy()  # a few thousand rows, read twice
-    stats = pl.concat([_entity_stats(sums, lvl) for lvl in ("agency", "country")], how="vertical")
+    stats = pl.concat(
+        [_entity_stats(sums, lvl, scope) for lvl in ("agency", "country")], how="vertical"
+    )
     imp = pl.concat(
         [_importance(latest, lvl, attrs) for lvl in ("agency", "country")], how="vertical"
     )
@@ -416,25 +450,60 @@ def states(s: Session, scope: Scope) -> dict[str, AlertState]:
     return {row.key: row for row in s.exec(stmt)}
 
 
+def _placed(key: str, alert: dict[str, Any]) -> dict[str, Any]:
+    """Level, entity and place of an alert from its key (``level:entity:attribute:wave``) and
+    ``org.yaml``; without an ``org.yaml`` the caller's region and country are kept."""
+    parts = key.split(":")
+    if len(parts) != 4 or parts[0] not in ("agency", "country") or not parts[1]:
+        raise ValueError(f"malformed alert key {key!r}")
+    level, entity, attribute, wave = parts
+    org = org_mod.load(data_dir())
+    placed: dict[str, Any] = {
+        "level": level,
+        "entity": entity,
+        "attribute": attribute,
+        "wave": wave,
+    }
+    if not org.agencies:
+        return {**placed, "region": alert.get("region"), "country": alert.get("country")}
+    if level == "agency":
+        found = org.agency(entity)
+        if found is None:
+            raise ValueError(f"alert {key!r}: no agency {entity!r} in the organisation")
+        return {**placed, "region": found.region, "country": found.country}
+    region = org.region_of_country(entity)
+    if region is None:
+        raise ValueError(f"alert {key!r}: no country {entity!r} in the organisation")
+    return {**placed, "region": region, "country": entity}
+
+
 def set_state(
     s: Session,
-    scope: Scope,
+    user: User,
     alert: dict[str, Any],
     *,
     status: str,
-    actor: str,
     action_ref: str | None = None,
     expected_version: int | None = None,
 ) -> AlertState:
     """Acknowledge, dismiss, reopen or link an alert (``status`` kept, ``action_ref`` set); audited.
 
-    Raises PermissionError for an alert outside ``scope``, ValueError for an unknown status and
-    :class:`cx.store.StaleEdit` when someone else changed the state since ``expected_version``.
+    The acting ``user`` must read dashboards (front-line staff may not) and see the alert's place,
+    which comes from the alert's key and ``org.yaml``, never from the caller's dict. Raises
+    PermissionError for a role or place the user may not act on, ValueError for an unknown status
+    or a malformed key, and :class:`cx.store.StaleEdit` when someone else changed the state since
+    ``expected_version``.
     """
     if status not in STATUSES:
         raise ValueError(f"unknown alert status {status!r}; use one of {', '.join(STATUSES)}")
+    if not user.has(*DASHBOARD_READERS):
+        raise PermissionError(
+            f"{user.username} may not act on alerts (role {', '.join(user.roles) or 'none'})"
+        )
+    alert = {**alert, **_placed(str(alert.get("key") or ""), alert)}
+    actor = user.username
     agency = alert["entity"] if alert["level"] == "agency" else None
-    if not contains(scope, region=alert["region"], country=alert["country"], agency=agency):
+    if not contains(user.scope, region=alert["region"], country=alert["country"], agency=agency):
         raise PermissionError(f"alert {alert['key']} is outside your scope")
     ref = (action_ref or "").strip()[:200] or None
     row = s.exec(select(AlertState).where(AlertState.key == alert["key"])).first()
@@ -536,7 +605,8 @@ def cards(
 
 SIGNALS_NOTE = (
     "Signals: trend_down = significant decline over the last 4 waves (not a one-wave wobble); below_peers = "
-    "significantly and ≥ 0.5 point below the other agencies of the country (countries: of the region); unexpected = "
+    "significantly and ≥ 0.5 point below the other agencies of the country (countries: of the region), "
+    f"only with at least {MIN_PEERS} of them, so a peer mean is never one other entity's figure; unexpected = "
     "below the 95 % prediction interval of its own history; high_importance = a top-3 driver here (raises the score). "
     "No alert on a low base (n < 30)."
 )

@@ -21,7 +21,9 @@ from sqlmodel import Session, col, select
 from cx import store
 from cx.core import catalog, privacy, users
 from cx.core.data import attribute_label
+from cx.core.roles import FRONT_LINE, MANAGERS
 from cx.core.scope import Scope, contains, restrict_statement
+from cx.core.users import User
 from cx.loop import notify
 from cx.store import utcnow
 from cx.store.models import CASE_OPEN_STATUSES, CASE_STATUSES, Callback, Case, CaseEvent
@@ -59,6 +61,24 @@ _IMPORTANCE_WEIGHT = {"low": 0, "normal": 1, "high": 2, "critical": 3}
 
 class CaseError(ValueError):
     """A case action that cannot be done (unknown case, closed case, bad value); says why."""
+
+
+class CaseForbidden(CaseError, PermissionError):
+    """The acting user's role may not work complaint cases."""
+
+
+CASE_WORKERS = (*FRONT_LINE, *MANAGERS)
+"""Who works cases: advisors, teleoperators and the managers of the case's geography."""
+ALLOWED_FROM: dict[str, tuple[str, ...]] = {
+    "call": (*OPEN_STATUSES, "resolved"),
+    "callback_scheduled": OPEN_STATUSES,
+    "classified": (*OPEN_STATUSES, "resolved"),
+    "solution": (*OPEN_STATUSES, "resolved"),
+    "forwarded": OPEN_STATUSES,
+    "resolved": OPEN_STATUSES,
+    "closed": ("resolved",),
+}
+"""Each action and the statuses it may start from; anything else is refused."""
 
 
 # ---------------------------------------------------------------- tables
@@ -235,28 +255,36 @@ def case_callbacks(s: Session, scope: Scope, case_id: int) -> list[Callback]:
 
 def _change(
     s: Session,
-    scope: Scope,
+    user: User,
     case_id: int,
     *,
     expected_version: int,
-    actor: str,
     kind: str,
     now: datetime | None,
     values: Callable[[Case], dict[str, Any]],
     outcome: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> Case:
-    case = get_case(s, scope, case_id)
+    if not user.has(*CASE_WORKERS):
+        raise CaseForbidden(
+            f"{user.username} may not work complaint cases (role {', '.join(user.roles) or 'none'})"
+        )
+    case = get_case(s, user.scope, case_id)
     if case is None:
         raise CaseError(f"case {case_id} does not exist in your scope")
     if case.status == "closed":
         raise CaseError(f"case {case_id} is closed; it can no longer be changed")
+    if case.status not in ALLOWED_FROM[kind]:
+        state = case.status.replace("_", " ")
+        if kind == "closed":
+            raise CaseError(f"case {case_id} is {state}; resolve it before closing")
+        raise CaseError(f"case {case_id} is {state}: it cannot be {kind.replace('_', ' ')} now")
     now = now or utcnow()
     changes = values(case)
     store.update_versioned(s, Case, case_id, expected_version, changes)
-    _event(s, case, actor=actor, kind=kind, now=now, outcome=outcome, detail=detail)
+    _event(s, case, actor=user.username, kind=kind, now=now, outcome=outcome, detail=detail)
     s.flush()
-    updated = get_case(s, scope, case_id)
+    updated = get_case(s, user.scope, case_id)
     assert updated is not None
     return updated
 
@@ -272,11 +300,10 @@ def _text(value: str, what: str) -> str:
 
 def log_call(
     s: Session,
-    scope: Scope,
+    user: User,
     case_id: int,
     *,
     expected_version: int,
-    actor: str,
     outcome: str,
     note: str = "",
     now: datetime | None = None,
@@ -287,7 +314,10 @@ def log_call(
     now = now or utcnow()
 
     def values(case: Case) -> dict[str, Any]:
-        out: dict[str, Any] = {"attempts": case.attempts + 1, "assignee": case.assignee or actor}
+        out: dict[str, Any] = {
+            "attempts": case.attempts + 1,
+            "assignee": case.assignee or user.username,
+        }
         if outcome == "reached" and case.first_contact_at is None:
             out["first_contact_at"] = now
         if case.status in ("new", "callback_scheduled"):
@@ -296,10 +326,9 @@ def log_call(
 
     case = _change(
         s,
-        scope,
+        user,
         case_id,
         expected_version=expected_version,
-        actor=actor,
         kind="call",
         now=now,
         values=values,
@@ -316,11 +345,10 @@ def log_call(
 
 def schedule_callback(
     s: Session,
-    scope: Scope,
+    user: User,
     case_id: int,
     *,
     expected_version: int,
-    actor: str,
     due_at: datetime,
     note: str = "",
     now: datetime | None = None,
@@ -331,20 +359,19 @@ def schedule_callback(
         raise CaseError("the callback time has no time zone")
     case = _change(
         s,
-        scope,
+        user,
         case_id,
         expected_version=expected_version,
-        actor=actor,
         kind="callback_scheduled",
         now=now,
-        values=lambda c: {"status": "callback_scheduled", "assignee": c.assignee or actor},
+        values=lambda c: {"status": "callback_scheduled", "assignee": c.assignee or user.username},
         detail={"due_at": due_at.isoformat(), "note": mask(note) or ""},
     )
     s.add(
         Callback(
             case_id=case_id,
             due_at=due_at,
-            by=actor,
+            by=user.username,
             note=mask(note) or "",
             region=case.region,
             country=case.country,
@@ -356,11 +383,10 @@ def schedule_callback(
 
 def classify(
     s: Session,
-    scope: Scope,
+    user: User,
     case_id: int,
     *,
     expected_version: int,
-    actor: str,
     importance: str,
     topic: str | None,
     now: datetime | None = None,
@@ -372,10 +398,9 @@ def classify(
         raise CaseError(f"unknown topic {topic!r}; use one of {', '.join(TOPICS)}")
     return _change(
         s,
-        scope,
+        user,
         case_id,
         expected_version=expected_version,
-        actor=actor,
         kind="classified",
         now=now,
         values=lambda c: {
@@ -389,11 +414,10 @@ def classify(
 
 def record_solution(
     s: Session,
-    scope: Scope,
+    user: User,
     case_id: int,
     *,
     expected_version: int,
-    actor: str,
     solution: str,
     now: datetime | None = None,
 ) -> Case:
@@ -401,10 +425,9 @@ def record_solution(
     text = mask(_text(solution, "the solution")) or ""
     return _change(
         s,
-        scope,
+        user,
         case_id,
         expected_version=expected_version,
-        actor=actor,
         kind="solution",
         now=now,
         values=lambda c: {
@@ -417,30 +440,30 @@ def record_solution(
 
 def forward(
     s: Session,
-    scope: Scope,
+    user: User,
     case_id: int,
     *,
     expected_version: int,
-    actor: str,
     to: str,
     note: str = "",
     now: datetime | None = None,
 ) -> Case:
     """Hand the case to another user, who must exist and see the case's agency."""
     target = users.get(to)
-    case = get_case(s, scope, case_id)
+    case = get_case(s, user.scope, case_id)
     if target is None:
         raise CaseError(f"unknown user {to!r}; forward to a user of the agency")
     if case is not None and not contains(
         target.scope, region=case.region, country=case.country, agency=case.agency
     ):
         raise CaseError(f"{to} cannot see cases of {case.agency}; forward to a user of the agency")
+    if not target.has(*CASE_WORKERS) or target.disabled:
+        raise CaseError(f"{to} does not work complaint cases; forward to an advisor or a manager")
     return _change(
         s,
-        scope,
+        user,
         case_id,
         expected_version=expected_version,
-        actor=actor,
         kind="forwarded",
         now=now,
         values=lambda c: {"assignee": to},
@@ -450,11 +473,10 @@ def forward(
 
 def resolve(
     s: Session,
-    scope: Scope,
+    user: User,
     case_id: int,
     *,
     expected_version: int,
-    actor: str,
     note: str = "",
     now: datetime | None = None,
 ) -> Case:
@@ -470,10 +492,9 @@ def resolve(
 
     return _change(
         s,
-        scope,
+        user,
         case_id,
         expected_version=expected_version,
-        actor=actor,
         kind="resolved",
         now=now,
         values=values,
@@ -483,11 +504,10 @@ def resolve(
 
 def close(
     s: Session,
-    scope: Scope,
+    user: User,
     case_id: int,
     *,
     expected_version: int,
-    actor: str,
     note: str,
     now: datetime | None = None,
 ) -> Case:
@@ -504,10 +524,9 @@ def close(
 
     return _change(
         s,
-        scope,
+        user,
         case_id,
         expected_version=expected_version,
-        actor=actor,
         kind="closed",
         now=now,
         values=values,
@@ -824,6 +843,7 @@ def forward_targets(case: Case, *, exclude: str | None = None) -> list[str]:
         u.username
         for u in users.all_users()
         if u.username != exclude
+        and not u.disabled
         and u.has("advisor", "teleoperator", "agency_manager")
         and contains(u.scope, region=case.region, country=case.country, agency=case.agency)
     ]

@@ -3,9 +3,18 @@
 
 How a row moves: ``pending`` → claimed (``sending``, with a lease) → ``sent``; on a failure it goes
 back to ``pending`` with ``attempts + 1`` and an exponential backoff on ``next_attempt_at``, and to
-``dead`` (dead letter) after :attr:`NotifySettings.max_attempts`. A row whose recipient is a known
-user or organisation contact whose scope does not contain the row's geography is never sent
-(``dead``, "recipient out of scope").
+``dead`` (dead letter) after :attr:`NotifySettings.max_attempts`.
+
+Who may receive what is checked when a row is queued (:func:`check_recipient`, through
+:func:`cx.store.enqueue`) and again here before it is sent: a staff row whose recipient is not a
+known user or organisation contact, a known one whose scope does not contain the row's geography,
+or a malformed address is never sent (``dead``, with the reason).
+
+The lease: a sender claims one row at a time, stamping ``next_attempt_at = claim time + lease``
+and its own token (``claimed_by``), and renews the lease right before handing the row to the
+transport, checking the token (another sender that took over an expired lease wins; this one
+skips the row). So however slow a batch is, a row being sent is never claimed by the app's
+background thread and a cron ``cx notify`` at once.
 
 Delivery guarantee, honestly: a row is marked ``sent`` in its own short transaction right after
 the server accepted it. If the process dies between the server's "250 OK" and that commit, the
@@ -19,6 +28,9 @@ from __future__ import annotations
 
 import os
 import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,7 +41,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from cx import store
-from cx.core import catalog, org, users
+from cx.core import catalog, privacy
+from cx.core.org import Org
 from cx.core.scope import Scope, contains, restrict_statement
 from cx.loop.transport import (
     TLS_MODES,
@@ -39,6 +52,36 @@ from cx.loop.transport import (
     send_telegram,
 )
 from cx.store import Notification, utcnow
+from cx.store.outbox import (
+    RecipientRefused,
+    chat_directory,
+    check_address,
+    check_recipient,
+    common_geography,
+    recipient_directory,
+)
+
+__all__ = [  # the outbox's recipient checks live in cx.store.outbox; callers use them from here
+    "BackgroundSender",
+    "NotifyError",
+    "NotifySettings",
+    "RecipientRefused",
+    "backoff_delay",
+    "case_number",
+    "check_recipient",
+    "common_geography",
+    "contact_directory",
+    "customer_ack",
+    "deliver_pending",
+    "email_customer_ack",
+    "in_scope",
+    "outbox_summary",
+    "recipient_directory",
+    "refusal",
+    "smtp_client",
+    "start_background_sender",
+    "telegram_case_alert",
+]
 
 
 class NotifyError(ValueError):
@@ -53,9 +96,13 @@ class NotifySettings:
     smtp_port: int = 25
     smtp_user: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
-    smtp_tls: str = "none"
+    smtp_tls: str = "auto"
     smtp_from: str = "cx-review@localhost"
     smtp_timeout: float = 10.0
+    smtp_allow_plain: bool = False
+    """Send the SMTP password over an unencrypted connection (``CX_SMTP_ALLOW_PLAIN=1``)."""
+    smtp_ca_file: str | None = None
+    """A certificate authority to trust for the server's TLS certificate (``CX_SMTP_CA_FILE``)."""
     telegram_token: str | None = field(default=None, repr=False)
     telegram_chat_id: str | None = None
     telegram_api: str = "https://api.telegram.org"
@@ -63,19 +110,22 @@ class NotifySettings:
     backoff: timedelta = timedelta(minutes=1)
     max_backoff: timedelta = timedelta(hours=6)
     lease: timedelta = timedelta(minutes=5)
-    directory: dict[str, Scope] = field(default_factory=dict, hash=False, compare=False)
-    """Known recipients (user e-mails, org contacts, ``telegram:<chat>``) and the scope each may see."""
+    directory: dict[str, Scope] | None = field(default=None, hash=False, compare=False)
+    """Known recipients (user e-mails, org contacts, ``telegram:<chat>``) and the scope each may
+    see; None: read from the users file and ``org.yaml`` of the data folder."""
 
     def __post_init__(self) -> None:
         if self.smtp_tls not in TLS_MODES:
             raise NotifyError(f"CX_SMTP_TLS={self.smtp_tls!r}: use one of {', '.join(TLS_MODES)}")
+        if self.directory is None:
+            object.__setattr__(self, "directory", recipient_directory())
 
     @classmethod
     def from_env(
         cls, root: Path | None = None, env: dict[str, str] | None = None
     ) -> NotifySettings:
         e = dict(os.environ if env is None else env)
-        tls = e.get("CX_SMTP_TLS", "none").strip().lower() or "none"
+        tls = e.get("CX_SMTP_TLS", "auto").strip().lower() or "auto"
         port_text = e.get("CX_SMTP_PORT") or (
             "465" if tls == "ssl" else "587" if tls == "starttls" else "25"
         )
@@ -83,12 +133,14 @@ class NotifySettings:
             port = int(port_text)
         except ValueError:
             raise NotifyError(f"CX_SMTP_PORT={port_text!r} is not a port number") from None
+        lease_text = e.get("CX_OUTBOX_LEASE_SECONDS") or "300"
+        try:
+            lease = timedelta(seconds=float(lease_text))
+        except ValueError:
+            raise NotifyError(f"CX_OUTBOX_LEASE_SECONDS={lease_text!r} is not a number") from None
+        if lease <= timedelta(0):
+            raise NotifyError(f"CX_OUTBOX_LEASE_SECONDS={lease_text!r} must be positive")
         chat = e.get("CX_TELEGRAM_CHAT_ID") or None
-        directory = recipient_directory(root)
-        if chat:
-            directory.setdefault(
-                f"telegram:{chat}", Scope.parse(e.get("CX_TELEGRAM_SCOPE") or "world")
-            )
         return cls(
             smtp_host=e.get("CX_SMTP_HOST") or None,
             smtp_port=port,
@@ -96,28 +148,24 @@ class NotifySettings:
             smtp_password=e.get("CX_SMTP_PASSWORD") or None,
             smtp_tls=tls,
             smtp_from=e.get("CX_SMTP_FROM") or "cx-review@localhost",
+            smtp_allow_plain=(e.get("CX_SMTP_ALLOW_PLAIN") or "").strip().lower()
+            in ("1", "true", "yes"),
+            smtp_ca_file=e.get("CX_SMTP_CA_FILE") or None,
             telegram_token=e.get("CX_TELEGRAM_TOKEN") or None,
             telegram_chat_id=chat,
             telegram_api=(e.get("CX_TELEGRAM_API") or "https://api.telegram.org").rstrip("/"),
-            directory=directory,
+            lease=lease,
+            directory=recipient_directory(root, env=e),
         )
 
 
-def recipient_directory(root: Path | None = None) -> dict[str, Scope]:
-    """E-mail → scope of every demo/app user and every contact of ``org.yaml`` (agency or country)."""
-    out: dict[str, Scope] = {u.email.lower(): u.scope for u in users.all_users() if u.email}
-    if root is not None and (root / "org.yaml").exists():
-        import yaml  # type: ignore[import-untyped]
-
-        raw = yaml.safe_load((root / "org.yaml").read_text(encoding="utf-8")) or {}
-        for region in raw.get("regions", []):
-            for country in region.get("countries", []):
-                for mail in (country.get("contacts") or {}).values():
-                    out.setdefault(str(mail).lower(), Scope.parse(f"country:{country['code']}"))
-        for agency in org.load(root).agencies:
-            for mail in agency.contacts.values():
-                out.setdefault(mail.lower(), Scope.parse(f"agency:{agency.name}"))
-    return out
+def contact_directory(organisation: Org) -> dict[str, Scope]:
+    """E-mail → scope of every agency contact of an organisation (what a routing rule may mail)."""
+    return {
+        mail.strip().lower(): Scope.parse(f"agency:{a.name}")
+        for a in organisation.agencies
+        for mail in a.contacts.values()
+    }
 
 
 def backoff_delay(attempts: int, settings: NotifySettings) -> timedelta:
@@ -125,13 +173,30 @@ def backoff_delay(attempts: int, settings: NotifySettings) -> timedelta:
     return min(settings.backoff * (2 ** max(attempts - 1, 0)), settings.max_backoff)
 
 
-def in_scope(n: Notification, settings: NotifySettings) -> bool:
-    """A known recipient only receives notifications about its own scope (unknown: a customer)."""
-    key = f"telegram:{n.recipient}" if n.channel == "telegram" else n.recipient.lower()
-    scope = settings.directory.get(key)
+def refusal(n: Notification, settings: NotifySettings) -> str | None:
+    """Why ``n`` must not be sent, or None: a malformed address or list, a staff row to someone
+    unknown, or a known recipient whose scope does not hold the row's geography (a customer row
+    goes to the customer's own address; rows queued before the check count as customers)."""
+    try:
+        check_address(n.recipient, n.channel)
+    except RecipientRefused as exc:
+        return f"recipient refused: {exc}"
+    key = f"telegram:{n.recipient}" if n.channel == "telegram" else n.recipient.strip().lower()
+    scope = (settings.directory or {}).get(key)
+    if scope is None and n.channel == "telegram" and n.recipient == settings.telegram_chat_id:
+        scope = Scope.world()  # the configured chat, without a CX_TELEGRAM_SCOPE
     if scope is None:
-        return True
-    return contains(scope, region=n.region, country=n.country, agency=n.agency)
+        if n.audience == "staff" or n.channel == "telegram":
+            return f"recipient unknown: {n.recipient!r} is not a known user or contact, not sent"
+        return None
+    if not contains(scope, region=n.region, country=n.country, agency=n.agency):
+        return "recipient out of scope: not sent"
+    return None
+
+
+def in_scope(n: Notification, settings: NotifySettings) -> bool:
+    """Whether ``n`` may be sent to its recipient (see :func:`refusal`)."""
+    return refusal(n, settings) is None
 
 
 # ---------------------------------------------------------------- transports
@@ -148,6 +213,8 @@ def smtp_client(settings: NotifySettings) -> SmtpClient:
         user=settings.smtp_user,
         password=settings.smtp_password,
         timeout=settings.smtp_timeout,
+        allow_plain=settings.smtp_allow_plain,
+        ca_file=settings.smtp_ca_file,
     )
 
 
@@ -159,7 +226,12 @@ def _attachments(n: Notification) -> list[tuple[str, bytes]]:
     return [(n.attachment_name or path.name, path.read_bytes())]
 
 
-def _send(n: Notification, settings: NotifySettings, smtp: SmtpClient | None) -> None:
+def _send(
+    n: Notification,
+    settings: NotifySettings,
+    smtp: SmtpClient | None,
+    attachments: list[tuple[str, bytes]],
+) -> None:
     """One outbox row through its channel's transport."""
     if n.channel == "telegram":
         if not settings.telegram_token:
@@ -181,7 +253,7 @@ def _send(n: Notification, settings: NotifySettings, smtp: SmtpClient | None) ->
             subject=n.subject,
             body=n.body,
             dedupe_key=n.dedupe_key,
-            attachments=_attachments(n),
+            attachments=attachments,
         )
     )
 
@@ -189,28 +261,50 @@ def _send(n: Notification, settings: NotifySettings, smtp: SmtpClient | None) ->
 # ---------------------------------------------------------------- delivery
 
 
-def _claim(engine: Engine, row_id: int, now: datetime, settings: NotifySettings) -> bool:
-    """Take a row for ourselves (a short transaction): only one sender can win it."""
+def _claim(engine: Engine, row_id: int, at: datetime, token: str, lease: timedelta) -> bool:
+    """Take a due row for ourselves (a short transaction): only one sender can win it. The lease
+    runs from now, the claim time, not from the start of the batch."""
     table = Notification.__table__  # type: ignore[attr-defined]
     with store.session(engine) as s:
         result = s.execute(
             update(table)
             .where(
                 table.c.id == row_id,
-                table.c.next_attempt_at <= now,
+                table.c.next_attempt_at <= at,
                 table.c.status.in_(("pending", "sending")),
             )
-            .values(status="sending", next_attempt_at=now + settings.lease)
+            .values(status="sending", next_attempt_at=at + lease, claimed_by=token)
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def _finish(engine: Engine, row_id: int, values: dict[str, Any]) -> None:
+def _renew(engine: Engine, row_id: int, at: datetime, token: str, lease: timedelta) -> bool:
+    """Extend our lease right before sending; False when another sender has taken the row over."""
+    table = Notification.__table__  # type: ignore[attr-defined]
+    with store.session(engine) as s:
+        result = s.execute(
+            update(table)
+            .where(table.c.id == row_id, table.c.status == "sending", table.c.claimed_by == token)
+            .values(next_attempt_at=at + lease)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _finish(engine: Engine, row_id: int, token: str, values: Mapping[str, Any]) -> None:
     table = Notification.__table__  # type: ignore[attr-defined]
     with store.session(engine) as s:
         s.execute(
-            update(table).where(table.c.id == row_id, table.c.status == "sending").values(**values)
+            update(table)
+            .where(table.c.id == row_id, table.c.status == "sending", table.c.claimed_by == token)
+            .values(claimed_by=None, **values)
         )
+
+
+def _clock(start: datetime) -> Callable[[], datetime]:
+    """The batch's start (``now``, given or real) moved on by the real time elapsed since: each
+    claim reads it, so a lease runs from its own claim even when the caller fixes ``now``."""
+    t0 = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - t0)
 
 
 def deliver_pending(
@@ -218,13 +312,15 @@ def deliver_pending(
 ) -> dict[str, int]:
     """Send the due outbox rows (oldest first); returns counts of sent, retry, dead, skipped (taken by
     another sender) and, when a channel has no settings, ``unconfigured`` (left pending)."""
-    now = now or utcnow()
+    started = now or utcnow()  # backoffs count from the batch, leases from each claim
+    clock = _clock(started)
+    token = uuid.uuid4().hex
     with Session(engine) as s:
         due = s.exec(
             select(Notification.id, Notification.channel)
             .where(
                 col(Notification.status).in_(("pending", "sending")),
-                col(Notification.next_attempt_at) <= now,
+                col(Notification.next_attempt_at) <= clock(),
             )
             .order_by(col(Notification.next_attempt_at), col(Notification.id))
             .limit(limit)
@@ -239,32 +335,40 @@ def deliver_pending(
                 # A channel without settings keeps its rows pending (no attempt spent, nothing lost).
                 counts["unconfigured"] = counts.get("unconfigured", 0) + 1
                 continue
-            if not _claim(engine, row_id, now, settings):
+            if not _claim(engine, row_id, clock(), token, settings.lease):
                 counts["skipped"] += 1  # another sender took it
                 continue
             with Session(engine) as s:
                 n = s.get(Notification, row_id)
             assert n is not None
-            if not in_scope(n, settings):
-                _finish(
-                    engine,
-                    row_id,
-                    {"status": "dead", "last_error": "recipient out of scope: not sent"},
-                )
+            refused = refusal(n, settings)
+            if refused is not None:
+                _finish(engine, row_id, token, {"status": "dead", "last_error": refused})
                 counts["dead"] += 1
                 continue
+            failure: Exception | None = None
             try:
-                _send(n, settings, smtp)
+                attachments = _attachments(n)
+            except Exception as exc:  # a missing file fails this attempt, by name
+                attachments, failure = [], exc
+            if not _renew(engine, row_id, clock(), token, settings.lease):
+                counts["skipped"] += 1  # our lease ran out and another sender has it now
+                continue
+            try:
+                if failure is not None:
+                    raise failure
+                _send(n, settings, smtp, attachments)
             except Exception as exc:
                 attempts = n.attempts + 1
                 dead = attempts >= settings.max_attempts
                 _finish(
                     engine,
                     row_id,
+                    token,
                     {
                         "status": "dead" if dead else "pending",
                         "attempts": attempts,
-                        "next_attempt_at": now + backoff_delay(attempts, settings),
+                        "next_attempt_at": started + backoff_delay(attempts, settings),
                         "last_error": f"{exc.__class__.__name__}: {exc}"[:500],
                     },
                 )
@@ -273,6 +377,7 @@ def deliver_pending(
             _finish(
                 engine,
                 row_id,
+                token,
                 {
                     "status": "sent",
                     "attempts": n.attempts + 1,
@@ -366,6 +471,7 @@ def email_customer_ack(
         recipient=recipient,
         subject=subject,
         body=body,
+        audience="customer",
         dedupe_key=f"case:{case.id}:ack",
         region=case.region,
         country=case.country,
@@ -384,7 +490,8 @@ def telegram_case_alert(s: Session, case: Any, *, chat_id: str) -> Notification 
         channel="telegram",
         recipient=chat_id,
         subject=subject,
-        body=body,
+        body=privacy.mask_text(body),
+        directory=chat_directory(),
         dedupe_key=f"case:{case.id}:telegram",
         region=case.region,
         country=case.country,

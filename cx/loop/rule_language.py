@@ -13,10 +13,14 @@ The language (case-insensitive keywords; everything else is rejected with its po
                | operand IS [NOT] NULL
                | 'text' [NOT] IN themes
     operand   := column | 'text' | number | TRUE | FALSE | - number
+               | theme_sentiment '(' 'theme id' ')'
 
 Columns: the response columns of the data contract, any ``attr_<id>``, and the pseudo-columns
 ``sentiment`` (-1..1), ``theme`` (``theme = 'cleanliness'``: the comment mentions that theme) and
-``themes`` (the list), computed by :mod:`cx.voice.themes`. A null value never matches (SQL semantics).
+``themes`` (the list), computed by :mod:`cx.voice.themes`, and ``theme_sentiment('waiting_time')``:
+the polarity (-1..1) of that theme in the comment, null when the comment does not mention it
+(``theme_sentiment('waiting_time') < 0``: the comment complains about waiting). A null value
+never matches (SQL semantics).
 Error positions count characters from 1.
 Examples: ``attr_cleanliness < 4 AND city = 'Madrid'``; ``nps < 6 OR sentiment < 0``.
 
@@ -66,7 +70,8 @@ TEXT_COLUMNS = frozenset(
 BOOL_COLUMNS = frozenset({"excluded"})
 DATE_COLUMNS = frozenset({"responded_at"})
 THEME_COLUMNS = frozenset({"theme", "themes"})
-THEMES_PSEUDO = frozenset({"sentiment", "theme", "themes"})
+THEMES_PSEUDO = frozenset({"sentiment", "theme", "themes", "theme_sentiment"})
+THEME_SENTIMENT = "theme_sentiment"
 _ATTR = re.compile(r"attr_[a-z0-9_]{1,60}")
 
 
@@ -169,6 +174,7 @@ def tokenize(text: str) -> list[Token]:
 class Col:
     name: str
     pos: int
+    theme: str | None = None  # theme_sentiment('<theme>')
 
 
 @dataclass(frozen=True)
@@ -416,6 +422,10 @@ class _Parser:
 
     def column(self, tok: Token) -> Col:
         name = tok.value
+        if name == THEME_SENTIMENT:
+            raise RuleError(
+                "write theme_sentiment('theme_id'), e.g. theme_sentiment('price') < 0", tok.pos
+            )
         if not known_column(name):
             raise RuleError(f"unknown column {name!r}", tok.pos)
         self.columns.setdefault(name, tok.pos)
@@ -425,6 +435,8 @@ class _Parser:
         tok = self.take()
         if tok.kind == "IDENT":
             nxt = self.peek()
+            if nxt.kind == "LP" and tok.value == THEME_SENTIMENT:
+                return self.theme_sentiment(tok)
             if nxt.kind == "LP":
                 raise RuleError(f"function calls are not allowed ({tok.value!r})", tok.pos)
             return self.column(tok)
@@ -444,6 +456,17 @@ class _Parser:
         if tok.kind == "LP":
             raise RuleError("a sub-expression cannot be compared (no subqueries)", tok.pos)
         raise RuleError(f"expected a column or a value but found {self.describe(tok)}", tok.pos)
+
+    def theme_sentiment(self, tok: Token) -> Col:
+        """``theme_sentiment('<theme id>')``: the polarity of that theme in the comment."""
+        self.take()  # (
+        arg, close = self.take(), self.take()
+        if arg.kind != "STR" or close.kind != "RP":
+            raise RuleError(
+                "theme_sentiment takes one theme id in quotes: theme_sentiment('price')", tok.pos
+            )
+        self.columns.setdefault(THEME_SENTIMENT, tok.pos)
+        return Col(THEME_SENTIMENT, tok.pos, theme=str(arg.value))
 
     @staticmethod
     def check_comparable(a: Col | Lit, b: Col | Lit, pos: int) -> None:
@@ -483,7 +506,16 @@ def _date_lit(value: str, pos: int) -> datetime:
     return datetime(d.year, d.month, d.day, tzinfo=UTC)
 
 
+def _theme_sentiment(theme: str) -> pl.Expr:
+    position = pl.col("themes").list.eval(pl.element() == theme).list.arg_max()
+    return pl.when(pl.col("themes").list.contains(pl.lit(theme))).then(
+        pl.col(THEME_SENTIMENT).list.get(position, null_on_oob=True)
+    )
+
+
 def _operand(x: Col | Lit, other: Col | Lit | None = None) -> pl.Expr:
+    if isinstance(x, Col) and x.theme is not None:
+        return _theme_sentiment(x.theme)
     if isinstance(x, Col):
         if x.name == "theme":
             raise RuleError("theme is compared with = or IN: theme = 'cleanliness'", x.pos)
@@ -552,7 +584,14 @@ def _compile(node: Node) -> pl.Expr:
 
 
 def _theme_literals(node: Node) -> list[Lit]:
-    """The theme ids a rule names (``theme = 'x'``, ``theme IN ('x')``, ``'x' IN themes``)."""
+    """The theme ids a rule names (``theme = 'x'``, ``theme IN ('x')``, ``'x' IN themes``,
+    ``theme_sentiment('x')``)."""
+    operands = [] if isinstance(node, BoolOp | Not | Lit) else list(vars(node).values())
+    called = [Lit(x.theme, x.pos) for x in operands if isinstance(x, Col) and x.theme is not None]
+    return called + _named_themes(node)
+
+
+def _named_themes(node: Node) -> list[Lit]:
     if isinstance(node, BoolOp):
         return [lit for item in node.items for lit in _theme_literals(item)]
     if isinstance(node, Not):
@@ -587,7 +626,9 @@ def with_themes(frame: pl.LazyFrame, rule: Rule, *, always: bool = False) -> pl.
     """Add ``themes`` and ``sentiment`` from :mod:`cx.voice.themes` when the rule reads them (or
     ``always``, e.g. to hand cases their themes: tagging all rows at once is far cheaper)."""
     names = set(frame.collect_schema().names())
-    if {"sentiment", "themes"} <= names:
+    if {"sentiment", "themes"} <= names and (
+        THEME_SENTIMENT in names or THEME_SENTIMENT not in rule.columns
+    ):
         return frame
     if always and not rule.needs_themes and "comment" not in names:
         return frame
@@ -601,6 +642,14 @@ def with_themes(frame: pl.LazyFrame, rule: Rule, *, always: bool = False) -> pl.
         raise RuleError(f"comment themes could not be computed: {exc}") from None
 
 
+def masked_comments(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """The comments with personal data masked before any condition sees them: a rule on the
+    comment matches the masked text, so a match count cannot probe what masking hides."""
+    if "comment" not in rows.collect_schema().names():
+        return rows
+    return rows.with_columns(privacy.mask_pii(pl.col("comment")).alias("comment"))
+
+
 def matches(
     frame: pl.LazyFrame,
     scope: Scope,
@@ -611,7 +660,7 @@ def matches(
 ) -> pl.DataFrame:
     """Responses of the scope and filters that match ``rule`` (a query: scope first, one collect)."""
     rule = parse_rule(rule) if isinstance(rule, str) else rule
-    rows = with_themes(overview.scoped(frame, scope, filters), rule)
+    rows = with_themes(masked_comments(overview.scoped(frame, scope, filters)), rule)
     cond = rule_expr(rule, rows.collect_schema().names())
     out = rows.filter(cond).sort("response_id")
     return (out.head(limit) if limit else out).collect()
@@ -622,7 +671,7 @@ def match_count(
 ) -> dict[str, int]:
     """How many responses of the scope and filters match, out of how many."""
     parsed = parse_rule(rule)
-    rows = with_themes(overview.scoped(frame, scope, filters), parsed)
+    rows = with_themes(masked_comments(overview.scoped(frame, scope, filters)), parsed)
     cond = rule_expr(parsed, rows.collect_schema().names())
     got = rows.select(matched=cond.sum(), total=pl.len()).collect().row(0, named=True)
     return {"matched": int(got["matched"]), "total": int(got["total"])}

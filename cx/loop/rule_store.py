@@ -20,7 +20,9 @@ from sqlmodel import Session, select
 from cx import store
 from cx.core import data
 from cx.core import org as org_mod
+from cx.core.roles import DATA_ADMINS
 from cx.core.scope import Scope
+from cx.core.users import User
 from cx.loop.rule_language import RuleError, parse_rule
 from cx.store.models import RoutingRule, RuleHit
 
@@ -51,12 +53,25 @@ def save_rule(
     condition: str,
     scope: str = "world",
     actions: list[dict[str, Any]],
-    actor: str,
+    actor: User | str,
     source: str = "app",
     enabled: bool = True,
     expected_version: int | None = None,
 ) -> RoutingRule:
-    """Create or update a rule by name (validated first; optimistic version check); audited."""
+    """Create or update a rule by name (validated first; optimistic version check); audited.
+
+    ``actor`` is the acting user, who must be a data admin whose scope holds the rule's scope;
+    only the deployment's own sources (``rules.yaml``, the shell's ``cx rules``) act by name."""
+    if isinstance(actor, User):
+        if not actor.has(*DATA_ADMINS):
+            raise PermissionError(f"{actor.username} may not edit routing rules")
+        if not org_mod.within(Scope.parse(scope), actor.scope, org_mod.load(data.data_dir())):
+            raise PermissionError(
+                f"{actor.username} may not write a rule for {scope}: outside their scope"
+            )
+        actor = actor.username
+    elif source not in ("file", "cli"):
+        raise PermissionError("a routing rule saved from the app needs the acting user")
     name = name.strip()
     if not name or len(name) > 120:
         raise RuleError("a rule needs a name of 1 to 120 characters")

@@ -22,8 +22,8 @@ from cx.core import data, privacy
 from cx.core import org as org_mod
 from cx.core.filters import Filters
 from cx.core.scope import Scope, restrict
-from cx.loop import cases
-from cx.loop.rule_language import RuleError, parse_rule, rule_expr, with_themes
+from cx.loop import cases, notify
+from cx.loop.rule_language import RuleError, masked_comments, parse_rule, rule_expr, with_themes
 from cx.loop.rule_store import list_rules, sync_file_rules
 from cx.store.models import RoutingRule, RuleHit
 from cx.voice import themes
@@ -121,7 +121,7 @@ def run_rules(
             rows = restrict(
                 overview.scoped(frame, scope, Filters(wave=wave)), Scope.parse(rule.scope)
             )
-            rows = with_themes(rows, parsed)
+            rows = with_themes(masked_comments(rows), parsed)
             rows = rows.filter(rule_expr(parsed, rows.collect_schema().names()))
             if opens_cases:  # cases store the comment's themes: tag the matches in one go
                 rows = with_themes(rows, parsed, always=True)
@@ -154,6 +154,7 @@ def _fire(
     if matched.is_empty():
         return done
     assert rule.id is not None  # only stored rules run
+    contacts = notify.contact_directory(org)  # who email_contact may write to
     with store.session(engine) as s:
         seen = set(s.exec(select(RuleHit.response_id).where(RuleHit.rule_id == rule.id)))
         new = matched.filter(~pl.col("response_id").is_in(list(seen)))
@@ -194,6 +195,7 @@ def _fire(
                             subject=subject,
                             body=_contact_body(rule, r),
                             dedupe_key=key,
+                            directory=contacts,
                             **geo,
                         ):
                             done["notifications"] += 1
@@ -210,6 +212,7 @@ def _fire(
                             subject=render(a.get("subject") or DEFAULT_SUBJECT, values),
                             body=render(a.get("body") or DEFAULT_BODY, values),
                             dedupe_key=key,
+                            audience="customer",
                             **geo,
                         ):
                             done["notifications"] += 1

@@ -1,4 +1,5 @@
-"""How a message leaves: an SMTP client (TLS none / STARTTLS / SSL, login) and the Telegram Bot API.
+"""How a message leaves: an SMTP client (STARTTLS whenever the server offers it, SSL, login only
+over an encrypted connection unless allowed) and the Telegram Bot API.
 
 Transports only send. What to send, to whom and when (retries, scope checks) is the outbox's job
 (:mod:`cx.loop.notify`). Every e-mail carries a ``Message-ID`` derived from its outbox
@@ -20,13 +21,16 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from types import TracebackType
 
-TLS_MODES = ("none", "starttls", "ssl")
+TLS_MODES = ("auto", "starttls", "ssl", "none")
+"""``auto`` (the default): STARTTLS when the server offers it; ``starttls``: required; ``ssl``:
+TLS from the first byte (port 465); ``none``: never (a local relay)."""
 TELEGRAM_LIMIT = 4000
 """Characters of one Telegram message (the Bot API refuses more than 4096)."""
 
 
 class TransportError(ValueError):
-    """A transport asked for something it cannot do (an unknown TLS mode)."""
+    """A transport asked for something it cannot do (an unknown TLS mode, STARTTLS required but not
+    offered, a password to send over an unencrypted connection)."""
 
 
 def message_id(dedupe_key: str) -> str:
@@ -66,23 +70,30 @@ def email_message(
 
 class SmtpClient:
     """One SMTP connection for a batch of e-mails: opened on the first send, dropped on any error
-    (the next send reconnects), closed by :meth:`close` or at the end of a ``with`` block."""
+    (the next send reconnects), closed by :meth:`close` or at the end of a ``with`` block.
+
+    The password is only ever sent over TLS (SSL or STARTTLS) unless ``allow_plain``; ``ca_file``
+    adds a certificate authority to trust (a company's own, or a test server's)."""
 
     def __init__(
         self,
         host: str,
         port: int = 25,
         *,
-        tls: str = "none",
+        tls: str = "auto",
         user: str | None = None,
         password: str | None = None,
         timeout: float = 10.0,
+        allow_plain: bool = False,
+        ca_file: str | None = None,
     ) -> None:
         if tls not in TLS_MODES:
             raise TransportError(f"SMTP TLS mode {tls!r}: use one of {', '.join(TLS_MODES)}")
         self.host, self.port, self.tls = host, port, tls
         self.user, self.password, self.timeout = user, password, timeout
+        self.allow_plain, self.ca_file = allow_plain, ca_file
         self.conn: smtplib.SMTP | None = None
+        self.encrypted = False
 
     def send(self, msg: EmailMessage) -> None:
         """Hand one e-mail to the server; raise what the server or the network said."""
@@ -94,18 +105,40 @@ class SmtpClient:
             self.close()
             raise
 
+    def _context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.ca_file)
+
     def _connect(self) -> smtplib.SMTP:
         if self.tls == "ssl":
             conn: smtplib.SMTP = smtplib.SMTP_SSL(
-                self.host,
-                self.port,
-                timeout=self.timeout,
-                context=ssl.create_default_context(),
+                self.host, self.port, timeout=self.timeout, context=self._context()
             )
+            self.encrypted = True
         else:
             conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            if self.tls == "starttls":
-                conn.starttls(context=ssl.create_default_context())
+            self.encrypted = False
+            try:
+                if self.tls in ("auto", "starttls"):
+                    conn.ehlo()
+                    if conn.has_extn("starttls"):
+                        conn.starttls(context=self._context())
+                        conn.ehlo()
+                        self.encrypted = True
+                    elif self.tls == "starttls":
+                        raise TransportError(
+                            f"SMTP server {self.host}:{self.port} does not offer STARTTLS "
+                            "(CX_SMTP_TLS=starttls)"
+                        )
+                if self.user and not self.encrypted and not self.allow_plain:
+                    raise TransportError(
+                        f"refusing to send the SMTP password to {self.host}:{self.port} in clear "
+                        "text: the connection is not encrypted (use a server offering STARTTLS, "
+                        "CX_SMTP_TLS=ssl, or set CX_SMTP_ALLOW_PLAIN=1)"
+                    )
+            except Exception:
+                with contextlib.suppress(Exception):
+                    conn.close()
+                raise
         if self.user:
             conn.login(self.user, self.password or "")
         return conn

@@ -1,5 +1,5 @@
-"""Bench cases of the voice screens: theme tagging + sentiment throughput (comments per second)
-and the themes screen's summary query. No reference engine: DuckDB has no equivalent tagger."""
+"""Bench cases of the voice screens: theme tagging + sentiment (with per-theme polarity)
+throughput in comments per second, and the themes screen's summary and polarity-trend queries. No reference engine: DuckDB has no equivalent tagger."""
 
 from __future__ import annotations
 
@@ -32,10 +32,15 @@ def _summary(ctx: BenchContext) -> Any:
     return verbatims.theme_summary(ctx.responses, ctx.country, Filters(wave=ctx.latest))
 
 
+def _polarity(ctx: BenchContext) -> Any:
+    return verbatims.theme_polarity_trend(ctx.responses, ctx.country, Filters(wave=ctx.latest))
+
+
 def bench_cases() -> list[BenchCase]:
     return [
         BenchCase(
             "voice.tag_themes_sentiment [every comment]", _tag_all, items=_count, unit="comments"
         ),
         BenchCase("voice.theme_summary [country:ES]", _summary),
+        BenchCase("voice.theme_polarity_trend [country:ES, every wave]", _polarity),
     ]

@@ -85,6 +85,8 @@ class Notification(GeoFields, table=True):
     sent_at: datetime | None = ts_field(default=None)
     attachment_path: str | None = None  # a file sent with the e-mail, read when it goes out
     attachment_name: str | None = None  # its name in the e-mail (default: the file's name)
+    audience: str | None = None  # staff | customer (checked when queued); NULL: before the check
+    claimed_by: str | None = None  # the sender holding a "sending" row (lease: next_attempt_at)
 
 
 class Case(GeoFields, table=True):
@@ -267,3 +269,31 @@ class Agenda(SQLModel, table=True):
     screens: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     updated_by: str = ""
     updated_at: datetime = ts_field(default_factory=utcnow)
+
+
+class AuthSession(SQLModel, table=True):
+    """A signed-in browser. The browser holds only a random token; the store keeps its keyed
+    hash (HMAC with the signing key: rotating the key ends every session), the user it belongs
+    to and the account stamp it was opened with (a changed stamp ends it)."""
+
+    token_hash: str = Field(primary_key=True)
+    username: str = Field(index=True)
+    stamp: str = ""
+    kind: str = "password"  # password | sso
+    created_at: datetime = ts_field(default_factory=utcnow)
+    last_seen_at: datetime = ts_field(default_factory=utcnow)
+    expires_at: datetime = ts_field(index=True)
+    address: str = ""
+    user_agent: str = ""
+
+
+class SignInAttempt(SQLModel, table=True):
+    """One sign-in attempt: counted per username and per client address for lockout and rate
+    limiting (``cleared`` once an administrator unlocks the account)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = ts_field(default_factory=utcnow, index=True)
+    username: str = Field(index=True)
+    address: str = Field(index=True)
+    ok: bool = False
+    cleared: bool = False

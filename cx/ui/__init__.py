@@ -10,9 +10,10 @@ never import this facade; to patch a cache or a constant in a test, patch it in 
 (``cx.ui.data``, ``cx.ui.auth``…), where it is looked up.
 """
 
+from cx.ui.account import render as account_screen
 from cx.ui.actions import act, flash, keep_flash, seen_version
 from cx.ui.alerts import alert_card
-from cx.ui.auth import COOKIE_KEY_FILE, cookie_key, current_user, login_gate, require_user, scope
+from cx.ui.auth import current_user, login_gate, require_user, scope, session_token
 from cx.ui.cases import case_actions, case_history, case_worklist
 from cx.ui.components import (
     Figure,
@@ -42,7 +43,17 @@ from cx.ui.data import (
     version,
     waves,
 )
-from cx.ui.ingest import import_result, mapping_editor, validation_report, wave_import_options
+from cx.ui.ingest import (
+    IMPORT_ERRORS,
+    geography_accept_step,
+    geography_accepted,
+    import_error,
+    import_result,
+    mapping_editor,
+    undo_panel,
+    validation_report,
+    wave_import_options,
+)
 from cx.ui.meeting import kicker, slide, slide_style, stepper
 from cx.ui.navigation import FRONT_LINE, MANAGERS, PAGES, PageSpec, allowed, navigation
 from cx.ui.plans import (
@@ -66,13 +77,19 @@ from cx.ui.state import (
     url_pick,
     url_select,
 )
-from cx.ui.voice import CARD_CSS, verbatim_cards, verbatim_html
+from cx.ui.voice import (
+    CARD_CSS,
+    verbatim_cards,
+    verbatim_downloads,
+    verbatim_filters,
+    verbatim_html,
+)
 
 __all__ = [
+    "account_screen",
     "CACHE_ENTRIES",
     "CACHE_TTL",
     "CARD_CSS",
-    "COOKIE_KEY_FILE",
     "FRONT_LINE",
     "Figure",
     "MANAGERS",
@@ -88,7 +105,7 @@ __all__ = [
     "case_actions",
     "case_history",
     "case_worklist",
-    "cookie_key",
+    "session_token",
     "current_user",
     "data_root",
     "engine",
@@ -101,6 +118,10 @@ __all__ = [
     "flash",
     "fmt_points",
     "header",
+    "IMPORT_ERRORS",
+    "geography_accept_step",
+    "geography_accepted",
+    "import_error",
     "import_result",
     "keep_flash",
     "kicker",
@@ -136,8 +157,11 @@ __all__ = [
     "url_param",
     "url_pick",
     "url_select",
+    "undo_panel",
     "validation_report",
     "verbatim_cards",
+    "verbatim_downloads",
+    "verbatim_filters",
     "verbatim_html",
     "version",
     "wave_import_options",

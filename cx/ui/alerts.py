@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from cx import charts
+from cx.core.text import escape_markdown
 from cx.loop import alerts
 
 
@@ -22,10 +23,16 @@ def alert_card(
         text, chart, buttons = st.columns([5, 3, 3], gap="medium")
         with text:
             level = "Agency" if alert["level"] == "agency" else "Country"
-            st.markdown(f"#### {alert['label']} · {alert['entity']}")
+            st.markdown(
+                f"#### {escape_markdown(alert['label'])} · {escape_markdown(alert['entity'])}"
+            )
             st.caption(
                 f"{level} · score {alert['score']:.1f} · n = {alert['n']:,} · {', '.join(alert['reasons'])} · status: **{alert['status']}**"
-                + (f" · linked to {alert['action_ref']}" if alert["action_ref"] else "")
+                + (
+                    f" · linked to {escape_markdown(alert['action_ref'])}"
+                    if alert["action_ref"]
+                    else ""
+                )
             )
             st.text(alert["sentence"])
         with chart:

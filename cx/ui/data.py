@@ -140,6 +140,11 @@ def ensure_data() -> None:
             bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
         dataset.ensure_demo(root, progress=progress)
-        progress("Opening demo complaint cases for Madrid and Paris…", 0.95)
-        complaints.seed_demo_cases(engine(), data.scan_responses(root))
+        if os.environ.get("DATABASE_URL"):
+            # a configured database may be production's: the demo never writes into it unless
+            # asked (`cx demo --seed-store`)
+            progress("Demo data ready (no demo cases in the configured database).", 0.95)
+        else:
+            progress("Opening demo complaint cases for Madrid and Paris…", 0.95)
+            complaints.seed_demo_cases(engine(), data.scan_responses(root))
         status.update(label="Demo dataset ready.", state="complete", expanded=False)

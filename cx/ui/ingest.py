@@ -1,16 +1,24 @@
 """Import screen: the wave's import options, the column-mapping editor, the dry run's
-validation report and what the import wrote."""
+validation report, the accept step for new geography, what the import wrote, its errors in one
+line and the undo of a wave's last replace or append."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 import streamlit as st
 
 from cx import ingest
+from cx.core.data import DataError
+from cx.core.privacy import mask_text
 from cx.ingest import mapping
 from cx.ui.components import Figure, figures
+
+IMPORT_ERRORS = (ingest.FormatError, ingest.IngestError, ingest.MappingError, DataError)
+"""What an import refuses with a one-line reason (anything else is a bug, still shown in one line)."""
+ACCEPT_KEY = "import_accept_geography"
 
 
 def wave_import_options(next_wave: str) -> tuple[str, str, str, str]:
@@ -77,3 +85,57 @@ def import_result(message: str, rows: list[dict[str, Any]]) -> None:
     """What an import wrote: one sentence, then one row per outcome (file written, quarantine reasons)."""
     st.success(message)
     st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def geography_accepted() -> bool:
+    """Whether the analyst ticked the accept step (read before the dry run, shown after it)."""
+    return bool(st.session_state.get(ACCEPT_KEY, False))
+
+
+def geography_accept_step(report: ingest.ImportResult) -> None:
+    """Without org.yaml: the new and moved agencies of the file, and the box that accepts them."""
+    if report.geography.is_empty():
+        return
+    st.warning(
+        "There is no org.yaml, so each agency's place comes from the earlier waves. These agencies "
+        "are new or moved: their rows stay in quarantine until you accept where they belong."
+    )
+    st.dataframe(report.geography, hide_index=True, width="stretch")
+    st.checkbox(
+        "I checked these agencies, regions and countries: accept them "
+        "(recorded in the audit trail under my name)",
+        key=ACCEPT_KEY,
+    )
+
+
+def import_error(exc: BaseException, expected: bool = True) -> None:
+    """An import refused (or failed) in one line, personal data masked, and what to do next."""
+    text = mask_text(" ".join(str(exc).split()))
+    if expected:
+        st.error(f"{text.rstrip('.')}. Fix the file or the choices above and upload again.")
+    else:
+        st.error(
+            f"The import failed unexpectedly ({exc.__class__.__name__}: {text}). "
+            "The wave is unchanged unless a result is shown above."
+        )
+
+
+def undo_panel(root: Path) -> None:
+    """Put a wave back to its version before its last replace or append."""
+    kept = ingest.undoable(root)
+    if not kept:
+        return
+    with st.expander("Undo the last replace or append of a wave"):
+        wave = st.selectbox(
+            "Wave",
+            list(kept),
+            format_func=lambda w: f"{w} ({kept[w]} earlier version(s) kept)",
+            key="undo_wave",
+        )
+        if st.button(f"Restore the previous version of {wave}", key="undo_button"):
+            try:
+                restored = ingest.undo(root, str(wave), lock_timeout=30)
+            except IMPORT_ERRORS as exc:
+                import_error(exc)
+                return
+            st.success(restored.as_rows()[0]["reason"])

@@ -30,9 +30,9 @@ FRONT_LINE = roles.FRONT_LINE
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("pages/overview.py", "Overview", ":material/dashboard:", "overview", "Dashboards"),
+    PageSpec("screens/overview.py", "Overview", ":material/dashboard:", "overview", "Dashboards"),
     PageSpec(
-        "pages/segments.py",
+        "screens/segments.py",
         "Segments & RFM",
         ":material/groups:",
         "segments",
@@ -40,7 +40,7 @@ PAGES: tuple[PageSpec, ...] = (
         MANAGERS,
     ),
     PageSpec(
-        "pages/drivers.py",
+        "screens/drivers.py",
         "Strengths & weaknesses",
         ":material/balance:",
         "drivers",
@@ -48,7 +48,7 @@ PAGES: tuple[PageSpec, ...] = (
         MANAGERS,
     ),
     PageSpec(
-        "pages/benchmarks.py",
+        "screens/benchmarks.py",
         "Benchmarks",
         ":material/leaderboard:",
         "benchmarks",
@@ -56,7 +56,7 @@ PAGES: tuple[PageSpec, ...] = (
         MANAGERS,
     ),
     PageSpec(
-        "pages/evolution.py",
+        "screens/evolution.py",
         "Evolution",
         ":material/trending_up:",
         "evolution",
@@ -64,7 +64,7 @@ PAGES: tuple[PageSpec, ...] = (
         MANAGERS,
     ),
     PageSpec(
-        "pages/zones.py",
+        "screens/zones.py",
         "World zones",
         ":material/public:",
         "zones",
@@ -73,7 +73,7 @@ PAGES: tuple[PageSpec, ...] = (
         ("world", "region"),
     ),
     PageSpec(
-        "pages/themes.py",
+        "screens/themes.py",
         "Comment themes",
         ":material/forum:",
         "themes",
@@ -81,7 +81,7 @@ PAGES: tuple[PageSpec, ...] = (
         MANAGERS,
     ),
     PageSpec(
-        "pages/verbatims.py",
+        "screens/verbatims.py",
         "Verbatims",
         ":material/format_quote:",
         "verbatims",
@@ -89,7 +89,7 @@ PAGES: tuple[PageSpec, ...] = (
         MANAGERS,
     ),
     PageSpec(
-        "pages/alerts.py",
+        "screens/alerts.py",
         "Alerts",
         ":material/notifications_active:",
         "alerts",
@@ -97,7 +97,7 @@ PAGES: tuple[PageSpec, ...] = (
         MANAGERS,
     ),
     PageSpec(
-        "pages/cases.py",
+        "screens/cases.py",
         "Complaint cases",
         ":material/support_agent:",
         "cases",
@@ -105,7 +105,7 @@ PAGES: tuple[PageSpec, ...] = (
         (*FRONT_LINE, *MANAGERS),
     ),
     PageSpec(
-        "pages/case_dashboard.py",
+        "screens/case_dashboard.py",
         "Case management",
         ":material/monitoring:",
         "case-dashboard",
@@ -113,16 +113,18 @@ PAGES: tuple[PageSpec, ...] = (
         MANAGERS,
     ),
     PageSpec(
-        "pages/rules.py",
+        "screens/rules.py",
         "Routing rules",
         ":material/alt_route:",
         "rules",
         "Close the loop",
         roles.DATA_ADMINS,
     ),
-    PageSpec("pages/plans.py", "Action plans", ":material/task_alt:", "plans", "Improve", MANAGERS),
     PageSpec(
-        "pages/meeting.py",
+        "screens/plans.py", "Action plans", ":material/task_alt:", "plans", "Improve", MANAGERS
+    ),
+    PageSpec(
+        "screens/meeting.py",
         "Review meeting",
         ":material/co_present:",
         "meeting",
@@ -130,10 +132,10 @@ PAGES: tuple[PageSpec, ...] = (
         MANAGERS,
     ),
     PageSpec(
-        "pages/reports.py", "Reports", ":material/picture_as_pdf:", "reports", "Improve", MANAGERS
+        "screens/reports.py", "Reports", ":material/picture_as_pdf:", "reports", "Improve", MANAGERS
     ),
     PageSpec(
-        "pages/fieldwork.py",
+        "screens/fieldwork.py",
         "Fieldwork",
         ":material/mark_email_read:",
         "fieldwork",
@@ -141,13 +143,14 @@ PAGES: tuple[PageSpec, ...] = (
         MANAGERS,
     ),
     PageSpec(
-        "pages/import.py",
+        "screens/import.py",
         "Import data",
         ":material/upload_file:",
         "import",
         "Data",
         roles.DATA_ADMINS,
     ),
+    PageSpec("screens/account.py", "Account", ":material/manage_accounts:", "account", "Account"),
 )
 
 

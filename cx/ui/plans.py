@@ -118,7 +118,14 @@ def plan_tasks(
     st.markdown("#### Tasks")
     ticked = None
     for t in tasks:
-        if st.checkbox(plans.task_label(t), value=t.done, key=f"task_{t.id}_{t.version}") != t.done:
+        if (
+            st.checkbox(
+                text_mod.escape_markdown(plans.task_label(t)),
+                value=t.done,
+                key=f"task_{t.id}_{t.version}",
+            )
+            != t.done
+        ):
             ticked = t
     with st.form(f"task_{plan.id}", clear_on_submit=True):
         c1, c2, c3, c4 = st.columns([3, 2, 2, 1], vertical_alignment="bottom")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 import streamlit as st
 
@@ -51,3 +53,92 @@ def verbatim_cards(df: pl.DataFrame) -> None:
     """Verbatims as cards, newest first: agency, wave, score, themes and sentiment above each comment."""
     if not df.is_empty():
         st.html(verbatim_html(df))
+
+
+def verbatim_filters(
+    options: dict[str, list[str]], labels: dict[str, str], wave_label: str
+) -> dict[str, str | None]:
+    """The verbatim explorer's filters (each bound to the URL): theme, that theme's polarity,
+    overall sentiment, score band, agency, wave and a plain-text search. Empty = no filter."""
+    c1, c2, c3, c4, c5, c6 = st.columns(6)
+    picks = {
+        "theme": c1.selectbox(
+            "Theme",
+            ["", *options["theme"]],
+            format_func=lambda t: labels.get(t, "All themes"),
+            key="vb_theme",
+            bind="query-params",
+        ),
+        "polarity": c2.selectbox(
+            "Said about it",
+            ["", "negative", "positive", "neutral"],
+            format_func=lambda p: {"": "Any polarity"}.get(p, p.capitalize()),
+            key="vb_polarity",
+            bind="query-params",
+            help="The polarity of the chosen theme in the comment: 'lovely staff, but the queue "
+            "took ages' is positive on staff and negative on waiting time.",
+        ),
+        "sentiment": c3.selectbox(
+            "Overall sentiment",
+            ["", "positive", "negative", "neutral"],
+            format_func=lambda s: s.capitalize() or "Any sentiment",
+            key="vb_sentiment",
+            bind="query-params",
+        ),
+        "score_band": c4.selectbox(
+            "Score",
+            ["", "promoter", "passive", "detractor"],
+            format_func=lambda s: f"{s.capitalize()}s" if s else "Any score",
+            key="vb_band",
+            bind="query-params",
+        ),
+        "agency": c5.selectbox(
+            "Agency",
+            ["", *options["agency"]],
+            format_func=lambda a: a or "All agencies",
+            key="vb_agency",
+            bind="query-params",
+        ),
+        "wave": c6.selectbox(
+            "Wave",
+            ["", *options["wave"]],
+            format_func=lambda w: {"": wave_label, "all": "All waves"}.get(w, w),
+            key="vb_wave",
+            bind="query-params",
+        ),
+    }
+    search = st.text_input(
+        "Search the comments (plain text)",
+        key="vb_search",
+        bind="query-params",
+        placeholder="e.g. cola, attente, queue, очередь",
+    )
+    picks["search"] = search.strip()
+    return {k: (v or None) for k, v in picks.items()}
+
+
+def verbatim_downloads(
+    rows: Callable[[], pl.DataFrame], count: int, name: str = "verbatims"
+) -> None:
+    """CSV and XLSX downloads of the filtered verbatims (``rows`` gives them scoped and masked,
+    only when a button is clicked), written by the one export writer :mod:`cx.core.export`
+    (formula-looking cells neutralised)."""
+    from cx.core import export
+
+    left, right, _ = st.columns([1, 1, 3])
+    left.download_button(
+        f"CSV · {count:,}",
+        data=lambda: export.csv_bytes(rows()),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        disabled=count == 0,
+        key="vb_csv",
+    )
+    right.download_button(
+        f"XLSX · {count:,}",
+        data=lambda: export.xlsx_bytes(rows(), sheet="verbatims"),
+        file_name=f"{name}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        disabled=count == 0,
+        key="vb_xlsx",
+    )

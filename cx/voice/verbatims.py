@@ -4,7 +4,10 @@ Pure queries ``(LazyFrame, Scope, Filters, **kwargs) -> DataFrame`` that start f
 :func:`cx.analytics.overview.scoped`. Comments are tagged by :func:`cx.voice.themes.tag` and masked by
 :func:`cx.core.privacy.mask_pii` before anything is shown. Small cells follow the data contract:
 a theme with fewer than 5 mentions (or fewer than 5 comments without it) shows no score, and no
-verbatim of an agency x wave cell with fewer than 5 responses is ever returned.
+verbatim of an agency x wave cell with fewer than 5 responses is ever returned. Each mention of
+a theme carries its own polarity (``theme_sentiment``: "lovely staff, but the queue took ages" is
+a positive staff mention and a negative waiting one); the summary, the polarity trend and the
+verbatim filter read it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from cx.core.text import escape_html, escape_html_expr
 from cx.voice import themes
 
 SENTIMENT_BANDS = {"positive": (0.05, None), "negative": (None, -0.05), "neutral": (-0.05, 0.05)}
+POLARITY_CUT = 0.05  # |polarity| at or under it is a neutral mention
+EXPORT_LIMIT = 50_000
 SCORE_BANDS = ("promoter", "passive", "detractor")
 MASK_TOKENS = ["email", "phone", "card", "iban"]
 ALL_WAVES = "all"
@@ -39,6 +44,7 @@ def _comments(
             comment=pl.lit(None, pl.String),
             themes=pl.lit([], pl.List(pl.String)),
             sentiment=pl.lit(None, pl.Float64),
+            theme_sentiment=pl.lit([], pl.List(pl.Float64)),
         )
     rows = rows.filter(pl.col("comment").str.strip_chars().str.len_chars() > 0)
     return themes.tag(rows, language="language" if "language" in cols else None)
@@ -71,10 +77,10 @@ def theme_summary(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.Dat
         DET=pl.col("det").sum(),
     )
     per_theme = (
-        tagged.select("themes", "weight", "wp", "wd", "pro", "det", "sentiment")
-        .explode("themes")
+        tagged.select("themes", "theme_sentiment", "weight", "wp", "wd", "pro", "det")
+        .explode("themes", "theme_sentiment")
         .filter(pl.col("themes").is_not_null())
-        .rename({"themes": "theme"})
+        .rename({"themes": "theme", "theme_sentiment": "polarity"})
         .group_by("theme")
         .agg(
             mentions=pl.len(),
@@ -83,7 +89,9 @@ def theme_summary(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.Dat
             wd=pl.col("wd").sum(),
             pro=pl.col("pro").sum(),
             det=pl.col("det").sum(),
-            sentiment=pl.col("sentiment").mean(),
+            sentiment=pl.col("polarity").mean(),
+            positive_share=(pl.col("polarity") > POLARITY_CUT).mean(),
+            negative_share=(pl.col("polarity") < -POLARITY_CUT).mean(),
         )
     )
     df = (
@@ -121,6 +129,8 @@ def theme_summary(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.Dat
         "sentiment",
         "detractor_share",
         "promoter_share",
+        "positive_share",
+        "negative_share",
     ]
     df = df.with_columns(
         [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in hidden]
@@ -152,6 +162,8 @@ def theme_summary(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.Dat
         "detractor_share",
         "promoter_share",
         "sentiment",
+        "positive_share",
+        "negative_share",
         "n_comments",
         "low_base",
         "suppressed",
@@ -228,6 +240,52 @@ def theme_trend(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.DataF
     )
 
 
+def theme_polarity_trend(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.DataFrame:
+    """Per wave (chronological) and theme: mentions and the shares of positive and negative
+    mentions (each mention's own polarity); ``net`` = positive minus negative share. A cell with
+    fewer than 5 mentions shows no share."""
+    order = all_waves(frame)
+    tagged = _comments(frame, scope, filters.with_wave(None), waves=False)
+    df = (
+        tagged.select("wave", "themes", "theme_sentiment")
+        .explode("themes", "theme_sentiment")
+        .filter(pl.col("themes").is_not_null())
+        .rename({"themes": "theme", "theme_sentiment": "polarity"})
+        .group_by("wave", "theme")
+        .agg(
+            mentions=pl.len(),
+            positive_share=(pl.col("polarity") > POLARITY_CUT).mean(),
+            negative_share=(pl.col("polarity") < -POLARITY_CUT).mean(),
+        )
+        .join(themes.load_taxonomy().label_frame().lazy(), on="theme", how="inner")
+        .with_columns(
+            net=pl.col("positive_share") - pl.col("negative_share"),
+            suppressed=pl.col("mentions") < metrics.SUPPRESS_BELOW,
+            low_base=pl.col("mentions") < metrics.LOW_BASE,
+            order=wave_rank(order),
+        )
+        .sort(["theme", "order"])
+        .collect()
+    )
+    return df.with_columns(
+        [
+            pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
+            for c in ("positive_share", "negative_share", "net")
+        ]
+    ).select(
+        "wave",
+        "theme",
+        "label",
+        "mentions",
+        "positive_share",
+        "negative_share",
+        "net",
+        "low_base",
+        "suppressed",
+        "order",
+    )
+
+
 def word_frequencies(
     frame: pl.LazyFrame, scope: Scope, filters: Filters, limit: int = 150
 ) -> pl.DataFrame:
@@ -276,7 +334,11 @@ def _highlight(text: pl.Expr, theme: str | None, search: str | None) -> pl.Expr:
     """HTML-escaped text with the chosen theme's expressions and the search term wrapped in <mark>."""
     escaped = escape_html_expr(text)
     tax = themes.load_taxonomy()
-    expressions = [e for _, exprs in tax.theme(theme).expressions for e in exprs] if theme else []
+    expressions = (
+        [themes.inflected(e, lang) for lang, exprs in tax.theme(theme).expressions for e in exprs]
+        if theme
+        else []
+    )
     theme_rx = themes.highlight_regex(expressions)
     search_rx = (
         themes.literal_regex(escape_html(search.strip())) if search and search.strip() else None
@@ -291,36 +353,44 @@ def _highlight(text: pl.Expr, theme: str | None, search: str | None) -> pl.Expr:
     )
 
 
-def verbatims(
+POLARITIES = ("positive", "negative", "neutral")
+
+
+def _polarity_band(value: pl.Expr, polarity: str) -> pl.Expr:
+    if polarity == "positive":
+        return value > POLARITY_CUT
+    if polarity == "negative":
+        return value < -POLARITY_CUT
+    return value.abs() <= POLARITY_CUT
+
+
+def _matching(
     frame: pl.LazyFrame,
     scope: Scope,
     filters: Filters,
-    theme: str | None = None,
-    search: str | None = None,
-    sentiment: str | None = None,
-    score_band: str | None = None,
-    agency: str | None = None,
-    wave: str | None = None,
-    limit: int = 200,
-) -> pl.DataFrame:
-    """Masked comments matching the explorer's filters, newest first, with highlighted HTML.
-
-    ``wave``: None = the shared filter's wave, ``"all"`` = every wave. ``search`` is literal text
-    (case- and accent-insensitive), never a regex; it runs on the masked comment. Comments of an
-    agency x wave cell with fewer than 5 responses are never returned. ``matches`` = total hits.
-    """
+    theme: str | None,
+    search: str | None,
+    sentiment: str | None,
+    score_band: str | None,
+    agency: str | None,
+    wave: str | None,
+    polarity: str | None,
+) -> pl.LazyFrame | None:
+    """Masked, tagged comments of the scope matching the explorer's filters (None: no comments)."""
     if sentiment is not None and sentiment not in SENTIMENT_BANDS:
         raise ValueError(f"unknown sentiment {sentiment!r}; use {', '.join(SENTIMENT_BANDS)}")
     if score_band is not None and score_band not in SCORE_BANDS:
         raise ValueError(f"unknown score band {score_band!r}; use {', '.join(SCORE_BANDS)}")
+    if polarity is not None and polarity not in POLARITIES:
+        raise ValueError(f"unknown theme polarity {polarity!r}; use {', '.join(POLARITIES)}")
     f = filters.with_wave(None) if wave == ALL_WAVES else filters.with_wave(wave or filters.wave)
     cols = frame.collect_schema().names()
+    if "comment" not in cols:
+        return None
     rows = scoped(frame, scope, f, waves=f.wave is not None)
     rows = rows.with_columns(cell_n=pl.len().over(["agency", "wave"])).filter(
         pl.col("cell_n") >= metrics.SUPPRESS_BELOW
     )
-    if "comment" not in cols:
-        return pl.DataFrame()
     rows = rows.filter(pl.col("comment").str.strip_chars().str.len_chars() > 0).with_columns(
         comment=mask_pii(pl.col("comment"))
     )
@@ -343,6 +413,21 @@ def verbatims(
     if theme:
         themes.load_taxonomy().theme(theme)  # unknown theme -> ThemeError naming the themes
         tagged = tagged.filter(pl.col("themes").list.contains(theme))
+        position = pl.col("themes").list.eval(pl.element() == theme).list.arg_max()
+        tagged = tagged.with_columns(
+            theme_polarity=pl.col("theme_sentiment").list.get(position, null_on_oob=True)
+        )
+    else:
+        tagged = tagged.with_columns(theme_polarity=pl.lit(None, pl.Float64))
+    if polarity:
+        if theme:
+            tagged = tagged.filter(_polarity_band(pl.col("theme_polarity"), polarity))
+        else:
+            tagged = tagged.filter(
+                pl.col("theme_sentiment")
+                .list.eval(_polarity_band(pl.element(), polarity))
+                .list.any()
+            )
     if sentiment:
         lo, hi = SENTIMENT_BANDS[sentiment]
         if lo is not None:
@@ -354,26 +439,110 @@ def verbatims(
                 pl.col("sentiment") < hi if sentiment == "negative" else pl.col("sentiment") <= hi
             )
     order = [c for c in ("responded_at", "response_id") if c in cols]
-    keep = [
+    return tagged.with_columns(matches=pl.len()).sort(
+        order, descending=[True] * len(order) if order else False
+    )
+
+
+def _keep(frame: pl.LazyFrame) -> list[str]:
+    cols = frame.collect_schema().names()
+    return [
         c
         for c in ("response_id", "wave", "responded_at", "country", "agency", "nps", "language")
         if c in cols
     ]
+
+
+_SCORE_BAND = (
+    pl.when(metrics.is_promoter())
+    .then(pl.lit("promoter"))
+    .when(metrics.is_passive())
+    .then(pl.lit("passive"))
+    .otherwise(pl.lit("detractor"))
+)
+
+
+def verbatims(
+    frame: pl.LazyFrame,
+    scope: Scope,
+    filters: Filters,
+    theme: str | None = None,
+    search: str | None = None,
+    sentiment: str | None = None,
+    score_band: str | None = None,
+    agency: str | None = None,
+    wave: str | None = None,
+    limit: int = 200,
+    polarity: str | None = None,
+) -> pl.DataFrame:
+    """Masked comments matching the explorer's filters, newest first, with highlighted HTML.
+
+    ``wave``: None = the shared filter's wave, ``"all"`` = every wave. ``search`` is literal text
+    (case- and accent-insensitive), never a regex; it runs on the masked comment. ``polarity``
+    (positive / negative / neutral) is the polarity of the chosen ``theme`` in the comment (of
+    any theme without one). Comments of an agency x wave cell with fewer than 5 responses are
+    never returned. ``matches`` = total hits.
+    """
+    rows = _matching(
+        frame, scope, filters, theme, search, sentiment, score_band, agency, wave, polarity
+    )
+    if rows is None:
+        return pl.DataFrame()
     out = (
-        tagged.with_columns(matches=pl.len())
-        .sort(order, descending=[True] * len(order) if order else False)
-        .head(limit)
+        rows.head(limit)
         .with_columns(
-            score_band=pl.when(metrics.is_promoter())
-            .then(pl.lit("promoter"))
-            .when(metrics.is_passive())
-            .then(pl.lit("passive"))
-            .otherwise(pl.lit("detractor")),
-            comment_html=_highlight(pl.col("comment"), theme, search),
+            score_band=_SCORE_BAND, comment_html=_highlight(pl.col("comment"), theme, search)
         )
-        .select(*keep, "score_band", "themes", "sentiment", "comment", "comment_html", "matches")
+        .select(
+            *_keep(frame),
+            "score_band",
+            "themes",
+            "sentiment",
+            "theme_polarity",
+            "comment",
+            "comment_html",
+            "matches",
+        )
     )
     return out.collect()
+
+
+def export_count(found: pl.DataFrame) -> int:
+    """How many verbatims a download of the screen's filters holds (its ``matches``, capped)."""
+    return 0 if found.is_empty() else min(int(found["matches"][0]), EXPORT_LIMIT)
+
+
+def verbatim_export(
+    frame: pl.LazyFrame,
+    scope: Scope,
+    filters: Filters,
+    theme: str | None = None,
+    search: str | None = None,
+    sentiment: str | None = None,
+    score_band: str | None = None,
+    agency: str | None = None,
+    wave: str | None = None,
+    polarity: str | None = None,
+) -> pl.DataFrame:
+    """Every verbatim the explorer's filters match (at most 50,000, newest first) as plain columns
+    for CSV / XLSX: the same scope, suppression and PII masking as the screen, themes as text,
+    no HTML. Write it with :mod:`cx.core.export` (which neutralises formula-looking cells)."""
+    rows = _matching(
+        frame, scope, filters, theme, search, sentiment, score_band, agency, wave, polarity
+    )
+    if rows is None:
+        return pl.DataFrame()
+    return (
+        rows.head(EXPORT_LIMIT)
+        .with_columns(
+            score_band=_SCORE_BAND,
+            themes=pl.col("themes").list.join(", "),
+            sentiment=pl.col("sentiment").round(3),
+            theme_polarity=pl.col("theme_polarity").round(3),
+        )
+        .select(*_keep(frame), "score_band", "themes", "sentiment", "theme_polarity", "comment")
+        .collect()
+    )
 
 
 # ---------------------------------------------------------------- takeaways

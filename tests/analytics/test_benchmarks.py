@@ -216,11 +216,13 @@ def test_parent_hidden_when_rest_of_country_is_under_five() -> None:
             _agency(Q2, "ES", "Norte", 20, 5, 40),
             _agency(Q2, "ES", "Sur", 1, 1, 3),  # Spain minus Norte = 3 answers: would reveal Sur
             _agency(Q2, "FR", "Lille", 50, 10, 100),
+            _agency(Q2, "FR", "Lyon", 40, 10, 80),
+            _agency(Q2, "FR", "Nice", 30, 10, 60),
         ]
     ).lazy()
     df = benchmarks.attribute_benchmark(frame, Scope.parse("agency:Norte"), Filters(wave=Q2))
     assert df["parent_mean"].is_null().all()
-    assert df["world_mean"].is_not_null().all()
+    assert df["world_mean"].is_not_null().all()  # the world minus Norte holds 4 other agencies
     league = benchmarks.league_table(frame, Scope.parse("agency:Norte"), Filters(wave=Q2), "agency")
     assert league["parent_nps"][0] is None and league["vs_parent_significant"][0] is False
 

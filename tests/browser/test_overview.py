@@ -15,7 +15,7 @@ def test_login_scope_cookie_and_logout_in_a_real_browser(app_url: str, page: obj
     # A page URL opened directly on a fresh server without logging in shows no data, only the form.
     page.goto(f"{app_url}/benchmarks")  # type: ignore[attr-defined]
     page.get_by_role("button", name="Sign in").wait_for()  # type: ignore[attr-defined]
-    wait_idle(page)
+    assert "/signin?next=/benchmarks" in page.url  # type: ignore[attr-defined]
     shot(page, "anonymous-direct-url")
     assert page.locator('[data-testid="stMetric"]').count() == 0  # type: ignore[attr-defined]
     assert "Benchmarks" not in body(page) and "Madrid" not in body(page)
@@ -47,12 +47,10 @@ def test_login_scope_cookie_and_logout_in_a_real_browser(app_url: str, page: obj
     assert "Wave 2025-Q4" in body(page)
     assert page.locator('[role="dialog"]').count() == 0  # type: ignore[attr-defined]
 
-    page.get_by_role("button", name="Log out").click()  # type: ignore[attr-defined]
-    page.get_by_role("button", name="Sign in").wait_for()  # type: ignore[attr-defined]
-    wait_idle(page)
+    page.get_by_role("button", name="Sign out").click()  # type: ignore[attr-defined]
+    page.get_by_text("You are signed out").wait_for()  # type: ignore[attr-defined]
     shot(page, "logged-out")
     assert page.locator('[data-testid="stMetric"]').count() == 0  # type: ignore[attr-defined]
     page.reload()  # type: ignore[attr-defined]
     page.get_by_role("button", name="Sign in").wait_for()  # type: ignore[attr-defined]
-    wait_idle(page)
-    assert "NPS overview" not in body(page)
+    assert "/signin" in page.url and "NPS overview" not in body(page)  # type: ignore[attr-defined]

@@ -1,6 +1,8 @@
 """Every screen in a real browser for the CEO, a country manager and an agency manager:
 it renders without an error box, stays inside the scope, and a screenshot is saved to look at."""
 
+from pathlib import Path
+
 import pytest
 
 from cx import ui
@@ -18,8 +20,10 @@ FOREIGN = {
 
 
 @pytest.mark.parametrize("username", ["ceo", "es.manager", "madrid.manager"])
-def test_every_screen_renders_in_a_real_browser(app_url: str, page: object, username: str) -> None:
-    user = users.get(username, ROOT / ".streamlit" / "users.yaml")
+def test_every_screen_renders_in_a_real_browser(
+    demo_root: Path, app_url: str, page: object, username: str
+) -> None:
+    user = users.get(username, demo_root / "users.yaml")
     assert user is not None
     page.goto(app_url)  # type: ignore[attr-defined]
     login(page, username)

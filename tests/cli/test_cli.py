@@ -187,13 +187,13 @@ def test_a_corrupt_wave_file_is_named_in_the_error(tmp_path: Path) -> None:
 
 
 def test_users_add_set_scope_remove_with_bcrypt(tmp_path: Path) -> None:
-    env = {"CX_USERS_FILE": str(tmp_path / "users.yaml")}
+    env = {"CX_USERS_FILE": str(tmp_path / "users.yaml"), "CX_DATA_DIR": str(tmp_path)}
     added = cx(
         "users",
         "add",
         "lyon.manager",
         "--password",
-        "s3cret!",
+        "quiet river stone 42",
         "--role",
         "agency_manager",
         "--scope",
@@ -207,7 +207,7 @@ def test_users_add_set_scope_remove_with_bcrypt(tmp_path: Path) -> None:
         "lyon.manager"
     ]
     assert stored["password"].startswith("$2") and bcrypt.checkpw(
-        b"s3cret!", stored["password"].encode()
+        b"quiet river stone 42", stored["password"].encode()
     )
     assert stored["scope"] == ["agency:Lyon"] and stored["roles"] == ["agency_manager"]
     assert (
@@ -216,9 +216,14 @@ def test_users_add_set_scope_remove_with_bcrypt(tmp_path: Path) -> None:
     assert yaml.safe_load((tmp_path / "users.yaml").read_text())["credentials"]["usernames"][
         "lyon.manager"
     ]["scope"] == ["country:FR"]
-    dup = cx("users", "add", "lyon.manager", "--password", "xxxxxx", env=env)
+    dup = cx("users", "add", "lyon.manager", "--password", "quiet river stone 42", env=env)
     assert dup.returncode == 2 and "already exists" in dup.stderr
-    bad_role = cx("users", "add", "x.y", "--password", "xxxxxx", "--role", "god", env=env)
+    bad_role = cx(
+        "users", "add", "x.y", "--password", "quiet river stone 42", "--role", "god", env=env
+    )
+    assert bad_role.returncode == 2 and "unknown role 'god'" in bad_role.stderr
+    weak = cx("users", "add", "x.y", "--password", "password1234", "--role", "ceo", env=env)
+    assert weak.returncode == 2 and "list of common passwords" in weak.stderr
     assert bad_role.returncode == 2 and "unknown role 'god'" in bad_role.stderr
     assert cx("users", "remove", "lyon.manager", env=env).returncode == 0
     assert (
@@ -227,13 +232,10 @@ def test_users_add_set_scope_remove_with_bcrypt(tmp_path: Path) -> None:
     )
 
 
-def test_demo_users_file_has_the_documented_users_and_scopes() -> None:
+def test_demo_users_file_has_the_documented_users_and_scopes(demo_root: Path) -> None:
     from cx.core import users
 
-    got = {
-        u.username: (u.roles, str(u.scope))
-        for u in users.all_users(ROOT / ".streamlit" / "users.yaml")
-    }
+    got = {u.username: (u.roles, str(u.scope)) for u in users.all_users(demo_root / "users.yaml")}
     assert got == {
         "ceo": (("ceo",), "world"),
         "es.manager": (("country_manager",), "country:ES"),
@@ -244,7 +246,7 @@ def test_demo_users_file_has_the_documented_users_and_scopes() -> None:
         "madrid.teleop": (("teleoperator",), "agency:Madrid"),
         "analyst": (("analyst",), "world"),
     }
-    raw = yaml.safe_load((ROOT / ".streamlit" / "users.yaml").read_text())
+    raw = yaml.safe_load((demo_root / "users.yaml").read_text())
     for user in raw["credentials"]["usernames"].values():
         assert bcrypt.checkpw(b"cx-demo", user["password"].encode())
 

@@ -48,10 +48,13 @@ def test_themes_prints_id_themes_and_sentiment_per_row(
     assert code == 0 and err == ""
     rows = json.loads(out)
     assert [r["ref"] for r in rows] == ["a1", "a2", "a3", "a4"]
-    assert set(rows[0]) == {"ref", "themes", "sentiment"}
+    assert set(rows[0]) == {"ref", "themes", "sentiment", "theme_sentiment"}
     assert rows[0]["themes"] == ["waiting_time", "staff_attitude"]
+    by_theme = rows[0]["theme_sentiment"]  # "La espera fue eterna pero el personal muy amable"
+    assert set(by_theme) == {"waiting_time", "staff_attitude"}
+    assert by_theme["waiting_time"] < 0 < by_theme["staff_attitude"]
     assert rows[1]["themes"] == ["digital"] and rows[1]["sentiment"] < 0
-    assert rows[2] == {"ref": "a3", "themes": [], "sentiment": None}
+    assert rows[2] == {"ref": "a3", "themes": [], "sentiment": None, "theme_sentiment": {}}
     assert rows[3]["themes"] == ["cleanliness"] and rows[3]["sentiment"] > 0
 
 

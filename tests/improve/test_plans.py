@@ -241,34 +241,43 @@ def test_tracker_flags_late_plans_and_tasks_and_counts_per_owner(engine: Engine)
     assert due == ["Late plan"]
 
 
-def test_digests_enqueue_one_email_per_owner_per_day(engine: Engine, tmp_path: Path) -> None:
+def test_digests_enqueue_one_email_per_owner_per_day(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     users_file = tmp_path / "users.yaml"
+    people = {
+        "madrid.manager": ("lucia@example.test", "agency_manager"),
+        "ops.madrid": ("ops@example.test", "advisor"),
+        "quiet.madrid": ("", "advisor"),  # no e-mail address: no digest
+    }
     users_file.write_text(
         yaml.safe_dump(
             {
                 "credentials": {
                     "usernames": {
-                        "madrid.manager": {
-                            "name": "M",
-                            "email": "lucia@example.test",
-                            "roles": ["agency_manager"],
+                        name: {
+                            "name": name,
+                            "email": email,
+                            "roles": [role],
                             "scope": ["agency:Madrid"],
-                        },
+                        }
+                        for name, (email, role) in people.items()
                     }
                 }
             }
         )
     )
+    monkeypatch.setenv("CX_USERS_FILE", str(users_file))
     plan = make(engine, MAD, MADRID, "Late plan", due_date=date(2026, 11, 20))
     make(engine, MAD, MADRID, "Far plan", due_date=date(2027, 3, 1))
-    make(engine, MAD, MADRID, "Nobody's mail", due_date=date(2026, 11, 27), owner="stranger")
+    make(engine, MAD, MADRID, "Nobody's mail", due_date=date(2026, 11, 27), owner="quiet.madrid")
     with store.session(engine) as s:
         plans.add_task(
             s,
             plan.id,
             user=MAD,
             title="Order signs",
-            owner="ops@example.test",
+            owner="ops.madrid",
             due_date=date(2026, 11, 28),
         )  # type: ignore[arg-type]
         d = plans.digest(s, "madrid.manager", today=date(2026, 11, 25))
@@ -300,7 +309,7 @@ def test_digests_enqueue_one_email_per_owner_per_day(engine: Engine, tmp_path: P
         )
     assert sent == [
         ("lucia@example.test", "plan-digest:madrid.manager:2026-11-25"),
-        ("ops@example.test", "plan-digest:ops@example.test:2026-11-25"),
+        ("ops@example.test", "plan-digest:ops.madrid:2026-11-25"),
     ]
     assert "Late plan" in body and "(LATE)" in body and "Far plan" not in body
 

@@ -1,4 +1,5 @@
-"""Killing the import process (SIGKILL) while it writes leaves the previous wave intact and readable."""
+"""Killing the import process (SIGKILL) while it writes leaves the previous wave intact and readable,
+no half-written file where readers look, no stray version, and the lock free for the next import."""
 
 from __future__ import annotations
 
@@ -110,17 +111,28 @@ def test_sigkill_while_writing_leaves_the_previous_wave_intact(
             child.kill()
     assert child.returncode == -signal.SIGKILL
     assert pl.read_parquet(waves.wave_path(root, "2026-Q4")).equals(before)
+    assert data.wave_files(root) == [waves.wave_path(root, "2026-Q4")]
     assert data.scan_responses(root).collect()["response_id"].sort().to_list() == [
         "OLD1",
         "OLD2",
         "OLD3",
     ]
+    # A version kept just before the kill is the current file itself: nothing to undo.
+    assert ingest.undoable(root) == {}
+    with ingest.exclusive(root, "waves", timeout=0):  # the kernel released the dead one's lock
+        pass
     # The next import cleans the leftover and takes the lock the dead process held.
     again = ingest.import_file(
-        new_file(tmp_path, 10), "2026-Q4", root=root, mode="replace", after_import=lambda *a: ""
+        new_file(tmp_path, 10),
+        "2026-Q4",
+        root=root,
+        mode="replace",
+        lock_timeout=5,
+        after_import=lambda *a: "",
     )
     assert again.wave_rows == 10
     assert not list(waves.wave_path(root, "2026-Q4").parent.glob(".*.tmp"))
+    assert ingest.undo(root, "2026-Q4").rows == 3  # the old wave is the one version kept
 
 
 def test_sigkill_at_the_first_sight_of_the_temporary_file_never_shows_half_a_wave(

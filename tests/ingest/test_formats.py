@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -150,10 +149,10 @@ def test_triple_s_pair_uploaded_as_a_zip_is_staged_under_fixed_names(tmp_path: P
     with zipfile.ZipFile(buf, "w") as z:
         z.write(DATA / "store.sss", "../../evil/store.sss")
         z.write(DATA / "store.asc", "store.asc")
-    path, kind = ingest.stage_upload("pair.zip", buf.read_bytes())
-    assert kind == "triple-s" and path.name == "survey.sss"
-    assert formats.read(path).frame.height == 3
-    shutil.rmtree(path.parent)
+    with ingest.staged_upload("pair.zip", buf.read_bytes()) as (path, kind):
+        assert kind == "triple-s" and path.name == "survey.sss"
+        assert formats.read(path).frame.height == 3
+    assert not path.parent.parent.exists()  # the private staging folder is gone after use
 
 
 def test_parquet_round_trips(root: Path, tmp_path: Path) -> None:

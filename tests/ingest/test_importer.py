@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import polars as pl
@@ -433,13 +432,19 @@ def test_next_wave_follows_the_latest_wave_granularity(root: Path, tmp_path: Pat
 
 
 def test_stage_upload_names_the_file_by_content_and_checks_size(tmp_path: Path) -> None:
-    path, kind = ingest.stage_upload("../../etc/passwd.csv", b"a,b\n1,2\n")
-    assert kind == "csv" and path.parent.name.startswith("cx-upload-") and ".." not in path.name
-    with pytest.raises(ingest.FormatError, match="over the 10 B upload limit"):
-        ingest.stage_upload("big.csv", b"x" * 11, max_bytes=10)
-    with pytest.raises(ingest.FormatError, match="the file is empty"):
-        ingest.stage_upload("e.csv", b"")
-    os.unlink(path)
+    with ingest.staged_upload("../../etc/passwd.csv", b"a,b\n1,2\n") as (path, kind):
+        assert kind == "csv" and path.parent.name.startswith("cx-upload-")
+        assert ".." not in path.name and "passwd" not in path.name
+    with (
+        pytest.raises(ingest.FormatError, match="over the 10 B upload limit"),
+        ingest.staged_upload("big.csv", b"x" * 11, max_bytes=10),
+    ):
+        pass
+    with (
+        pytest.raises(ingest.FormatError, match="the file is empty"),
+        ingest.staged_upload("e.csv", b""),
+    ):
+        pass
 
 
 def test_a_rare_date_format_missed_by_the_sample_still_parses(root: Path, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from cx import store
 from cx.cli import main
 from cx.core.filters import Filters
 from cx.core.scope import Scope
+from cx.core.users import User
 from cx.loop import alerts
 
 WAVES = ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2"]
@@ -146,7 +147,7 @@ def test_an_earlier_wave_is_judged_on_the_history_up_to_that_wave() -> None:
 def test_high_importance_only_raises_the_score_never_alerts_alone() -> None:
     rng = np.random.default_rng(5)
     rows = []
-    for agency, offset in (("X-1", 0.0), ("X-2", 0.0), ("X-3", -1.5)):
+    for agency, offset in (("X-1", 0.0), ("X-2", 0.0), ("X-4", 0.0), ("X-3", -1.5)):
         for wave in WAVES:
             a = np.clip(np.rint(rng.normal(7 + offset, 1.5, 300)), 0, 10)
             b = np.clip(np.rint(rng.normal(7, 1.5, 300)), 0, 10)
@@ -223,6 +224,11 @@ def test_cli_alerts_prints_the_contract_keys(
 # ---------------------------------------------------------------- state in the store
 
 
+def acting(scope: Scope, username: str, role: str = "agency_manager") -> User:
+    """The user acting on an alert."""
+    return User(username=username, name=username, email="", roles=(role,), scope=scope)
+
+
 def _alert(**kw: object) -> dict[str, object]:
     base = {
         "key": "agency:Madrid:attr_cleanliness:2026-Q3",
@@ -239,26 +245,30 @@ def _alert(**kw: object) -> dict[str, object]:
 def test_acknowledge_link_and_dismiss_are_versioned_and_audited(engine: Engine) -> None:
     scope = Scope.parse("agency:Madrid")
     with store.session(engine) as s:
-        row = alerts.set_state(s, scope, _alert(), status="acknowledged", actor="madrid.manager")
+        row = alerts.set_state(
+            s,
+            acting(scope, "madrid.manager"),
+            _alert(),
+            status="acknowledged",
+        )
         assert (row.status, row.version, row.agency) == ("acknowledged", 1, "Madrid")
     with store.session(engine) as s:
         row = alerts.set_state(
             s,
-            scope,
+            acting(scope, "madrid.manager"),
             _alert(),
             status="acknowledged",
-            actor="madrid.manager",
             action_ref="plan:7",
             expected_version=1,
         )
         assert (row.action_ref, row.version) == ("plan:7", 2)
     with pytest.raises(store.StaleEdit), store.session(engine) as s:
         alerts.set_state(
-            s, scope, _alert(), status="dismissed", actor="someone", expected_version=1
+            s, acting(scope, "someone"), _alert(), status="dismissed", expected_version=1
         )
     with store.session(engine) as s:
         alerts.set_state(
-            s, scope, _alert(), status="dismissed", actor="madrid.manager", expected_version=2
+            s, acting(scope, "madrid.manager"), _alert(), status="dismissed", expected_version=2
         )
         trail = store.audit_trail(s, scope, entity="alert")
         assert [t.action for t in reversed(trail)] == [
@@ -278,10 +288,18 @@ def test_acknowledge_link_and_dismiss_are_versioned_and_audited(engine: Engine) 
 def test_an_alert_outside_the_scope_cannot_be_changed(engine: Engine) -> None:
     with pytest.raises(PermissionError), store.session(engine) as s:
         alerts.set_state(
-            s, Scope.parse("agency:Paris"), _alert(), status="dismissed", actor="paris.manager"
+            s,
+            acting(Scope.parse("agency:Paris"), "paris.manager"),
+            _alert(),
+            status="dismissed",
         )
     with pytest.raises(ValueError, match="unknown alert status"), store.session(engine) as s:
-        alerts.set_state(s, Scope.world(), _alert(), status="deleted", actor="ceo")
+        alerts.set_state(
+            s,
+            acting(Scope.world(), "ceo"),
+            _alert(),
+            status="deleted",
+        )
     with store.session(engine) as s:
         assert s.exec(select(alerts.AlertState)).all() == []
 
@@ -316,3 +334,102 @@ def test_sparkline_marks_the_latest_wave_and_keeps_flat_series_flat() -> None:
         ("7.1", False),
         ("6.9", True),
     ]
+
+
+# ---------------------------------------------------------------- peers are never one entity
+
+
+def _geo_frame(agencies: dict[tuple[str, str, str], float], seed: int = 3) -> pl.LazyFrame:
+    """Two waves of 200 answers per (region, country, agency), attr_a around the given mean."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for (region, country, agency), mean in agencies.items():
+        for wave in WAVES[-2:]:
+            n = 200
+            parts.append(
+                pl.DataFrame(
+                    {
+                        "response_id": [f"{wave}-{agency}-{i}" for i in range(n)],
+                        "wave": wave,
+                        "region": region,
+                        "country": country,
+                        "agency": agency,
+                        "nps": np.clip(np.rint(rng.normal(7.5, 2.0, n)), 0, 10).astype(np.int64),
+                        "weight": np.ones(n),
+                        "excluded": np.zeros(n, dtype=bool),
+                        "attr_a": np.clip(np.rint(rng.normal(mean, 1.0, n)), 0, 10).astype(
+                            np.int64
+                        ),
+                    }
+                )
+            )
+    return pl.concat(parts).lazy()
+
+
+def test_a_region_of_two_countries_gets_no_peer_comparison_and_never_the_other_mean() -> None:
+    geo = {("Latin America", "MX", f"MX-{k}"): 5.0 for k in range(1, 5)}
+    geo |= {("Latin America", "AR", f"AR-{k}"): 9.0 for k in range(1, 5)}
+    geo |= {("Europe", "ES", f"ES-{k}"): 5.0 for k in range(1, 5)}
+    for country in ("FR", "GB", "DE"):
+        geo |= {("Europe", country, f"{country}-{k}"): 8.0 for k in range(1, 5)}
+    frame = _geo_frame(geo)
+    found = alerts.detect(frame, Scope.world(), Filters())
+    countries = {r["entity"]: r for r in found.iter_rows(named=True) if r["level"] == "country"}
+    # Spain has three peer countries: compared. Mexico has one (Argentina): never compared.
+    assert "below_peers" in countries["ES"]["reasons"]
+    assert "the other countries of Europe" in countries["ES"]["sentence"]
+    assert "MX" not in countries or "below_peers" not in countries["MX"]["reasons"]
+    ar_mean = (
+        frame.filter((pl.col("country") == "AR") & (pl.col("wave") == WAVES[-1]))
+        .select(pl.col("attr_a").mean())
+        .collect()
+        .item()
+    )
+    mexico = alerts.detect(frame, Scope.parse("country:MX"), Filters())
+    assert mexico.filter(pl.col("level") == "country")["peer_mean"].is_null().all()
+    text = " ".join(found["sentence"].to_list() + mexico["sentence"].to_list())
+    assert f"({ar_mean:.1f})" not in text and "other countries of Latin America" not in text
+
+
+@pytest.mark.parametrize(
+    ("scope", "compared"),
+    [
+        ("world", True),
+        ("agency:X-1", True),  # four foreign peers pooled
+        ("agency:X-1,agency:X-2,agency:X-3", False),  # the rest would be two agencies
+        ("agency:X-1,agency:X-2,agency:X-3,agency:X-4", False),  # ... or X-5 alone
+    ],
+)
+def test_peers_the_viewer_could_subtract_down_to_one_or_two_are_not_compared(
+    scope: str, compared: bool
+) -> None:
+    frame = _geo_frame({("R", "X", f"X-{k}"): 5.0 if k == 1 else 8.0 for k in range(1, 6)})
+    found = alerts.detect(frame, Scope.parse(scope), Filters())
+    x1 = found.filter((pl.col("entity") == "X-1") & (pl.col("level") == "agency"))
+    assert bool(x1.height and "below_peers" in x1["reasons"][0]) is compared
+    if not compared:
+        assert x1["peer_mean"].is_null().all()
+        assert not any("other agencies" in s for s in x1["sentence"].to_list())
+
+
+def test_benchmarks_never_show_a_rest_of_parent_of_one_or_two_foreign_entities() -> None:
+    from cx.analytics import benchmarks
+
+    two = _geo_frame({("Europe", "ES", "Norte"): 6.0, ("Europe", "ES", "Sur"): 8.0})
+    df = benchmarks.attribute_benchmark(two, Scope.parse("agency:Norte"), Filters())
+    # Spain minus Norte is Sur: neither the parent (Spain) nor the world (= Spain) is shown.
+    assert df["parent_mean"].is_null().all() and df["world_mean"].is_null().all()
+    league = benchmarks.league_table(two, Scope.parse("agency:Norte"), Filters(), "agency")
+    assert league["parent_nps"].is_null().all()
+    four = _geo_frame({("Europe", "ES", name): 7.0 for name in ("Norte", "Sur", "Este", "Oeste")})
+    df = benchmarks.attribute_benchmark(four, Scope.parse("agency:Norte"), Filters())
+    assert df["parent_mean"].is_not_null().all()  # three foreign agencies pooled: shown
+    # A region of two countries: a country's league against the world shows no world figure
+    # when the rest of the world is the one other country.
+    latam = _geo_frame({("Latin America", "MX", "CDMX"): 6.0, ("Latin America", "AR", "BA"): 8.0})
+    countries = benchmarks.league_table(latam, Scope.parse("country:MX"), Filters(), "agency")
+    assert countries["parent_nps"].is_not_null().all()  # Mexico's own agencies vs Mexico
+    mx = benchmarks.attribute_benchmark(latam, Scope.parse("country:MX"), Filters())
+    assert mx["world_mean"].is_null().all()
+    world = benchmarks.league_table(latam, Scope.world(), Filters(), "country")
+    assert world["parent_nps"].is_not_null().all()  # the world sees both: nothing foreign

@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from cx import store
 from cx.core.scope import Scope
+from cx.core.users import User
 from cx.demo import complaints
 from cx.loop import cases
 from cx.loop.cases import Case, CaseError, CaseEvent
@@ -21,6 +22,11 @@ T0 = datetime(2026, 9, 30, 9, 0, tzinfo=UTC)
 MADRID = Scope.parse("agency:Madrid")
 PARIS = Scope.parse("agency:Paris")
 SPAIN = Scope.parse("country:ES")
+
+
+def staff(scope: Scope, username: str, role: str = "teleoperator") -> User:
+    """The acting user of a case action: front-line staff of ``scope``."""
+    return User(username=username, name=username, email="", roles=(role,), scope=scope)
 
 
 def response(
@@ -88,20 +94,18 @@ def test_full_lifecycle_to_closed_with_an_append_only_trail(engine: Engine) -> N
     with store.session(engine) as s:
         c = cases.log_call(
             s,
-            MADRID,
+            staff(MADRID, actor),
             case.id,
             expected_version=1,
-            actor=actor,
             outcome="no_answer",
             now=T0 + timedelta(hours=1),
         )
         assert (c.version, c.status, c.attempts, c.first_contact_at) == (2, "in_progress", 1, None)
         c = cases.schedule_callback(
             s,
-            MADRID,
+            staff(MADRID, actor),
             case.id,
             expected_version=2,
-            actor=actor,
             due_at=T0 + timedelta(hours=5),
             now=T0 + timedelta(hours=1),
         )
@@ -111,10 +115,9 @@ def test_full_lifecycle_to_closed_with_an_append_only_trail(engine: Engine) -> N
         assert due["state"].to_list() == ["overdue"]
         c = cases.log_call(
             s,
-            MADRID,
+            staff(MADRID, actor),
             case.id,
             expected_version=3,
-            actor=actor,
             outcome="reached",
             now=T0 + timedelta(hours=6),
         )
@@ -122,39 +125,41 @@ def test_full_lifecycle_to_closed_with_an_append_only_trail(engine: Engine) -> N
         assert cases.callbacks_due(s, SPAIN, T0 + timedelta(hours=7)).is_empty()
         c = cases.classify(
             s,
-            MADRID,
+            staff(MADRID, actor),
             case.id,
             expected_version=4,
-            actor=actor,
             importance="critical",
             topic="cleanliness",
             now=T0 + timedelta(hours=7),
         )
         assert c.urgency == cases.urgency("critical", 3)
         with pytest.raises(CaseError, match="no solution recorded"):
-            cases.resolve(s, MADRID, case.id, expected_version=5, actor=actor)
+            cases.resolve(
+                s,
+                staff(MADRID, actor),
+                case.id,
+                expected_version=5,
+            )
     with store.session(engine) as s:
         c = cases.record_solution(
             s,
-            MADRID,
+            staff(MADRID, actor),
             case.id,
             expected_version=5,
-            actor=actor,
             solution="Deep clean done; voucher sent",
             now=T0 + timedelta(hours=8),
         )
         with pytest.raises(CaseError, match="resolve it before closing"):
-            cases.close(s, MADRID, case.id, expected_version=6, actor=actor, note="done")
+            cases.close(s, staff(MADRID, actor), case.id, expected_version=6, note="done")
     with store.session(engine) as s:
         c = cases.resolve(
-            s, MADRID, case.id, expected_version=6, actor=actor, now=T0 + timedelta(days=1)
+            s, staff(MADRID, actor), case.id, expected_version=6, now=T0 + timedelta(days=1)
         )
         c = cases.close(
             s,
-            MADRID,
+            staff(MADRID, actor),
             case.id,
             expected_version=7,
-            actor=actor,
             note="Customer satisfied",
             now=T0 + timedelta(days=2),
         )
@@ -166,7 +171,7 @@ def test_full_lifecycle_to_closed_with_an_append_only_trail(engine: Engine) -> N
     )
     with store.session(engine) as s, pytest.raises(CaseError, match="closed"):
         cases.classify(
-            s, MADRID, case.id, expected_version=8, actor=actor, importance="low", topic=None
+            s, staff(MADRID, actor), case.id, expected_version=8, importance="low", topic=None
         )
     with store.session(engine) as s:
         kinds = [e.kind for e in cases.case_events(s, MADRID, case.id)]
@@ -196,10 +201,9 @@ def test_second_of_two_concurrent_saves_is_refused_with_a_clear_message(engine: 
     with store.session(engine) as s:
         cases.classify(
             s,
-            MADRID,
+            staff(MADRID, "madrid.teleop"),
             case.id,
             expected_version=1,
-            actor="madrid.teleop",
             importance="high",
             topic="cleanliness",
         )
@@ -209,10 +213,9 @@ def test_second_of_two_concurrent_saves_is_refused_with_a_clear_message(engine: 
     ):
         cases.classify(
             s,
-            MADRID,
+            staff(MADRID, "madrid.advisor"),
             case.id,
             expected_version=1,
-            actor="madrid.advisor",
             importance="low",
             topic="price",
         )
@@ -237,7 +240,7 @@ def test_racing_threads_save_exactly_once(engine: Engine) -> None:
         try:
             with store.session(engine) as s:
                 cases.log_call(
-                    s, MADRID, case.id, expected_version=1, actor=f"user{i}", outcome="reached"
+                    s, staff(MADRID, f"user{i}"), case.id, expected_version=1, outcome="reached"
                 )
             results.append("ok")
         except store.StaleEdit:
@@ -269,7 +272,7 @@ def test_cases_outside_the_scope_are_invisible_and_untouchable(engine: Engine) -
         assert cases.case_events(s, PARIS, madrid.id) == []
         with pytest.raises(CaseError, match="does not exist in your scope"):
             cases.log_call(
-                s, PARIS, madrid.id, expected_version=1, actor="paris.manager", outcome="reached"
+                s, staff(PARIS, "paris.manager"), madrid.id, expected_version=1, outcome="reached"
             )
         stats = cases.case_stats(s, PARIS, now=T0)
     assert stats["agency"].to_list() == ["Paris"] and paris.id is not None
@@ -280,14 +283,14 @@ def test_forward_only_to_a_user_who_sees_the_agency(engine: Engine) -> None:
     with store.session(engine) as s:
         with pytest.raises(CaseError, match="cannot see cases of Madrid"):
             cases.forward(
-                s, MADRID, case.id, expected_version=1, actor="madrid.teleop", to="paris.manager"
+                s, staff(MADRID, "madrid.teleop"), case.id, expected_version=1, to="paris.manager"
             )
         with pytest.raises(CaseError, match="unknown user"):
             cases.forward(
-                s, MADRID, case.id, expected_version=1, actor="madrid.teleop", to="nobody"
+                s, staff(MADRID, "madrid.teleop"), case.id, expected_version=1, to="nobody"
             )
         c = cases.forward(
-            s, MADRID, case.id, expected_version=1, actor="madrid.teleop", to="madrid.advisor"
+            s, staff(MADRID, "madrid.teleop"), case.id, expected_version=1, to="madrid.advisor"
         )
     assert c.assignee == "madrid.advisor"
     with store.session(engine) as s:
@@ -301,41 +304,47 @@ def test_call_and_case_stats_by_agency_and_advisor(engine: Engine) -> None:
     with store.session(engine) as s:
         cases.log_call(
             s,
-            SPAIN,
+            staff(SPAIN, "t1"),
             a.id,
             expected_version=1,
-            actor="t1",
             outcome="no_answer",
             now=T0 + timedelta(hours=1),
         )
         cases.log_call(
             s,
-            SPAIN,
+            staff(SPAIN, "t1"),
             a.id,
             expected_version=2,
-            actor="t1",
             outcome="reached",
             now=T0 + timedelta(hours=10),
         )
-        cases.record_solution(s, SPAIN, a.id, expected_version=3, actor="t1", solution="refund")
-        cases.resolve(s, SPAIN, a.id, expected_version=4, actor="t1", now=T0 + timedelta(hours=20))
+        cases.record_solution(s, staff(SPAIN, "t1"), a.id, expected_version=3, solution="refund")
+        cases.resolve(s, staff(SPAIN, "t1"), a.id, expected_version=4, now=T0 + timedelta(hours=20))
         cases.close(
-            s, SPAIN, a.id, expected_version=5, actor="t1", note="ok", now=T0 + timedelta(hours=30)
+            s,
+            staff(SPAIN, "t1"),
+            a.id,
+            expected_version=5,
+            note="ok",
+            now=T0 + timedelta(hours=30),
         )
         cases.log_call(
             s,
-            SPAIN,
+            staff(SPAIN, "t2"),
             b.id,
             expected_version=1,
-            actor="t2",
             outcome="voicemail",
             now=T0 + timedelta(hours=2),
         )
         cases.schedule_callback(
-            s, SPAIN, b.id, expected_version=2, actor="t2", due_at=T0 + timedelta(hours=3)
+            s, staff(SPAIN, "t2"), b.id, expected_version=2, due_at=T0 + timedelta(hours=3)
         )
         cases.schedule_callback(
-            s, SPAIN, c.id, expected_version=1, actor="t3", due_at=T0 + timedelta(days=3, hours=10)
+            s,
+            staff(SPAIN, "t3"),
+            c.id,
+            expected_version=1,
+            due_at=T0 + timedelta(days=3, hours=10),
         )
     now = T0 + timedelta(days=3)  # b and c are past their 48 h first-contact deadline
     with store.session(engine) as s:
@@ -450,10 +459,9 @@ def test_dashboard_totals_and_takeaway(engine: Engine) -> None:
     with store.session(engine) as s:
         cases.log_call(
             s,
-            MADRID,
+            staff(MADRID, "t1"),
             a.id,
             expected_version=1,
-            actor="t1",
             outcome="reached",
             now=T0 + timedelta(hours=3),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -17,13 +18,19 @@ from sqlmodel import col, select
 
 from cx import store
 from cx.core.scope import Scope
+from cx.demo.accounts import DEMO_USERS
 from cx.loop import cases, notify, transport
 from cx.loop.notify import NotifySettings
 from cx.store import Notification
+from tests.support.datadir import write_org
 from tests.support.net import free_port
 from tests.support.smtp import Sink
 
 T0 = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
+
+
+DIRECTORY = {f"{u['username']}@cx-demo.example": Scope.parse(u["scope"]) for u in DEMO_USERS}
+"""The demo users' addresses and scopes (what ``recipient_directory`` finds in the demo folder)."""
 
 
 def settings(port: int, **kw: Any) -> NotifySettings:
@@ -31,7 +38,7 @@ def settings(port: int, **kw: Any) -> NotifySettings:
         "smtp_host": "127.0.0.1",
         "smtp_port": port,
         "smtp_timeout": 5.0,
-        "directory": notify.recipient_directory(),
+        "directory": DIRECTORY,
     }
     return NotifySettings(**{**base, **kw})
 
@@ -51,6 +58,7 @@ def enqueue_many(
                 subject=f"msg {i}",
                 body=f"body {i}",
                 dedupe_key=f"test:{i}",
+                audience="customer",
                 region="Europe",
                 country="ES",
                 agency=agency,
@@ -176,47 +184,47 @@ def test_an_attached_file_goes_with_its_e_mail_and_a_missing_one_is_retried(
         assert "gone.pdf" in (retry.last_error or "")
 
 
-def test_known_recipients_only_receive_their_own_scope(
+def test_the_sender_checks_again_rows_written_without_the_enqueue_check(
     engine: Engine, smtp: tuple[Sink, int, list[Controller]]
 ) -> None:
+    """Rows queued before the check existed, or written by other code, are checked when sent."""
     sink, port, _ = smtp
+    rows = [
+        ("a", "madrid.manager@cx-demo.example", "Paris", "FR", "staff"),  # another agency's data
+        ("b", "paris.manager@cx-demo.example", "Paris", "FR", "staff"),
+        ("c", "es.manager@cx-demo.example", "Madrid", "ES", "staff"),
+        ("d", "some.customer@example.com", "Paris", "FR", None),  # before the check: a customer
+        ("e", "fr.manager@cx-demo.example", None, None, "staff"),  # world-level data
+        ("f", "boss@outside.example", "Paris", "FR", "staff"),  # nobody we know
+        ("g", "a@x.example, b@y.example", "Paris", "FR", None),  # a list
+    ]
     with store.session(engine) as s:
-        for key, recipient, agency, country in (
-            (
-                "a",
-                "madrid.manager@cx-demo.example",
-                "Paris",
-                "FR",
-            ),  # Paris data to the Madrid manager
-            ("b", "paris.manager@cx-demo.example", "Paris", "FR"),
-            ("c", "es.manager@cx-demo.example", "Madrid", "ES"),
-            ("d", "some.customer@example.com", "Paris", "FR"),  # a customer: their own case
-            (
-                "e",
-                "fr.manager@cx-demo.example",
-                None,
-                None,
-            ),  # a world-level row to a country manager
-        ):
-            store.enqueue(
-                s,
-                recipient=recipient,
-                subject=key,
-                body=key,
-                dedupe_key=key,
-                region="Europe" if agency else None,
-                country=country,
-                agency=agency,
+        for key, recipient, agency, country, audience in rows:
+            s.add(
+                Notification(
+                    recipient=recipient,
+                    subject=key,
+                    body=key,
+                    dedupe_key=key,
+                    audience=audience,
+                    region="Europe" if agency else None,
+                    country=country,
+                    agency=agency,
+                )
             )
     counts = notify.deliver_pending(
         engine, settings(port), now=datetime.now(UTC) + timedelta(seconds=1)
     )
-    assert counts["sent"] == 3 and counts["dead"] == 2
+    assert counts["sent"] == 3 and counts["dead"] == 4
     assert sorted(m["Subject"] for m in sink.messages) == ["b", "c", "d"]
     with store.session(engine) as s:
-        refused = s.exec(select(Notification).where(Notification.status == "dead")).all()
-    assert sorted(r.dedupe_key for r in refused) == ["a", "e"]
-    assert all("out of scope" in (r.last_error or "") for r in refused)
+        refused = {
+            r.dedupe_key: r.last_error or ""
+            for r in s.exec(select(Notification).where(Notification.status == "dead"))
+        }
+    assert sorted(refused) == ["a", "e", "f", "g"]
+    assert "out of scope" in refused["a"] and "out of scope" in refused["e"]
+    assert "recipient unknown" in refused["f"] and "is a list" in refused["g"]
 
 
 class FakeTelegram(BaseHTTPRequestHandler):
@@ -257,6 +265,7 @@ def test_telegram_messages_go_to_the_bot_api_and_are_retried_after_an_error(engi
                 s,
                 channel="telegram",
                 recipient="-100",
+                directory={"telegram:-100": Scope.world()},
                 subject="New detractor at Madrid",
                 body="NPS 2: dirty office",
                 dedupe_key="tg:1",
@@ -320,6 +329,7 @@ def test_background_sender_delivers_and_stops(
         store.enqueue(
             s,
             recipient="x@example.com",
+            audience="customer",
             subject="bg",
             body="bg",
             dedupe_key="bg:1",
@@ -378,9 +388,11 @@ def test_cx_notify_command_sends_the_outbox_and_prints_json(
     for key in ("CX_TELEGRAM_TOKEN", "CX_SMTP_USER", "CX_SMTP_TLS"):
         monkeypatch.delenv(key, raising=False)
     engine = store.init(store.make_engine(f"sqlite:///{tmp_path / 'cx.db'}"))
+    write_org(tmp_path)  # care.madrid@ is the Madrid agency's contact there
     with store.session(engine) as s:
         store.enqueue(
             s,
+            directory=notify.recipient_directory(tmp_path),
             recipient="care.madrid@cx-demo.example",
             subject="hello",
             body="b",
@@ -459,3 +471,389 @@ def test_two_senders_running_at_once_never_send_a_message_twice(
     ids = [m["Message-ID"] for m in sink.messages]
     assert len(ids) == 30 and len(set(ids)) == 30
     assert statuses(engine) == {"sent": 30}
+
+
+# ---------------------------------------------------------------- who may receive what (issue 12)
+
+MADRID = {"region": "Europe", "country": "ES", "agency": "Madrid"}
+PARIS = {"region": "Europe", "country": "FR", "agency": "Paris"}
+
+
+@pytest.fixture
+def people(tmp_path: Path) -> tuple[dict[str, Scope], Path]:
+    """A directory (demo org contacts + three users) and its users file."""
+    users_file = tmp_path / "users.yaml"
+    accounts = {
+        "madrid.manager": {"email": "madrid.manager@cx-demo.example", "scope": ["agency:Madrid"]},
+        "es.manager": {"email": "es.manager@cx-demo.example", "scope": ["country:ES"]},
+        "no.mail": {"email": "", "scope": ["agency:Madrid"]},
+    }
+    users_file.write_text(
+        json.dumps(
+            {
+                "credentials": {
+                    "usernames": {
+                        name: {"name": name, "roles": ["agency_manager"], **a}
+                        for name, a in accounts.items()
+                    }
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    root = write_org(tmp_path / "data")
+    return notify.recipient_directory(root, users_file=users_file, env={}), users_file
+
+
+@pytest.mark.parametrize(
+    ("address", "geo", "channel", "reason"),
+    [
+        ("boss@outside.example", MADRID, "email", "not a known user or organisation contact"),
+        ("madrid.manager@cx-demo.example, boss@outside.example", MADRID, "email", "is a list"),
+        ("madrid.manager@cx-demo.example;boss@outside.example", MADRID, "email", "is a list"),
+        ("Juan from sales", MADRID, "email", "not an e-mail address or a known user"),
+        ("Juan <madrid.manager@cx-demo.example>", MADRID, "email", "not an e-mail address"),
+        ("stranger", MADRID, "email", "not an e-mail address or a known user"),
+        ("", MADRID, "email", "no recipient given"),
+        ("no.mail", MADRID, "email", "has no e-mail address"),
+        (
+            "madrid.manager@cx-demo.example",
+            PARIS,
+            "email",
+            "may not receive data about agency Paris",
+        ),
+        ("madrid.manager", PARIS, "email", "may not receive data about agency Paris"),
+        ("es.manager@cx-demo.example", None, "email", "may not receive data about the whole world"),
+        ("cleaning.madrid@cx-demo.example", PARIS, "email", "(their scope: agency:Madrid)"),
+        ("-200", MADRID, "telegram", "not the configured one"),
+        ("hello there", MADRID, "telegram", "not a Telegram chat id"),
+    ],
+)
+def test_each_recipient_refusal_says_why_in_one_line(
+    people: tuple[dict[str, Scope], Path],
+    address: str,
+    geo: dict[str, str] | None,
+    channel: str,
+    reason: str,
+) -> None:
+    directory, users_file = people
+    with pytest.raises(notify.RecipientRefused) as refused:
+        notify.check_recipient(
+            address, geo, channel=channel, directory=directory, users_file=users_file
+        )
+    assert reason in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_known_users_and_contacts_inside_the_geography_are_accepted(
+    people: tuple[dict[str, Scope], Path],
+) -> None:
+    directory, users_file = people
+
+    def ok(address: str, geo: Any = MADRID) -> str:
+        return notify.check_recipient(address, geo, directory=directory, users_file=users_file)
+
+    assert ok("madrid.manager") == "madrid.manager@cx-demo.example"  # a username
+    assert ok(" Madrid.Manager@cx-demo.example ") == "Madrid.Manager@cx-demo.example"
+    assert ok("es.manager@cx-demo.example") == "es.manager@cx-demo.example"  # a country's manager
+    assert ok("care.madrid@cx-demo.example") == "care.madrid@cx-demo.example"  # an org contact
+    assert ok("fr.manager@cx-demo.example", PARIS) == "fr.manager@cx-demo.example"
+
+
+def test_a_refused_recipient_is_never_queued(
+    sqlite_engine: Engine, people: tuple[dict[str, Scope], Path]
+) -> None:
+    engine = sqlite_engine  # refused before any SQL: one store is enough
+    directory, _ = people
+    with (
+        pytest.raises(notify.RecipientRefused, match="outside addresses"),
+        store.session(engine) as s,
+    ):
+        store.enqueue(
+            s,
+            recipient="boss@outside.example",
+            subject="Madrid digest",
+            body="plans",
+            dedupe_key="digest:x",
+            directory=directory,
+            **MADRID,
+        )
+    with pytest.raises(notify.RecipientRefused, match="is a list"), store.session(engine) as s:
+        store.enqueue(
+            s,
+            recipient="a@x.example,b@y.example",
+            subject="ack",
+            body="b",
+            dedupe_key="ack:x",
+            audience="customer",
+            **MADRID,
+        )
+    assert statuses(engine) == {}
+
+
+def test_digests_are_filed_with_their_plans_geography_and_reach_only_their_owner(
+    sqlite_engine: Engine,
+    people: tuple[dict[str, Scope], Path],
+    smtp: tuple[Sink, int, list[Controller]],
+) -> None:
+    from datetime import date
+
+    from cx.improve import plans
+    from cx.store.models import Plan
+
+    directory, users_file = people
+    sink, port, _ = smtp
+    due = date(2026, 11, 20)
+    with store.session(sqlite_engine) as s:
+        for title, owner, geo in (
+            ("Clean the waiting room", "madrid.manager", MADRID),
+            ("Shorter queues", "es.manager", MADRID),
+            ("Shorter queues in Paris", "es.manager", PARIS),  # not Javier's country
+            ("Signs", "ops@outside.example", MADRID),  # a free-text owner
+        ):
+            s.add(Plan(title=title, owner=owner, due_date=due, **geo))
+    counts = plans.send_digests(
+        sqlite_engine, datetime(2026, 11, 25, 7, 0, tzinfo=UTC), users_file=users_file
+    )
+    assert (counts["enqueued"], counts["refused"]) == (1, 2)
+    with store.session(sqlite_engine) as s:
+        [row] = s.exec(select(Notification)).all()
+    assert (row.recipient, row.region, row.country, row.agency) == (
+        "madrid.manager@cx-demo.example",
+        "Europe",
+        "ES",
+        "Madrid",
+    )
+    sent = notify.deliver_pending(
+        sqlite_engine, settings(port, directory=directory), now=datetime.now(UTC)
+    )
+    assert sent["sent"] == 1 and sent["dead"] == 0  # it used to go straight to the dead letter
+    assert [m["To"] for m in sink.messages] == ["madrid.manager@cx-demo.example"]
+
+
+# ---------------------------------------------------------------- two senders, one slow server
+
+
+class SlowSink(Sink):
+    """A mail server that takes ``delay`` seconds to accept each message."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
+
+
+CRON = """
+import sys, time
+from pathlib import Path
+from cx.cli import main
+ready, go = Path(sys.argv[1]), Path(sys.argv[2])
+ready.touch()  # imported: from here on, the command starts the moment it is told to
+while not go.exists():
+    time.sleep(0.01)
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def test_the_app_sender_and_cx_notify_against_a_slow_server_send_each_mail_once(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The app's background sender (a thread of this process, as in the app) and a cron
+    ``cx notify`` (another process) at once, against a server taking 0.2 s per message and a lease
+    of 1.5 s: the lease used to run from the start of a batch, so once a batch had run longer than
+    the lease the second sender re-claimed the row the first was sending, and it went out twice."""
+    import os
+    import subprocess
+    import sys
+
+    sink, port = SlowSink(0.2), free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    count, lease = 24, timedelta(seconds=1.5)  # a lease far longer than one send, even here
+    ready, go = tmp_path / "ready", tmp_path / "go"
+    enqueue_many(engine, count)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CX_SMTP", "CX_TELEGRAM"))}
+    env |= {
+        "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "CX_SMTP_HOST": "127.0.0.1",
+        "CX_SMTP_PORT": str(port),
+        "CX_OUTBOX_LEASE_SECONDS": str(lease.total_seconds()),
+    }
+    cron = subprocess.Popen(
+        [sys.executable, "-c", CRON, str(ready), str(go)]
+        + ["notify", "--data", str(tmp_path), "--format", "json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    sender = None
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        sender = notify.start_background_sender(engine, settings(port, lease=lease), interval=0.1)
+        late = time.monotonic() + lease.total_seconds() + 0.5
+        while (not sink.messages or time.monotonic() < late) and time.monotonic() < deadline:
+            time.sleep(0.01)  # the app's batch has now run longer than the lease
+        go.touch()
+        out, err = cron.communicate(timeout=60)
+        while statuses(engine).get("sent", 0) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        if sender is not None:
+            sender.stop()
+        cron.kill()
+        controller.stop()
+    assert cron.returncode == 0, err
+    assert json.loads(out)[0]["sent"] >= 1  # both senders did send
+    ids = [m["Message-ID"] for m in sink.messages]
+    assert sorted(ids) == sorted(transport.message_id(f"test:{i}") for i in range(count))
+    assert statuses(engine) == {"sent": count}
+
+
+# ---------------------------------------------------------------- TLS and passwords
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made here (nothing leaves the machine)."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+class TlsSink(Sink):
+    """Keeps, with each message, whether the session was encrypted; records every login."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encrypted: list[bool] = []
+        self.logins: list[tuple[bytes, bytes]] = []
+
+    def authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> Any:
+        from aiosmtpd.smtp import AuthResult
+
+        self.logins.append((data.login, data.password))
+        return AuthResult(success=True)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.encrypted.append(session.ssl is not None)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def _server(sink: TlsSink, **kw: Any) -> tuple[Controller, int]:
+    port = free_port()
+    controller = Controller(
+        sink, hostname="127.0.0.1", port=port, authenticator=sink.authenticate, **kw
+    )
+    controller.start()
+    return controller, port
+
+
+def test_starttls_is_used_by_default_when_the_server_offers_it(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    import ssl
+
+    cert, key = _self_signed(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    sink = TlsSink()
+    controller, port = _server(sink, tls_context=server_tls, auth_require_tls=True)
+    try:
+        enqueue_many(sqlite_engine, 1)
+        st = NotifySettings.from_env(
+            env={
+                "CX_SMTP_HOST": "127.0.0.1",
+                "CX_SMTP_PORT": str(port),
+                "CX_SMTP_USER": "cx",
+                "CX_SMTP_PASSWORD": "s3cret",
+                "CX_SMTP_CA_FILE": str(cert),
+            }
+        )
+        assert st.smtp_tls == "auto"
+        assert notify.deliver_pending(sqlite_engine, st, now=T0)["sent"] == 1
+    finally:
+        controller.stop()
+    assert sink.encrypted == [True] and sink.logins == [(b"cx", b"s3cret")]
+
+
+def test_a_password_is_never_sent_in_clear_text_unless_allowed(sqlite_engine: Engine) -> None:
+    sink = TlsSink()
+    controller, port = _server(sink, auth_require_tls=False)  # would accept a plain login
+    try:
+        enqueue_many(sqlite_engine, 1)
+        env = {
+            "CX_SMTP_HOST": "127.0.0.1",
+            "CX_SMTP_PORT": str(port),
+            "CX_SMTP_USER": "cx",
+            "CX_SMTP_PASSWORD": "s3cret",
+        }
+        refused = notify.deliver_pending(sqlite_engine, NotifySettings.from_env(env=env), now=T0)
+        assert refused["retry"] == 1 and sink.logins == [] and not sink.messages
+        with store.session(sqlite_engine) as s:
+            [row] = s.exec(select(Notification)).all()
+        assert "CX_SMTP_ALLOW_PLAIN" in (row.last_error or "")
+        required = NotifySettings.from_env(env={**env, "CX_SMTP_TLS": "starttls"})
+        later = T0 + timedelta(hours=1)
+        assert notify.deliver_pending(sqlite_engine, required, now=later)["retry"] == 1
+        with store.session(sqlite_engine) as s:
+            assert "does not offer STARTTLS" in (
+                s.exec(select(Notification)).one().last_error or ""
+            )
+        allowed = NotifySettings.from_env(env={**env, "CX_SMTP_ALLOW_PLAIN": "1"})
+        assert (
+            notify.deliver_pending(sqlite_engine, allowed, now=T0 + timedelta(days=1))["sent"] == 1
+        )
+    finally:
+        controller.stop()
+    assert sink.logins == [(b"cx", b"s3cret")] and sink.encrypted == [False]
+
+
+def test_lease_and_tls_settings_from_the_environment() -> None:
+    st = NotifySettings.from_env(env={"CX_OUTBOX_LEASE_SECONDS": "90", "CX_SMTP_HOST": "m"})
+    assert (st.lease, st.smtp_tls, st.smtp_port, st.smtp_allow_plain) == (
+        timedelta(seconds=90),
+        "auto",
+        25,
+        False,
+    )
+    for bad in ("soon", "0"):
+        with pytest.raises(notify.NotifyError, match="CX_OUTBOX_LEASE_SECONDS"):
+            NotifySettings.from_env(env={"CX_OUTBOX_LEASE_SECONDS": bad})

@@ -17,12 +17,18 @@ from cx.cli import main
 from cx.core import data
 from cx.core.filters import Filters
 from cx.core.scope import Scope
+from cx.core.users import User
 from cx.loop import cases, rule_language, rule_store, rules
 from cx.loop.rule_language import RuleError, parse_rule, rule_expr
 from cx.store.models import RuleHit
 from cx.voice import themes
 from tests.support.datadir import write_org, write_waves
 from tests.support.frames import routing_answers
+
+
+def analyst_user(username: str) -> User:
+    """A data admin of the world, acting on the rules."""
+    return User(username=username, name=username, email="", roles=("analyst",), scope=Scope.world())
 
 
 def ids(df: pl.DataFrame) -> list[str]:
@@ -283,7 +289,7 @@ def test_a_response_fires_a_rule_at_most_once_even_against_the_database(engine: 
             name="low",
             condition="nps < 3",
             actions=[{"type": "email_customer"}],
-            actor="analyst",
+            actor=analyst_user("analyst"),
         )
     with store.session(engine) as s:
         s.add(RuleHit(rule_id=rule.id, response_id="r1"))  # type: ignore[arg-type]
@@ -302,7 +308,7 @@ def test_rules_apply_only_inside_their_own_scope_and_the_callers(
             condition="nps < 9",
             scope="agency:Paris",
             actions=[{"type": "email_contact", "role": "manager"}],
-            actor="analyst",
+            actor=analyst_user("analyst"),
         )
     madrid_only = rules.run_rules(
         engine, frame, Scope.parse("agency:Madrid"), actor="madrid.manager", root=root
@@ -323,18 +329,26 @@ def test_saving_a_rule_validates_versions_and_audits(engine: Engine) -> None:
             name="bad",
             condition="ctiy = 'Madrid'",
             actions=[{"type": "open_case"}],
-            actor="analyst",
+            actor=analyst_user("analyst"),
         )
     with (
         pytest.raises(RuleError, match="email_contact needs a contact role"),
         store.session(engine) as s,
     ):
         rule_store.save_rule(
-            s, name="bad", condition="nps < 3", actions=[{"type": "email_contact"}], actor="analyst"
+            s,
+            name="bad",
+            condition="nps < 3",
+            actions=[{"type": "email_contact"}],
+            actor=analyst_user("analyst"),
         )
     with store.session(engine) as s:
         rule = rule_store.save_rule(
-            s, name="r", condition="nps < 3", actions=[{"type": "open_case"}], actor="analyst"
+            s,
+            name="r",
+            condition="nps < 3",
+            actions=[{"type": "open_case"}],
+            actor=analyst_user("analyst"),
         )
     with store.session(engine) as s:
         rule = rule_store.save_rule(
@@ -342,7 +356,7 @@ def test_saving_a_rule_validates_versions_and_audits(engine: Engine) -> None:
             name="r",
             condition="nps < 2",
             actions=[{"type": "open_case"}],
-            actor="analyst",
+            actor=analyst_user("analyst"),
             expected_version=1,
         )
         assert (rule.condition, rule.version) == ("nps < 2", 2)
@@ -352,7 +366,7 @@ def test_saving_a_rule_validates_versions_and_audits(engine: Engine) -> None:
             name="r",
             condition="nps < 4",
             actions=[{"type": "open_case"}],
-            actor="other",
+            actor=analyst_user("other"),
             expected_version=1,
         )
     with store.session(engine) as s:
@@ -419,7 +433,7 @@ def test_comments_in_e_mails_and_previews_are_masked(engine: Engine, tmp_path: P
             name="dirty",
             condition="attr_cleanliness < 4 AND city = 'Madrid'",
             actions=[{"type": "email_contact", "role": "cleaning"}],
-            actor="analyst",
+            actor=analyst_user("analyst"),
         )
     rules.run_rules(
         engine,

@@ -12,7 +12,7 @@ from cx.analytics import overview
 from cx.core import users
 from cx.core.filters import Filters
 from cx.loop import alerts
-from tests.support.apptest import ROOT, rendered_text, run_page, takeaway_of
+from tests.support.apptest import ROOT, rendered_text, run_page, signed_in, takeaway_of
 from tests.support.datadir import write_org, write_waves
 from tests.support.frames import routing_answers
 
@@ -30,9 +30,9 @@ FOREIGN = {
 def test_alerts_page_shows_the_users_alerts_and_nothing_outside_the_scope(
     demo_root: Path, responses: object, username: str
 ) -> None:
-    at = run_page("pages/alerts.py", username, demo_root)
+    at = run_page("screens/alerts.py", username, demo_root)
     assert not at.exception
-    user = users.get(username, ROOT / ".streamlit" / "users.yaml")
+    user = users.get(username, demo_root / "users.yaml")
     assert user is not None
     f = Filters(wave=overview.waves(responses)[-1])  # type: ignore[arg-type]
     expected = alerts.detect(responses, user.scope, f)  # type: ignore[arg-type]
@@ -54,7 +54,7 @@ def test_acknowledging_an_alert_is_stored_and_audited(
     demo_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    at = run_page("pages/alerts.py", "madrid.manager", demo_root)
+    at = run_page("screens/alerts.py", "madrid.manager", demo_root)
     assert [m.value for m in at.markdown if m.value.startswith("#### ")][
         0
     ] == "#### Cleanliness · Madrid"
@@ -62,7 +62,7 @@ def test_acknowledging_an_alert_is_stored_and_audited(
     assert not at.exception
     engine = store.init(store.make_engine(store.database_url(demo_root)))
     key = "agency:Madrid:attr_cleanliness:2026-Q3"
-    scope = users.get("madrid.manager", ROOT / ".streamlit" / "users.yaml").scope  # type: ignore[union-attr]
+    scope = users.get("madrid.manager", demo_root / "users.yaml").scope  # type: ignore[union-attr]
     with store.session(engine) as s:
         state = alerts.states(s, scope)[key]
         assert (state.status, state.updated_by) == ("acknowledged", "madrid.manager")
@@ -81,7 +81,7 @@ def test_rules_page_tests_a_condition_and_points_at_errors(
     demo_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    at = run_page("pages/rules.py", "analyst", demo_root)
+    at = run_page("screens/rules.py", "analyst", demo_root)
     assert not at.exception
     table = at.dataframe[0].value
     assert {"Madrid cleanliness", "Complaint follow-up"} <= set(table["name"])
@@ -102,9 +102,8 @@ def test_rules_page_tests_a_condition_and_points_at_errors(
 
 @pytest.mark.parametrize("username", ["madrid.manager", "ceo", "madrid.advisor"])
 def test_only_analysts_open_the_rules_page(demo_root: Path, username: str) -> None:
-    direct = AppTest.from_file(str(ROOT / "pages/rules.py"), default_timeout=60)
-    direct.session_state["authentication_status"] = True
-    direct.session_state["username"] = username
+    direct = AppTest.from_file(str(ROOT / "screens/rules.py"), default_timeout=60)
+    signed_in(direct, username)
     direct.run()
     assert not direct.exception and [e.value for e in direct.error] == [
         "Your role does not give access to this screen."
@@ -113,9 +112,8 @@ def test_only_analysts_open_the_rules_page(demo_root: Path, username: str) -> No
 
 
 def test_front_line_staff_cannot_open_the_alerts_page(demo_root: Path) -> None:
-    direct = AppTest.from_file(str(ROOT / "pages/alerts.py"), default_timeout=60)
-    direct.session_state["authentication_status"] = True
-    direct.session_state["username"] = "madrid.teleop"
+    direct = AppTest.from_file(str(ROOT / "screens/alerts.py"), default_timeout=60)
+    signed_in(direct, "madrid.teleop")
     direct.run()
     assert [e.value for e in direct.error] == ["Your role does not give access to this screen."]
     assert not any('class="cx-takeaway"' in el.proto.body for el in direct.get("html"))
@@ -126,13 +124,12 @@ def test_running_the_rules_from_the_page_routes_once_and_refreshes_the_counts(
 ) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
     write_org(write_waves(tmp_path, routing_answers()))
-    at = run_page("pages/rules.py", "analyst", tmp_path)
+    at = run_page("screens/rules.py", "analyst", tmp_path)
     assert (
         takeaway_of(at) == "2 routing rules active; none has routed a response yet: run them below."
     )
-    at.button[
-        -1
-    ].click().run()  # complaints r2, r3, r6 (nps < 6 or a negative comment) + Madrid cleanliness r2, r6
+    run = next(b for b in at.button if b.label.startswith("Run every enabled rule"))
+    run.click().run()  # complaints r2, r3, r6 (nps < 6 or a negative comment) + Madrid cleanliness r2, r6
     assert not at.exception
     assert at.success[0].value.startswith(
         "5 matching responses; 5 new hits, 3 cases opened, 5 e-mails queued"
@@ -141,7 +138,7 @@ def test_running_the_rules_from_the_page_routes_once_and_refreshes_the_counts(
         takeaway_of(at)
         == "2 routing rules active, 5 responses routed so far; the busiest is 'Complaint follow-up' (3 responses)."
     )
-    at.button[-1].click().run()
+    next(b for b in at.button if b.label.startswith("Run every enabled rule")).click().run()
     assert at.success[0].value.startswith(
         "5 matching responses; 0 new hits, 0 cases opened, 0 e-mails queued"
     )
@@ -152,7 +149,7 @@ def test_saving_a_rule_says_so_after_the_rerun_and_a_nameless_one_is_refused_in_
 ) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
     write_org(write_waves(tmp_path, routing_answers()))
-    at = run_page("pages/rules.py", "analyst", tmp_path)
+    at = run_page("screens/rules.py", "analyst", tmp_path)
     at.text_area(key="rule_condition").input("nps < 3").run()
     next(b for b in at.button if b.label == "Save rule").click().run()
     assert not at.exception

@@ -17,10 +17,10 @@ from cx.core import users
 from cx.core.org import COUNTRY_NAMES
 from cx.core.scope import Scope, contains
 from cx.demo.dataset import GEOGRAPHY
-from tests.support.apptest import ROOT, rendered_text, run_page
+from tests.support.apptest import demo_user, rendered_text, run_page
 
-BENCHMARKS = "pages/benchmarks.py"
-ZONES = "pages/zones.py"
+BENCHMARKS = "screens/benchmarks.py"
+ZONES = "screens/zones.py"
 MANAGER_USERS = ("ceo", "es.manager", "fr.manager", "madrid.manager", "paris.manager", "analyst")
 
 
@@ -64,7 +64,7 @@ def test_outside_names_for_madrid_cover_its_spanish_and_french_peers() -> None:
 
 @pytest.mark.parametrize("username", MANAGER_USERS)
 def test_benchmarks_page_renders_nothing_outside_the_scope(demo_root: Path, username: str) -> None:
-    user = users.get(username)
+    user = demo_user(username)
     assert user is not None
     at = run_page(BENCHMARKS, username, demo_root)
     text = _page_ok(at)
@@ -112,9 +112,9 @@ def test_zones_metric_picker_switches_to_an_attribute(demo_root: Path) -> None:
 
 
 @pytest.fixture
-def region_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def region_user(demo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A Europe region manager added to a copy of the demo users file."""
-    config = yaml.safe_load((ROOT / ".streamlit" / "users.yaml").read_text(encoding="utf-8"))
+    config = yaml.safe_load((demo_root / "users.yaml").read_text(encoding="utf-8"))
     template = dict(config["credentials"]["usernames"]["es.manager"])
     template.update(name="Eva Europe", email="europe@cx-demo.example", scope=["region:Europe"])
     config["credentials"]["usernames"]["europe.manager"] = template
@@ -144,9 +144,11 @@ def test_region_manager_sees_only_europe(demo_root: Path, region_user: str, page
         ("es.manager", BENCHMARKS, True),
     ],
 )
-def test_pages_are_offered_by_role_and_scope(username: str, page: str, allowed: bool) -> None:
+def test_pages_are_offered_by_role_and_scope(
+    demo_root: Path, username: str, page: str, allowed: bool
+) -> None:
     spec = next(p for p in ui.PAGES if p.path == page)
-    user = users.get(username, ROOT / ".streamlit" / "users.yaml")
+    user = users.get(username, demo_root / "users.yaml")
     assert user is not None
     assert ui.allowed(spec, user) is allowed
 

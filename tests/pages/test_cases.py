@@ -10,7 +10,7 @@ from sqlmodel import Session
 from cx import store
 from cx.core.scope import Scope
 from cx.loop import cases
-from tests.support.apptest import rendered_text, run_page
+from tests.support.apptest import demo_user, rendered_text, run_page
 
 MADRID = Scope.parse("agency:Madrid")
 
@@ -23,7 +23,7 @@ def first_open(engine: Engine, scope: Scope) -> cases.Case:
 def test_teleoperator_sees_the_agency_work_list_and_a_call_script(
     demo_root: Path, app_store: Engine
 ) -> None:
-    at = run_page("pages/cases.py", "madrid.teleop", demo_root)
+    at = run_page("screens/cases.py", "madrid.teleop", demo_root)
     assert not at.exception
     text = rendered_text(at)
     top = first_open(app_store, MADRID)
@@ -41,7 +41,7 @@ def test_country_manager_of_france_never_sees_madrid_cases(
     demo_root: Path, app_store: Engine
 ) -> None:
     madrid_ids = {f"#{c.id}" for c in cases.list_cases(Session(app_store), MADRID)}
-    for page in ("pages/cases.py", "pages/case_dashboard.py"):
+    for page in ("screens/cases.py", "screens/case_dashboard.py"):
         at = run_page(page, "fr.manager", demo_root)
         assert not at.exception
         text = rendered_text(at)
@@ -52,7 +52,7 @@ def test_country_manager_of_france_never_sees_madrid_cases(
 def test_agency_manager_dashboard_shows_the_agency_figures(
     demo_root: Path, app_store: Engine
 ) -> None:
-    at = run_page("pages/case_dashboard.py", "madrid.manager", demo_root)
+    at = run_page("screens/case_dashboard.py", "madrid.manager", demo_root)
     assert not at.exception
     with store.session(app_store) as s:
         board = cases.dashboard(s, MADRID)
@@ -65,7 +65,7 @@ def test_agency_manager_dashboard_shows_the_agency_figures(
 def test_logging_a_call_saves_and_a_stale_form_is_refused_with_a_clear_message(
     demo_root: Path, app_store: Engine
 ) -> None:
-    at = run_page("pages/cases.py", "madrid.advisor", demo_root)
+    at = run_page("screens/cases.py", "madrid.advisor", demo_root)
     case_id = at.selectbox(key="case_pick").value
     with store.session(app_store) as s:
         before = cases.get_case(s, MADRID, case_id)
@@ -86,10 +86,9 @@ def test_logging_a_call_saves_and_a_stale_form_is_refused_with_a_clear_message(
     with store.session(app_store) as s:
         cases.classify(
             s,
-            MADRID,
+            demo_user("madrid.teleop"),
             case_id,
             expected_version=after.version,
-            actor="madrid.teleop",
             importance="critical",
             topic="cleanliness",
         )

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 from cx import ui
-from cx.core import users
-from tests.support.apptest import ROOT, rendered_text, run_page
+from cx.demo import accounts
+from tests.support.apptest import ROOT, demo_user, rendered_text, run_page
 
-DEMO_USERS = [u["username"] for u in users.DEMO_USERS]
+DEMO_USERS = [u["username"] for u in accounts.DEMO_USERS]
 FOREIGN = {
     "es.manager": ["Paris", "Lyon", "Marseille", "London", "Moscow"],
     "fr.manager": ["Madrid", "Barcelona", "Sevilla", "London"],
@@ -20,7 +20,7 @@ FOREIGN = {
 
 
 def allowed_pages(username: str) -> list[str]:
-    user = users.get(username, ROOT / ".streamlit" / "users.yaml")
+    user = demo_user(username)
     assert user is not None
     return [p.path for p in ui.PAGES if ui.allowed(p, user) and (ROOT / p.path).exists()]
 
@@ -29,7 +29,7 @@ def allowed_pages(username: str) -> list[str]:
 def test_overview_renders_for_every_demo_user_inside_their_scope(
     demo_root: Path, username: str
 ) -> None:
-    at = run_page("pages/overview.py", username, demo_root)
+    at = run_page("screens/overview.py", username, demo_root)
     assert not at.exception, at.exception
     assert [m.label for m in at.metric][:1] == ["NPS"]
     text = rendered_text(at)
@@ -38,13 +38,13 @@ def test_overview_renders_for_every_demo_user_inside_their_scope(
 
 
 def test_country_manager_breakdown_lists_exactly_the_country_agencies(demo_root: Path) -> None:
-    at = run_page("pages/overview.py", "es.manager", demo_root)
+    at = run_page("screens/overview.py", "es.manager", demo_root)
     table = at.table[0].value
     assert sorted(table["Agency"]) == ["Barcelona", "Madrid", "Sevilla", "Valencia"]
 
 
 def test_agency_manager_sees_advisors_and_channels(demo_root: Path) -> None:
-    at = run_page("pages/overview.py", "madrid.manager", demo_root)
+    at = run_page("screens/overview.py", "madrid.manager", demo_root)
     headers = [s.value for s in at.subheader]
     assert headers == ["By advisor", "By channel"]
     advisors = set(at.table[0].value["Advisor"])
@@ -53,7 +53,7 @@ def test_agency_manager_sees_advisors_and_channels(demo_root: Path) -> None:
 
 def test_filters_from_the_url_reopen_the_same_view(demo_root: Path) -> None:
     at = run_page(
-        "pages/overview.py", "ceo", demo_root, query={"wave": "2025-Q2", "segment": "Young"}
+        "screens/overview.py", "ceo", demo_root, query={"wave": "2025-Q2", "segment": "Young"}
     )
     assert not at.exception
     assert "Wave 2025-Q2" in rendered_text(at) and "segment: Young" in rendered_text(at)
@@ -77,15 +77,15 @@ def test_app_without_login_shows_only_the_sign_in_form(demo_root: Path) -> None:
     from streamlit.testing.v1 import AppTest
 
     os.environ["CX_DATA_DIR"] = str(demo_root)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
     at.run()
     assert not at.exception
-    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    assert [b.proto.label for b in at.get("link_button")] == ["Sign in"]
     assert not at.metric and not at.dataframe and not at.table
 
 
 def test_unknown_user_in_session_sees_nothing(demo_root: Path) -> None:
-    at = run_page("pages/overview.py", "ghost", demo_root)
+    at = run_page("screens/overview.py", "ghost", demo_root)
     assert not at.metric and not at.dataframe and not at.table
 
 

@@ -11,11 +11,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from cx import store, ui
-from cx.core import users
 from cx.core.scope import Scope
 from cx.core.users import User
 from cx.improve import meeting, plans
-from tests.support.apptest import ROOT, rendered_text, run_page
+from tests.support.apptest import demo_user as support_demo_user
+from tests.support.apptest import rendered_text, run_page
 
 TITLES = {
     "Madrid": "Madrid waiting-time plan",
@@ -33,9 +33,7 @@ SEES = {
 
 
 def demo_user(name: str) -> User:
-    user = users.get(name, ROOT / ".streamlit" / "users.yaml")
-    assert user is not None
-    return user
+    return support_demo_user(name)
 
 
 @pytest.fixture
@@ -83,7 +81,7 @@ def app_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engin
 def test_plans_page_lists_only_the_plans_of_the_users_scope(
     demo_root: Path, app_store: Engine, username: str
 ) -> None:
-    at = run_page("pages/plans.py", username, demo_root)
+    at = run_page("screens/plans.py", username, demo_root)
     assert not at.exception, at.exception
     text = rendered_text(at)
     for key, title in TITLES.items():
@@ -104,7 +102,7 @@ def test_agency_manager_proposes_a_plan_from_an_improvement_area_link(
     demo_root: Path, app_store: Engine
 ) -> None:
     at = run_page(
-        "pages/plans.py",
+        "screens/plans.py",
         "madrid.manager",
         demo_root,
         query={"problem_kind": "improvement_area", "problem_ref": "attr_cleanliness"},
@@ -147,7 +145,7 @@ def test_country_manager_approves_an_agency_plan_opened_from_its_link(
 ) -> None:
     with store.session(app_store) as s:
         plan = next(p for p in plans.list_plans(s, Scope.world()) if p.agency == "Madrid")
-    at = run_page("pages/plans.py", "es.manager", demo_root, query={"plan": str(plan.id)})
+    at = run_page("screens/plans.py", "es.manager", demo_root, query={"plan": str(plan.id)})
     assert f"#{plan.id} {TITLES['Madrid']}" in [h.value for h in at.subheader]
     next(b for b in at.button if b.label == "Approve").click()
     at.run()
@@ -170,7 +168,7 @@ def test_a_save_on_a_plan_changed_meanwhile_is_refused_on_the_page(
         plan = next(
             p for p in plans.list_plans(s, Scope.world()) if p.country == "ES" and p.agency is None
         )
-    at = run_page("pages/plans.py", "es.manager", demo_root, query={"plan": str(plan.id)})
+    at = run_page("screens/plans.py", "es.manager", demo_root, query={"plan": str(plan.id)})
     with store.session(app_store) as s:  # someone else saves first
         plans.update_plan(s, plan.id, user=demo_user("ceo"), expected_version=1, owner="ceo")  # type: ignore[arg-type]
     next(s for s in at.slider if s.label == "Progress %").set_value(30)
@@ -186,7 +184,7 @@ def test_a_save_on_a_plan_changed_meanwhile_is_refused_on_the_page(
 def test_meeting_page_steps_through_the_agenda_with_state_in_the_url(
     demo_root: Path, app_store: Engine
 ) -> None:
-    at = run_page("pages/meeting.py", "es.manager", demo_root)
+    at = run_page("screens/meeting.py", "es.manager", demo_root)
     assert not at.exception, at.exception
     assert [t.value for t in at.title] == ["NPS 2026-Q3"]
     next(b for b in at.button if b.label == "Next").click()
@@ -202,7 +200,7 @@ def test_weekly_meeting_of_an_agency_opens_from_a_link_and_stays_in_scope(
     demo_root: Path, app_store: Engine
 ) -> None:
     at = run_page(
-        "pages/meeting.py", "madrid.manager", demo_root, query={"agenda": "weekly", "step": "1"}
+        "screens/meeting.py", "madrid.manager", demo_root, query={"agenda": "weekly", "step": "1"}
     )
     assert not at.exception, at.exception
     assert [t.value for t in at.title] == ["Last week's responses"]
@@ -213,7 +211,7 @@ def test_weekly_meeting_of_an_agency_opens_from_a_link_and_stays_in_scope(
         "Detractors",
     ]
     at = run_page(
-        "pages/meeting.py", "madrid.manager", demo_root, query={"agenda": "weekly", "step": "4"}
+        "screens/meeting.py", "madrid.manager", demo_root, query={"agenda": "weekly", "step": "4"}
     )
     assert [t.value for t in at.title] == ["Action plans due"]
     text = rendered_text(at)
@@ -224,7 +222,7 @@ def test_weekly_meeting_of_an_agency_opens_from_a_link_and_stays_in_scope(
 def test_an_empty_agenda_is_refused_and_a_saved_one_is_the_meeting_of_the_scope(
     demo_root: Path, app_store: Engine
 ) -> None:
-    at = run_page("pages/meeting.py", "es.manager", demo_root, query={"agenda": "weekly"})
+    at = run_page("screens/meeting.py", "es.manager", demo_root, query={"agenda": "weekly"})
     save = next(b for b in at.button if b.label == "Save the agenda")
     at.multiselect[0].set_value([])
     save.click().run()

@@ -13,9 +13,9 @@ from cx import ui
 from cx.analytics import drivers, evolution, overview, segments
 from cx.core import users
 from cx.core.filters import Filters
-from tests.support.apptest import ROOT, rendered_text, run_page, takeaway_of
+from tests.support.apptest import ROOT, demo_user, rendered_text, run_page, signed_in, takeaway_of
 
-PAGES = ("pages/segments.py", "pages/drivers.py", "pages/evolution.py")
+PAGES = ("screens/segments.py", "screens/drivers.py", "screens/evolution.py")
 MANAGERS = ("ceo", "es.manager", "fr.manager", "madrid.manager", "paris.manager", "analyst")
 FOREIGN = {
     "es.manager": ["Paris", "Lyon", "Marseille", "Toulouse", "London", "Moscow", "Mexico"],
@@ -26,16 +26,16 @@ FOREIGN = {
 
 
 def expected_takeaway(page: str, username: str, frame: pl.LazyFrame, root: Path) -> str:
-    user = users.get(username, ROOT / ".streamlit" / "users.yaml")
+    user = demo_user(username)
     assert user is not None
     f = Filters(wave=overview.waves(frame)[-1])
-    if page == "pages/drivers.py":
+    if page == "screens/drivers.py":
         return drivers.takeaway(
             drivers.key_drivers(frame, user.scope, f),
             evolution.attribute_trend(frame, user.scope, f),
             f.wave,
         )
-    if page == "pages/evolution.py":
+    if page == "screens/evolution.py":
         return evolution.takeaway(
             overview.nps_trend(frame, user.scope, f),
             evolution.attribute_trend(frame, user.scope, f),
@@ -67,17 +67,17 @@ def test_page_renders_the_users_own_numbers_and_nothing_outside_the_scope(
 def test_madrid_manager_sees_madrid_cleanliness_story_on_drivers_and_evolution(
     demo_root: Path,
 ) -> None:
-    assert takeaway_of(run_page("pages/drivers.py", "madrid.manager", demo_root)).startswith(
+    assert takeaway_of(run_page("screens/drivers.py", "madrid.manager", demo_root)).startswith(
         "Cleanliness is your biggest improvement area"
     )
     assert "biggest significant fall: Cleanliness" in takeaway_of(
-        run_page("pages/evolution.py", "madrid.manager", demo_root)
+        run_page("screens/evolution.py", "madrid.manager", demo_root)
     )
 
 
 def test_wave_comparison_picker_is_kept_in_the_url(demo_root: Path) -> None:
     at = run_page(
-        "pages/evolution.py",
+        "screens/evolution.py",
         "es.manager",
         demo_root,
         query={"cmp_from": "2024-Q4", "cmp_to": "2026-Q3"},
@@ -93,15 +93,14 @@ def test_front_line_roles_and_anonymous_visitors_get_no_data(demo_root: Path, pa
     assert not at.exception and not any(
         'class="cx-takeaway"' in el.proto.body for el in at.get("html")
     )
-    advisor = users.get("madrid.advisor", ROOT / ".streamlit" / "users.yaml")
+    advisor = users.get("madrid.advisor", demo_root / "users.yaml")
     assert advisor is not None
     assert page not in [
         p.path for p in ui.PAGES if ui.allowed(p, advisor)
     ]  # not in their navigation
     # Opened directly with an advisor's session, the page refuses before computing anything.
     direct = AppTest.from_file(str(ROOT / page), default_timeout=60)
-    direct.session_state["authentication_status"] = True
-    direct.session_state["username"] = "madrid.advisor"
+    signed_in(direct, "madrid.advisor")
     direct.run()
     assert not direct.exception and [e.value for e in direct.error] == [
         "Your role does not give access to this screen."
@@ -111,7 +110,7 @@ def test_front_line_roles_and_anonymous_visitors_get_no_data(demo_root: Path, pa
 
 def test_drivers_page_says_so_when_the_filters_leave_a_low_base(demo_root: Path) -> None:
     at = run_page(
-        "pages/drivers.py",
+        "screens/drivers.py",
         "madrid.manager",
         demo_root,
         query={"channel": "chat", "segment": "Young"},

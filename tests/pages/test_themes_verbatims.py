@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.apptest import rendered_text, run_page
+from tests.support.apptest import demo_user, rendered_text, run_page
 
 FRENCH_WORDS = [
     "Paris",
@@ -28,16 +28,16 @@ def card_agencies(text: str) -> list[str]:
 
 @pytest.mark.parametrize("username", ["ceo", "analyst", "es.manager", "madrid.manager"])
 def test_themes_page_renders_charts_and_a_takeaway(demo_root: Path, username: str) -> None:
-    at = run_page("pages/themes.py", username, demo_root)
+    at = run_page("screens/themes.py", username, demo_root)
     assert not at.exception, at.exception
     text = rendered_text(at)
     assert "is the most-mentioned theme" in text
-    assert len(at.get("arrow_vega_lite_chart") + at.get("vega_lite_chart")) == 3
+    assert len(at.get("arrow_vega_lite_chart") + at.get("vega_lite_chart")) == 5
     assert len(at.image) == 1  # the word cloud
 
 
 def test_country_manager_never_sees_a_french_comment_or_agency(demo_root: Path) -> None:
-    for page in ("pages/themes.py", "pages/verbatims.py"):
+    for page in ("screens/themes.py", "screens/verbatims.py"):
         at = run_page(page, "es.manager", demo_root)
         assert not at.exception, at.exception
         text = rendered_text(at)
@@ -50,7 +50,7 @@ def test_country_manager_never_sees_a_french_comment_or_agency(demo_root: Path) 
 def test_agency_manager_reads_only_that_agency_verbatims_even_with_all_waves(
     demo_root: Path,
 ) -> None:
-    at = run_page("pages/verbatims.py", "madrid.manager", demo_root)
+    at = run_page("screens/verbatims.py", "madrid.manager", demo_root)
     assert not at.exception, at.exception
     assert at.selectbox(key="vb_agency").options == ["All agencies", "Madrid"]
     at.selectbox(key="vb_wave").select("all").run()
@@ -59,7 +59,7 @@ def test_agency_manager_reads_only_that_agency_verbatims_even_with_all_waves(
 
 
 def test_verbatim_filters_and_search_highlight_the_matches(demo_root: Path) -> None:
-    at = run_page("pages/verbatims.py", "es.manager", demo_root)
+    at = run_page("screens/verbatims.py", "es.manager", demo_root)
     at.selectbox(key="vb_theme").select("waiting_time").run()
     at.text_input(key="vb_search").input("cola").run()
     assert not at.exception, at.exception
@@ -72,19 +72,39 @@ def test_verbatim_filters_and_search_highlight_the_matches(demo_root: Path) -> N
 
 def test_front_line_roles_cannot_open_the_voice_screens(demo_root: Path) -> None:
     from cx import ui
-    from cx.core import users
 
-    user = users.get("madrid.advisor")
+    user = demo_user("madrid.advisor")
     assert user is not None
     allowed = [p.path for p in ui.PAGES if ui.allowed(p, user)]
-    assert "pages/themes.py" not in allowed and "pages/verbatims.py" not in allowed
+    assert "screens/themes.py" not in allowed and "screens/verbatims.py" not in allowed
 
 
 def test_verbatim_filters_come_from_the_url(demo_root) -> None:  # type: ignore[no-untyped-def]
     from tests.support.apptest import rendered_text, run_page
 
-    at = run_page("pages/verbatims.py", "es.manager", demo_root, query={"vb_search": "sucio"})
+    at = run_page("screens/verbatims.py", "es.manager", demo_root, query={"vb_search": "sucio"})
     assert not at.exception
     assert at.text_input(key="vb_search").value == "sucio"
     text = rendered_text(at).lower()
     assert "sucio" in text
+
+
+def test_verbatims_filter_by_theme_polarity_and_offer_csv_and_xlsx(demo_root: Path) -> None:
+    at = run_page(
+        "screens/verbatims.py",
+        "es.manager",
+        demo_root,
+        query={"vb_theme": "Cleanliness", "vb_polarity": "Negative"},  # the URL holds labels
+    )
+    assert not at.exception, at.exception
+    assert at.selectbox(key="vb_polarity").value == "negative"
+    assert at.selectbox(key="vb_theme").value == "cleanliness"
+    text = rendered_text(at)
+    assert "comments match" in text
+    agencies = card_agencies(text)
+    assert agencies and set(agencies) <= SPAIN
+    buttons = at.get("download_button")
+    assert len(buttons) == 2
+    assert buttons[0].proto.label.startswith("CSV · ") and buttons[1].proto.label.startswith(
+        "XLSX · "
+    )

@@ -61,12 +61,26 @@ def test_timestamps_come_back_time_zone_aware(engine: Engine) -> None:
 def test_outbox_deduplicates_on_key(engine: Engine) -> None:
     with store.session(engine) as s:
         assert (
-            store.enqueue(s, recipient="a@x", subject="s", body="b", dedupe_key="rule:1:resp:9")
+            store.enqueue(
+                s,
+                recipient="c0000009@customers.example",
+                subject="s",
+                body="b",
+                dedupe_key="rule:1:resp:9",
+                audience="customer",
+            )
             is not None
         )
     with store.session(engine) as s:
         assert (
-            store.enqueue(s, recipient="a@x", subject="s", body="b", dedupe_key="rule:1:resp:9")
+            store.enqueue(
+                s,
+                recipient="c0000009@customers.example",
+                subject="s",
+                body="b",
+                dedupe_key="rule:1:resp:9",
+                audience="customer",
+            )
             is None
         )
     with store.session(engine) as s:
@@ -82,7 +96,14 @@ def test_a_store_made_by_an_older_release_gets_the_new_columns(
         conn.execute(text("ALTER TABLE notification DROP COLUMN attachment_path"))
         conn.execute(text("ALTER TABLE notification DROP COLUMN attachment_name"))
     with pytest.raises(Exception, match="attachment_path"), store.session(engine) as s:
-        store.enqueue(s, recipient="a@x.example", subject="s", body="b", dedupe_key="k0")
+        store.enqueue(
+            s,
+            recipient="a@x.example",
+            subject="s",
+            body="b",
+            dedupe_key="k0",
+            audience="customer",
+        )
     assert store.add_missing_columns(engine) == [
         "notification.attachment_path",
         "notification.attachment_name",
@@ -92,7 +113,13 @@ def test_a_store_made_by_an_older_release_gets_the_new_columns(
     pdf.write_bytes(b"%PDF-1.4")
     with store.session(engine) as s:
         store.enqueue(
-            s, recipient="a@x.example", subject="s", body="b", dedupe_key="k1", attachment=pdf
+            s,
+            recipient="a@x.example",
+            subject="s",
+            body="b",
+            dedupe_key="k1",
+            attachment=pdf,
+            audience="customer",
         )
     with store.session(engine) as s:
         row = s.exec(select(store.Notification)).one()

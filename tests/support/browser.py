@@ -7,6 +7,7 @@ Screenshots go to ``artifacts/screenshots/`` (git-ignored) so a person can look 
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # CX_SHOTS_DIR keeps one run's pictures apart (e.g. before/after a change) from the default folder.
 SHOTS = Path(os.environ.get("CX_SHOTS_DIR") or ROOT / "artifacts" / "screenshots")
 CHROMIUM = "/usr/bin/chromium"
+SIGNING_KEY = secrets.token_hex(32)  # one random key per test session, like a real deployment
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -44,7 +46,7 @@ def streamlit_server(
     full_env = {
         **os.environ,
         "CX_DATA_DIR": str(data_root),
-        "CX_COOKIE_KEY": "test-cookie-key-not-secret",
+        "CX_SIGNING_KEY": SIGNING_KEY,
         **(env or {}),
     }
     log = open(data_root / f"streamlit-{port}.log", "wb")  # noqa: SIM115

@@ -202,3 +202,89 @@ def test_takeaways_name_the_biggest_and_costliest_theme() -> None:
         "Staff attitude is the most-mentioned theme (53 % of 75 comments); waiting time costs the most"
     )
     assert verbatims.verbatims_takeaway(pl.DataFrame()).startswith("No comment matches")
+
+
+# ---------------------------------------------------------------- per-theme polarity and export
+
+MIXED = "El personal muy amable, pero la cola fue eterna"  # staff +, waiting -
+HAPPY_WAIT = "Sin colas, me atendieron enseguida"  # waiting +
+
+
+def polarity_frame() -> pl.LazyFrame:
+    rows = (
+        [{"nps": 4, "comment": MIXED}] * 6
+        + [{"nps": 9, "comment": HAPPY_WAIT}] * 4
+        + [{"nps": 8, "comment": OTHER, "wave": "2025-Q4"}] * 5
+        + [{"nps": 3, "comment": '=HYPERLINK("http://x") llamen al 612 345 678, la cola'}] * 5
+        + [{"nps": 2, "comment": MIXED, "country": "FR", "agency": "Paris"}] * 5
+        + [{"nps": 10, "comment": "Todo correcto, gracias"}] * 5
+    )
+    return frame(rows)
+
+
+def test_summary_counts_each_mention_with_its_own_polarity() -> None:
+    df = verbatims.theme_summary(
+        polarity_frame(), Scope.parse("country:ES"), Filters(wave="2026-Q1")
+    )
+    wait = df.filter(pl.col("theme") == "waiting_time").row(0, named=True)
+    staff = df.filter(pl.col("theme") == "staff_attitude").row(0, named=True)
+    # waiting: 6 negative (MIXED) + 4 positive (HAPPY_WAIT) + 5 of the formula row (negative)
+    assert wait["mentions"] == 15
+    assert wait["positive_share"] == pytest.approx(4 / 15)
+    assert wait["negative_share"] == pytest.approx(11 / 15)
+    assert staff["positive_share"] == pytest.approx(1.0)  # the same MIXED comments
+
+
+def test_polarity_trend_per_wave_hides_cells_under_5_mentions() -> None:
+    df = verbatims.theme_polarity_trend(
+        polarity_frame(), Scope.parse("country:ES"), Filters(wave="2026-Q1")
+    )
+    staff = df.filter(pl.col("theme") == "staff_attitude").sort("order")
+    assert staff["wave"].to_list() == ["2025-Q4", "2026-Q1"]
+    assert staff["positive_share"].to_list() == [pytest.approx(1.0), pytest.approx(1.0)]
+    assert staff["net"].to_list()[1] == pytest.approx(1.0)
+    small = frame([{"nps": 4, "comment": MIXED}] * 4)
+    cell = verbatims.theme_polarity_trend(small, Scope.world(), Filters(wave="2026-Q1"))
+    assert cell["suppressed"].all() and cell["net"].is_null().all()
+
+
+def test_verbatims_filter_by_theme_and_what_was_said_about_it() -> None:
+    lf, f = polarity_frame(), Filters(wave="2026-Q1")
+    es = Scope.parse("country:ES")
+    neg = verbatims.verbatims(lf, es, f, theme="waiting_time", polarity="negative")
+    pos = verbatims.verbatims(lf, es, f, theme="waiting_time", polarity="positive")
+    staff_pos = verbatims.verbatims(lf, es, f, theme="staff_attitude", polarity="positive")
+    assert neg.height == 11 and (neg["theme_polarity"] < 0).all()
+    assert set(pos["comment"]) == {HAPPY_WAIT}
+    assert set(staff_pos["comment"]) == {MIXED}  # positive on staff although negative overall
+    assert staff_pos["sentiment"].max() < 0
+    with pytest.raises(ValueError, match="unknown theme polarity"):
+        verbatims.verbatims(lf, es, f, theme="waiting_time", polarity="angry")
+
+
+def test_export_is_scope_held_masked_and_neutralised_by_the_one_writer() -> None:
+    from cx.core import export
+
+    lf, f = polarity_frame(), Filters(wave="2026-Q1")
+    rows = verbatims.verbatim_export(lf, Scope.parse("country:ES"), f, theme="waiting_time")
+    assert rows.height == 15 and set(rows["agency"]) == {"Madrid"}  # Paris is out of scope
+    assert "comment_html" not in rows.columns and rows.schema["themes"] == pl.String
+    text = export.csv_bytes(rows).decode()
+    assert "612" not in text and "[phone]" in text
+    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
+    assert export.xlsx_bytes(rows)[:2] == b"PK"
+    assert verbatims.export_count(verbatims.verbatims(lf, Scope.parse("country:ES"), f)) == 20
+    assert verbatim_export_empty()
+
+
+def verbatim_export_empty() -> bool:
+    return verbatims.verbatim_export(polarity_frame(), Scope(), Filters(wave="2026-Q1")).is_empty()
+
+
+def test_highlighting_marks_inflected_forms_of_the_theme_words() -> None:
+    rows = [{"nps": 3, "comment": "Esperamos muchísimo, esperé en la cola"}] * 5
+    df = verbatims.verbatims(
+        frame(rows), Scope.world(), Filters(wave="2026-Q1"), theme="waiting_time"
+    )
+    html = df["comment_html"][0]
+    assert "<mark>Esperamos</mark>" in html and "<mark>esperé</mark>" in html

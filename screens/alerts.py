@@ -31,10 +31,9 @@ def save(alert: dict, status: str, ref: str | None) -> None:  # type: ignore[typ
     ui.act(
         lambda s: alerts.set_state(
             s,
-            scope,
+            user,
             alert,
             status=status,
-            actor=user.username,
             action_ref=ref,
             expected_version=alert["version"],
         ),

@@ -1,4 +1,5 @@
-"""Comment themes: what customers talk about, what it costs in NPS, how it moves, in their words."""
+"""Comment themes: what customers talk about, what it costs in NPS, how they feel about each theme,
+how it moves, in their words."""
 
 import streamlit as st
 
@@ -22,6 +23,13 @@ with left:
     st.altair_chart(charts.theme_volume_chart(summary), width="stretch")
 with right:
     st.altair_chart(charts.theme_impact_chart(summary), width="stretch")
+
+left, right = st.columns(2, gap="large")
+with left:
+    st.altair_chart(charts.theme_polarity_chart(summary), width="stretch")
+with right:
+    polarity = ui.query(verbatims.theme_polarity_trend, scope, filters)
+    st.altair_chart(charts.theme_polarity_trend_chart(polarity), width="stretch")
 
 st.altair_chart(
     charts.theme_trend_chart(ui.query(verbatims.theme_trend, scope, filters)), width="stretch"
@@ -54,5 +62,7 @@ with st.expander("Candidate new themes: comments no theme matched"):
 st.caption(
     "Themes come from the multilingual taxonomy in cx/config/themes.yaml (es, fr, en, ru). NPS impact = NPS of all "
     "commenters minus NPS of those not mentioning the theme; ranked only with 30+ mentions, hidden under 5. "
+    'Each mention has its own polarity ("lovely staff, but the queue took ages": staff positive, waiting '
+    "negative); net = % positive minus % negative mentions. "
     "▲▼ = share of comments changed significantly vs the previous wave (two-proportion z-test, 95 %)."
 )

@@ -35,9 +35,7 @@ def apply(fn, done: str, **fields: object) -> None:  # type: ignore[no-untyped-d
     """Form callback: one action on the case as this screen showed it (its version), so a save on a
     case someone changed meanwhile is refused; the outcome is flashed on the next run."""
     ui.act(
-        lambda s: fn(
-            s, scope, case.id, expected_version=case.version, actor=user.username, **fields
-        ),
+        lambda s: fn(s, user, case.id, expected_version=case.version, **fields),
         f"Case #{case.id}: {done}.",
         refused=(cases.CaseError,),
         failed="Not saved: {exc}",

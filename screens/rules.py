@@ -42,9 +42,9 @@ if condition.strip():
 
 if rule := ui.rule_form(rule_store.contact_roles(ui.data_root()), rule_store.ACTION_TYPES):
     ui.act(
-        lambda s: rule_store.save_rule(s, condition=condition, actor=user.username, **rule),
+        lambda s: rule_store.save_rule(s, condition=condition, actor=user, **rule),
         f"Rule '{rule['name']}' saved.",
-        refused=(rule_language.RuleError, ValueError),
+        refused=(rule_language.RuleError, ValueError, PermissionError),
         failed="{exc}. Nothing was saved.",
         slot="save_rule",
     )

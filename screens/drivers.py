@@ -38,7 +38,7 @@ for column, (title, items) in zip(columns, lists.items(), strict=True):
 
 for attribute, label in drivers.improvement_areas(drv)[:2]:
     st.page_link(
-        "pages/plans.py",
+        "screens/plans.py",
         label=f"Create an action plan for {label.lower()}",
         icon=":material/add_task:",
         query_params={"problem_kind": "improvement_area", "problem_ref": attribute},

@@ -1,0 +1,123 @@
+"""The signing key: it keys the hashes of session tokens in the store and signs form tokens.
+
+Read from ``CX_SIGNING_KEY``, else ``[cx] signing_key`` in ``.streamlit/secrets.toml``, else a
+key generated at first start into the git-ignored ``.streamlit/.signing_key`` (mode 0600).
+The server refuses to start with a key shorter than 32 bytes, with too few different
+characters to be random, or with a known weak value. Rotating it ends every session: the
+stored hashes no longer match any browser's token.
+
+>>> check("changeme")
+Traceback (most recent call last):
+...
+cx.core.keys.KeyProblem: signing key refused: shorter than 32 bytes (8); make one with: python -c "import secrets; print(secrets.token_hex(32))"
+>>> check("9f2c" * 16)
+Traceback (most recent call last):
+...
+cx.core.keys.KeyProblem: signing key refused: too few different characters to be random
+>>> check("3b1f9a0c5d7e2468ace13579bdf02468a1b2c3d4e5f60718293a4b5c6d7e8f90")
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import time
+import tomllib
+from functools import cache
+from pathlib import Path
+
+SECRETS_FILE = Path(".streamlit/secrets.toml")
+GENERATED_FILE = Path(".streamlit/.signing_key")
+MIN_BYTES = 32
+WEAK = (
+    "changeme",
+    "change-me",
+    "change_me",
+    "secret",
+    "password",
+    "example",
+    "default",
+    "streamlit",
+    "cx-demo",
+    "not-secret",
+    "insecure",
+    "letmein",
+    "0123456789",
+    "abcdef",
+)
+_MAKE = 'make one with: python -c "import secrets; print(secrets.token_hex(32))"'
+
+
+class KeyProblem(ValueError):
+    """The signing key is missing or too weak to sign anything."""
+
+
+def check(key: str) -> None:
+    """Refuse a key an attacker could guess, with a one-line reason."""
+    size = len(key.encode())
+    if size < MIN_BYTES:
+        raise KeyProblem(f"signing key refused: shorter than {MIN_BYTES} bytes ({size}); {_MAKE}")
+    low = key.lower()
+    if any(w in low for w in WEAK):
+        raise KeyProblem(f"signing key refused: it contains a known weak value; {_MAKE}")
+    if len(set(key)) < 12:
+        raise KeyProblem("signing key refused: too few different characters to be random")
+
+
+def _from_secrets() -> str | None:
+    try:
+        path = Path(os.environ.get("CX_SECRETS_FILE") or SECRETS_FILE)
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    value = data.get("cx", {}).get("signing_key")
+    return str(value) if value else None
+
+
+def _generated() -> str:
+    if not GENERATED_FILE.exists():
+        GENERATED_FILE.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(GENERATED_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first
+            return GENERATED_FILE.read_text().strip()
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return GENERATED_FILE.read_text().strip()
+
+
+@cache
+def signing_key() -> str:
+    """The checked key (cached for the process; a rotation takes a restart)."""
+    key = os.environ.get("CX_SIGNING_KEY") or _from_secrets() or _generated()
+    check(key)
+    return key
+
+
+def keyed_hash(value: str, purpose: str) -> str:
+    """HMAC-SHA256 of ``value`` for one purpose (session token, form token…), hex."""
+    mac = hmac.new(signing_key().encode(), f"{purpose}\0{value}".encode(), hashlib.sha256)
+    return mac.hexdigest()
+
+
+def form_token(purpose: str, now: float | None = None) -> str:
+    """A signed, timestamped token for a form (CSRF): ``<issued>.<nonce>.<mac>``."""
+    issued = str(int(now if now is not None else time.time()))
+    nonce = secrets.token_urlsafe(12)
+    return f"{issued}.{nonce}.{keyed_hash(issued + '.' + nonce, 'form:' + purpose)}"
+
+
+def check_form_token(
+    token: str, purpose: str, max_age: float = 3600, now: float | None = None
+) -> bool:
+    """True when ``token`` was made by :func:`form_token` for ``purpose`` less than ``max_age``
+    seconds ago."""
+    parts = (token or "").split(".")
+    if len(parts) != 3 or not parts[0].isdigit():
+        return False
+    issued, nonce, mac = parts
+    expected = keyed_hash(issued + "." + nonce, "form:" + purpose)
+    age = (now if now is not None else time.time()) - int(issued)
+    return hmac.compare_digest(mac, expected) and -60 <= age <= max_age

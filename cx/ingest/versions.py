@@ -1,0 +1,156 @@
+"""Earlier versions of a wave, kept so a ``replace`` or ``append`` can be undone.
+
+Before an import publishes a new version of a wave that already exists, the stored file is kept
+as ``<data>/versions/wave=<W>/<UTC time>-<n>.parquet`` (a hard link, so no copy and no extra disk
+until the wave file is replaced; a copy where links are not supported). The last ``KEEP`` versions
+of each wave are kept. :func:`undo` puts the newest one back with one ``os.replace`` (readers see
+the old file or the restored one, never half of one) and drops it from the folder. Versions sit
+outside ``waves/``, so no reader of the waves ever sees them. Callers hold the ``waves`` lock.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from cx.core import data
+from cx.ingest.atomic import atomic_write_parquet, clean_stale, fsync_dir
+from cx.ingest.checks import IngestError
+
+KEEP = 3
+"""Earlier versions kept per wave."""
+
+
+def folder(root: Path, wave: str) -> Path:
+    return root / "versions" / f"wave={wave}"
+
+
+def listed(root: Path, wave: str) -> list[Path]:
+    """The kept versions of a wave, oldest first (the names sort by time)."""
+    d = folder(root, wave)
+    return sorted(d.glob("*.parquet")) if d.exists() else []
+
+
+def restorable(root: Path, wave: str, part: str) -> list[Path]:
+    """The kept versions that differ from the wave's file, oldest first (a kill between keeping
+    and publishing leaves a version that is the current file itself, by the same inode)."""
+    target = data.waves_dir(root) / f"wave={wave}" / part
+    return [v for v in listed(root, wave) if not (target.exists() and os.path.samefile(v, target))]
+
+
+def undoable(root: Path, part: str) -> dict[str, int]:
+    """Waves with a version to restore, and how many, in wave order."""
+    base = root / "versions"
+    waves = [d.name.split("=", 1)[1] for d in (base.glob("wave=*") if base.exists() else [])]
+    counts = {w: len(restorable(root, w, part)) for w in waves}
+    return {w: counts[w] for w in data.sort_waves([w for w, n in counts.items() if n])}
+
+
+def rows_in(path: Path) -> int:
+    """Rows of a Parquet file, from its footer."""
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def _name(d: Path) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    n = 0
+    while (d / f"{stamp}-{n}.parquet").exists():
+        n += 1
+    return d / f"{stamp}-{n}.parquet"
+
+
+def keep(root: Path, wave: str, files: list[Path]) -> Path | None:
+    """Keep the wave's stored files as one version before they are overwritten; prune to ``KEEP``."""
+    if not files:
+        return None
+    d = folder(root, wave)
+    d.mkdir(parents=True, exist_ok=True)
+    clean_stale(d)
+    target = _name(d)
+    if len(files) == 1:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=d)
+        os.close(fd)
+        os.unlink(tmp)
+        try:
+            os.link(files[0], tmp)
+        except OSError:  # a file system without hard links: copy instead
+            shutil.copyfile(files[0], tmp)
+        os.replace(tmp, target)
+        fsync_dir(d)
+    else:
+        merged = pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
+        atomic_write_parquet(merged, target, pl.read_parquet_metadata(files[0]))
+    for old in listed(root, wave)[:-KEEP]:
+        old.unlink(missing_ok=True)
+    return target
+
+
+@dataclass
+class Restored:
+    """What an undo did: the wave, the version put back, its rows, the rows it replaced."""
+
+    wave: str
+    version: str
+    rows: int
+    replaced_rows: int
+    left: int
+
+    def as_rows(self) -> list[dict[str, object]]:
+        return [
+            {
+                "outcome": "restored",
+                "file": f"waves/wave={self.wave}/part-0.parquet",
+                "wave": self.wave,
+                "rows": self.rows,
+                "reason": f"wave {self.wave} is back to its version of {self.version} "
+                f"({self.rows} rows, was {self.replaced_rows}); {self.left} earlier version(s) left",
+            }
+        ]
+
+
+def undo(root: Path, wave: str, part: str) -> Restored:
+    """Put the newest kept version of ``wave`` back as its wave file, atomically."""
+    data.wave_period(wave)  # a bad label is refused before anything is read
+    target = data.waves_dir(root) / f"wave={wave}" / part
+    current = sorted(target.parent.glob("*.parquet")) if target.parent.exists() else []
+    kept = restorable(root, wave, part)
+    for v in listed(root, wave):
+        if v not in kept:  # a kill between keeping and publishing left a copy of the current file
+            v.unlink(missing_ok=True)
+    if not kept:
+        raise IngestError(
+            f"wave {wave}: nothing to undo (no earlier version is kept; only replace and append keep one)"
+        )
+    newest = kept[-1]
+    replaced = sum(rows_in(f) for f in current)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        os.link(newest, tmp)
+    except OSError:
+        shutil.copyfile(newest, tmp)
+    os.replace(tmp, target)
+    for f in current:
+        if f != target:
+            f.unlink(missing_ok=True)
+    fsync_dir(target.parent)
+    newest.unlink()
+    stamp = newest.stem.split("-")[0]
+    when = datetime.strptime(stamp, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
+    return Restored(
+        wave,
+        when.isoformat(timespec="seconds"),
+        rows_in(target),
+        replaced,
+        len(kept) - 1,
+    )

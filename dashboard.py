@@ -1,0 +1,13 @@
+"""CX Review dashboards (the Streamlit script that app.py serves): page config, login gate, the user's scope, shared filters, navigation by role."""
+
+import streamlit as st
+
+from cx import ui
+
+st.set_page_config(page_title="CX Review", page_icon=":material/insights:", layout="wide")
+ui.ensure_data()
+user = ui.login_gate()
+ui.start_outbox_sender()
+page = ui.navigation(user)
+ui.sidebar_filters(user)
+page.run()
