@@ -7,12 +7,16 @@ Run it with ``streamlit run app.py`` (or ``cx serve``).
 import streamlit as st
 
 from cx import server
-from cx.core.data import data_dir
+from cx.core.data import data_dir, has_waves
+from cx.demo import complaints
 from cx.ops import backup
 
 server.check()
 if done := backup.recover(data_dir()):  # a restore cut short (crash, kill -9) is finished first
     print(f"cx: {done}")
+if not has_waves(data_dir()):  # the quickstart: the demo and its accounts before the first page
+    print("cx: first start: writing the demo dataset (8 waves, 200,000 responses)…", flush=True)
+    complaints.first_start(data_dir())
 app = st.App(
     "dashboard.py",
     secrets=server.secrets(),

@@ -3,15 +3,18 @@ case screens have a work list on first start."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 
 import polars as pl
 from sqlalchemy.engine import Engine
 
 from cx import store
-from cx.core.data import sort_waves
+from cx.core.data import scan_responses, sort_waves
 from cx.core.scope import Scope, restrict
+from cx.demo.dataset import DemoSummary, ensure_demo
 from cx.loop import cases
 from cx.voice import themes
 
@@ -65,3 +68,23 @@ def seed_demo_cases(
             ):
                 opened += 1
     return opened
+
+
+def first_start(
+    root: Path, progress: Callable[[str, float], None] | None = None
+) -> DemoSummary | None:
+    """On a data folder without waves: write the demo dataset and its accounts, and open the demo
+    cases in the folder's own store, never in a configured ``DATABASE_URL`` (that may be
+    production's; ``cx demo --seed-store`` asks for it). None when data is already there."""
+    summary = ensure_demo(root, progress=progress)
+    if summary is None:
+        return None
+    if not os.environ.get("DATABASE_URL"):
+        say = progress or (lambda _msg, _frac: None)
+        say("Opening demo complaint cases for Madrid and Paris…", 0.95)
+        engine = store.init(store.make_engine(store.database_url(root)))
+        try:
+            seed_demo_cases(engine, scan_responses(root))
+        finally:
+            engine.dispose()
+    return summary

@@ -17,7 +17,7 @@ from cx.analytics import overview, rollup
 from cx.core import data
 from cx.core.filters import Filters
 from cx.core.scope import Scope
-from cx.demo import complaints, dataset
+from cx.demo import complaints
 from cx.loop import notify
 
 CACHE_TTL = 3600
@@ -127,7 +127,8 @@ def start_outbox_sender() -> None:
 
 
 def ensure_data() -> None:
-    """Generate the demo dataset on first start when the data directory has no waves."""
+    """Generate the demo dataset on first start when the data directory has no waves (the server
+    does it before serving, see ``app.py``; this covers a script run on its own)."""
     root = data_root()
     if data.has_waves(root):
         return
@@ -139,12 +140,5 @@ def ensure_data() -> None:
         def progress(message: str, fraction: float) -> None:
             bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
-        dataset.ensure_demo(root, progress=progress)
-        if os.environ.get("DATABASE_URL"):
-            # a configured database may be production's: the demo never writes into it unless
-            # asked (`cx demo --seed-store`)
-            progress("Demo data ready (no demo cases in the configured database).", 0.95)
-        else:
-            progress("Opening demo complaint cases for Madrid and Paris…", 0.95)
-            complaints.seed_demo_cases(engine(), data.scan_responses(root))
+        complaints.first_start(root, progress=progress)
         status.update(label="Demo dataset ready.", state="complete", expanded=False)

@@ -164,3 +164,24 @@ def test_the_sign_in_form_refuses_a_missing_form_token_and_never_redirects_off_s
     assert signed.status_code == 303 and signed.headers["location"] == "/"
     cookie = signed.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
+
+
+def test_the_quickstart_on_an_empty_folder_signs_in_with_a_demo_account(
+    tmp_path: Path,
+) -> None:
+    """The README's first command on a fresh machine: an empty data folder, the server writes the
+    demo and its accounts before the first page, and the documented demo sign-in works."""
+    empty = tmp_path / "data"
+    empty.mkdir()
+    env = {"CX_USERS_FILE": "", "DATABASE_URL": ""}
+    with streamlit_server(empty, free_port(), env=env) as url:
+        form = httpx.get(url + "/signin", timeout=60).text
+        assert "create the first administrator" not in form
+        token = form.split('name="csrf" value="')[1].split('"')[0]
+        signed = httpx.post(
+            url + "/signin",
+            data={"csrf": token, "next": "/", "username": "ceo", "password": "cx-demo"},
+            timeout=60,
+        )
+    assert signed.status_code == 303 and "cx_session=" in signed.headers["set-cookie"]
+    assert (empty / users.DEMO_MARKER).exists() and (empty / "users.yaml").exists()
