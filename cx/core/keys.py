@@ -27,6 +27,7 @@ import time
 import tomllib
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 SECRETS_FILE = Path(".streamlit/secrets.toml")
 GENERATED_FILE = Path(".streamlit/.signing_key")
@@ -66,13 +67,22 @@ def check(key: str) -> None:
         raise KeyProblem("signing key refused: too few different characters to be random")
 
 
-def _from_secrets() -> str | None:
+def secrets_file() -> Path:
+    """``CX_SECRETS_FILE``, else Streamlit's ``.streamlit/secrets.toml``."""
+    return Path(os.environ.get("CX_SECRETS_FILE") or SECRETS_FILE)
+
+
+def read_secrets() -> dict[str, Any]:
+    """The secrets file as a dict (empty when missing or unreadable): the signing key here, the
+    single sign-on provider in :mod:`cx.server.sso`."""
     try:
-        path = Path(os.environ.get("CX_SECRETS_FILE") or SECRETS_FILE)
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(secrets_file().read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError):
-        return None
-    value = data.get("cx", {}).get("signing_key")
+        return {}
+
+
+def _from_secrets() -> str | None:
+    value = read_secrets().get("cx", {}).get("signing_key")
     return str(value) if value else None
 
 

@@ -63,6 +63,25 @@ class Org:
     def region_of_country(self, country: str) -> str | None:
         return next((a.region for a in self.agencies if a.country == country), None)
 
+    def place(self, spec: str) -> dict[str, str | None] | None:
+        """Region, country and agency of ``world``, ``region:X``, ``country:ES`` or
+        ``agency:Madrid``, parents from the hierarchy; None for a place it does not hold.
+
+        >>> o = Org((Agency("Madrid", "ES", "Europe", "Madrid"),))
+        >>> o.place("agency:Madrid"), o.place("country:FR")
+        ({'region': 'Europe', 'country': 'ES', 'agency': 'Madrid'}, None)
+        """
+        level, _, name = spec.partition(":")
+        if spec == "world":
+            return {"region": None, "country": None, "agency": None}
+        if level == "region" and name in self.regions():
+            return {"region": name, "country": None, "agency": None}
+        if level == "country" and name in self.countries():
+            return {"region": self.region_of_country(name), "country": name, "agency": None}
+        if level == "agency" and (agency := self.agency(name)) is not None:
+            return {"region": agency.region, "country": agency.country, "agency": agency.name}
+        return None
+
     def country_name(self, code: str) -> str:
         return self.country_names.get(code) or COUNTRY_NAMES.get(code, code)
 

@@ -128,18 +128,12 @@ def check_person(username: str, where: dict[str, str | None], what: str = "owner
 
 def geography(spec: str, org: Org) -> dict[str, str | None]:
     """``world``, ``region:X``, ``country:ES`` or ``agency:Madrid`` -> region/country/agency of a plan."""
-    level, _, name = spec.partition(":")
-    if spec == "world":
-        return {"region": None, "country": None, "agency": None}
-    if level == "region" and name in org.regions():
-        return {"region": name, "country": None, "agency": None}
-    if level == "country" and name in org.countries():
-        return {"region": org.region_of_country(name), "country": name, "agency": None}
-    if level == "agency" and (agency := org.agency(name)) is not None:
-        return {"region": agency.region, "country": agency.country, "agency": agency.name}
-    raise PlanError(
-        f"unknown plan scope {spec!r}: use world, region:<name>, country:<code> or agency:<name>"
-    )
+    placed = org.place(spec)
+    if placed is None:
+        raise PlanError(
+            f"unknown plan scope {spec!r}: use world, region:<name>, country:<code> or agency:<name>"
+        )
+    return placed
 
 
 def scope_options(scope: Scope, org: Org) -> list[str]:

@@ -466,15 +466,10 @@ def _placed(key: str, alert: dict[str, Any]) -> dict[str, Any]:
     }
     if not org.agencies:
         return {**placed, "region": alert.get("region"), "country": alert.get("country")}
-    if level == "agency":
-        found = org.agency(entity)
-        if found is None:
-            raise ValueError(f"alert {key!r}: no agency {entity!r} in the organisation")
-        return {**placed, "region": found.region, "country": found.country}
-    region = org.region_of_country(entity)
-    if region is None:
-        raise ValueError(f"alert {key!r}: no country {entity!r} in the organisation")
-    return {**placed, "region": region, "country": entity}
+    where = org.place(f"{level}:{entity}")
+    if where is None:
+        raise ValueError(f"alert {key!r}: no {level} {entity!r} in the organisation")
+    return {**placed, "region": where["region"], "country": where["country"]}
 
 
 def set_state(

@@ -49,6 +49,7 @@ from sqlalchemy.engine import URL, make_url
 from cx import store
 from cx.core import users
 from cx.ingest import locks
+from cx.ingest.atomic import fsync_dir
 
 FORMAT = "cx-review-backup"
 VERSION = 1
@@ -273,14 +274,6 @@ def _add(tar: tarfile.TarFile, path: Path, name: str) -> dict[str, Any]:
     return {"size": size, "sha256": hashing.sha.hexdigest()}
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def backup(
     root: Path,
     out: Path,
@@ -331,7 +324,7 @@ def backup(
         with open(partial, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(partial, out)
-        _fsync_dir(out.parent)
+        fsync_dir(out.parent)
     finally:
         Path(partial).unlink(missing_ok=True)
         shutil.rmtree(work, ignore_errors=True)
@@ -476,7 +469,7 @@ def _write_journal(root: Path, entry: dict[str, Any]) -> None:
     with open(tmp, "rb+") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def _restore_store(staged: Path, dialect: str, url: URL, root: Path) -> None:
@@ -522,7 +515,7 @@ def _swap(staged: Path, root: Path, entry: dict[str, Any]) -> None:
     else:
         os.rename(root, old)
         os.rename(staged, root)
-    _fsync_dir(root.parent)
+    fsync_dir(root.parent)
 
 
 def _finish(root: Path, entry: dict[str, Any]) -> None:

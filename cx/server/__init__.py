@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from cx.core import keys
-from cx.server import signin, sso
+from cx.server import signin
 
 ROUTE_GROUPS: dict[str, list[BaseRoute]] = {"signin": list(signin.ROUTES)}
 
@@ -31,7 +31,7 @@ def middleware() -> list[Middleware]:
 def secrets() -> dict[str, Any] | None:
     """The secrets of ``CX_SECRETS_FILE`` handed to Streamlit (``st.login`` reads its ``[auth]``);
     None: Streamlit reads its own ``.streamlit/secrets.toml``."""
-    return sso.secrets() if os.environ.get("CX_SECRETS_FILE") else None
+    return keys.read_secrets() if os.environ.get("CX_SECRETS_FILE") else None
 
 
 def check() -> None:

@@ -25,7 +25,6 @@ order; the first match gives the role and the scope, no match signs nobody in::
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from typing import Any
 import yaml
 
 from cx.core.data import data_dir
-from cx.core.keys import SECRETS_FILE
+from cx.core.keys import read_secrets
 from cx.core.roles import ROLES
 from cx.core.scope import Scope
 from cx.core.users import User
@@ -52,18 +51,6 @@ def mapping_file() -> Path:
     return Path(os.environ.get("CX_SSO_FILE") or data_dir() / "sso.yaml")
 
 
-def secrets_file() -> Path:
-    """``CX_SECRETS_FILE``, else Streamlit's ``.streamlit/secrets.toml``."""
-    return Path(os.environ.get("CX_SECRETS_FILE") or SECRETS_FILE)
-
-
-def secrets() -> dict[str, Any]:
-    try:
-        return tomllib.loads(secrets_file().read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return {}
-
-
 def provider() -> Provider | None:
     """The configured provider, or None (no mapping file, or no such ``[auth.<name>]``)."""
     path = mapping_file()
@@ -74,7 +61,7 @@ def provider() -> Provider | None:
     except yaml.YAMLError:
         return None
     name = str(raw.get("provider") or "")
-    auth = secrets().get("auth", {})
+    auth = read_secrets().get("auth", {})
     if not name or not isinstance(auth.get(name), dict):
         return None
     rules = tuple(r for r in raw.get("rules") or () if isinstance(r, dict))

@@ -282,21 +282,22 @@ def _minutes(seconds: float) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
+def _lock_left(fails: list[datetime], now: datetime) -> float:
+    """Seconds left on a lock, from the username's failure times (0 when not locked): locked
+    from the ``LOCK_AFTER``-th failure within one window, for :func:`lock_for`."""
+    for i in range(len(fails) - LOCK_AFTER + 1):
+        if fails[i + LOCK_AFTER - 1] - fails[i] <= window():
+            until = fails[i + LOCK_AFTER - 1] + lock_for()
+            if until > now:
+                return (until - now).total_seconds()
+    return 0.0
+
+
 def lock_left(engine: Engine, username: str) -> float:
     """Seconds left on the username's lock (0 when not locked)."""
     now = utcnow()
     with session(engine) as s:
-        fails = _failures(s, username, now - window() - lock_for())
-    recent = [f for f in fails if f > now - window() - lock_for()]
-    if len(recent) < LOCK_AFTER:
-        return 0.0
-    # locked from the LOCK_AFTER-th failure of a window, for LOCK_FOR
-    for i in range(len(recent) - LOCK_AFTER + 1):
-        if recent[i + LOCK_AFTER - 1] - recent[i] <= window():
-            until = recent[i + LOCK_AFTER - 1] + lock_for()
-            if until > now:
-                return (until - now).total_seconds()
-    return 0.0
+        return _lock_left(_failures(s, username, now - window() - lock_for()), now)
 
 
 def sign_in(engine: Engine, username: str, password: str, address: str = "") -> SignIn:
@@ -334,6 +335,9 @@ def sign_in(engine: Engine, username: str, password: str, address: str = "") -> 
     ok = user is not None and left == 0.0
     with session(engine) as s:
         s.add(SignInAttempt(username=username, address=address, ok=ok, at=now))
+        s.flush()
+        # this attempt included: the lock it may start, and how many failures the window holds
+        fails = [] if ok else _failures(s, username, now - window() - lock_for())
         action = "sign_in" if ok else ("sign_in_locked" if left else "sign_in_failed")
         audit(
             s,
@@ -351,15 +355,14 @@ def sign_in(engine: Engine, username: str, password: str, address: str = "") -> 
             reason=f"Too many failed attempts: this account is locked for {_minutes(left)}.",
             retry_after=left,
         )
-    after = lock_left(engine, username)
+    after = _lock_left(fails, now)
     if after:
         return SignIn(
             reason=f"Too many failed attempts: this account is locked for {_minutes(after)}.",
             retry_after=after,
             delay=1.0,
         )
-    with session(engine) as s:
-        count = len(_failures(s, username, now - window()))
+    count = sum(1 for f in fails if f > now - window())
     return SignIn(
         reason="Username or password is incorrect.", delay=min(0.5 * 2 ** (count - 1), 4.0)
     )

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from cx import store
 from cx.core import keys, users
+from cx.core.scope import Scope
 from cx.store import sessions
 from cx.store.models import AuthSession, SignInAttempt
 
@@ -151,14 +152,8 @@ def test_five_failures_lock_the_username_even_for_the_right_password_until_the_w
     after = sessions.sign_in(engine, username, PASSWORD, "10.0.0.3")
     assert (after.user is not None) is (username == "ana.lopez")
     with store.session(engine) as s:
-        actions = [a.action for a in store.audit_trail(s, store_world(), entity="user")]
+        actions = [a.action for a in store.audit_trail(s, Scope.world(), entity="user")]
     assert actions.count("sign_in_failed") >= 5 and "sign_in_locked" in actions
-
-
-def store_world():  # type: ignore[no-untyped-def]
-    from cx.core.scope import Scope
-
-    return Scope.world()
 
 
 def test_an_administrator_unlocks_an_account(engine: Engine, people: Path) -> None:
