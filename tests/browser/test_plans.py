@@ -59,7 +59,8 @@ def test_plan_proposed_by_madrid_is_approved_by_spain_and_invisible_to_france(
     with signed_in(browser, app_url, "es.manager", f"plans?plan={plan_id}") as page:
         page.get_by_role("heading", name=re.compile(rf"#{plan_id} {TITLE}")).wait_for()  # type: ignore[attr-defined]
         wait_idle(page)
-        assert "1 awaits approval" in page.inner_text("body")  # type: ignore[attr-defined]
+        # the takeaway is an st.html element, which the front end may paint after the script ended
+        page.get_by_text(re.compile(r"\b1 awaits approval")).wait_for()  # type: ignore[attr-defined]
         page.get_by_role("button", name="Approve").click()  # type: ignore[attr-defined]
         page.get_by_text("approved by es.manager").wait_for()  # type: ignore[attr-defined]
         wait_idle(page)
@@ -68,6 +69,7 @@ def test_plan_proposed_by_madrid_is_approved_by_spain_and_invisible_to_france(
 
     with signed_in(browser, app_url, "fr.manager", f"plans?plan={plan_id}") as page:
         page.get_by_text("Scope: country:FR").wait_for()  # type: ignore[attr-defined]
+        page.get_by_text("No action plan in this scope yet").wait_for()  # type: ignore[attr-defined]
         wait_idle(page)
         shot(page, "plans-france-sees-nothing")
         body = page.inner_text("body")  # type: ignore[attr-defined]
