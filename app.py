@@ -17,6 +17,9 @@ if done := backup.recover(data_dir()):  # a restore cut short (crash, kill -9) i
 if not has_waves(data_dir()):  # the quickstart: the demo and its accounts before the first page
     print("cx: first start: writing the demo dataset (8 waves, 200,000 responses)…", flush=True)
     complaints.first_start(data_dir())
+if line := server.prepare_capture():
+    print(f"cx: {line}", flush=True)
+server.start_workers()  # survey answers: their loop within a second, their fold into the wave
 app = st.App(
     "dashboard.py",
     secrets=server.secrets(),

@@ -5,6 +5,7 @@ import streamlit as st
 
 from cx import store, ui
 from cx.loop import cases
+from cx.ui.cases import reply_panel
 
 user = ui.require_user(*ui.FRONT_LINE, *ui.MANAGERS)
 scope, engine = user.scope, ui.engine()
@@ -26,6 +27,7 @@ case_id = st.selectbox(
 with store.session(engine) as s:
     case = cases.get_case(s, scope, case_id)
     events = cases.events_frame(s, scope, case_id)
+    asked = cases.requested_callback(s, scope, case_id)  # the number the customer left, if any
 if case is None:
     st.error("This case is no longer in your scope.")
     st.stop()
@@ -46,10 +48,15 @@ def apply(fn, done: str, **fields: object) -> None:  # type: ignore[no-untyped-d
 st.subheader(f"Case #{case.id} — {case.status.replace('_', ' ')}")
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.code(cases.call_script(case, agent=user.name.split(" (")[0]), language=None, wrap_lines=True)
+    st.code(
+        cases.call_script(case, agent=user.name.split(" (")[0], asked=asked),
+        language=None,
+        wrap_lines=True,
+    )
     ui.case_history(events)
 with right:
     ui.case_actions(case, cases.forward_targets(case, exclude=user.username), apply)
+reply_panel(case, user)
 st.caption(
     f"SLA: first contact within {cases.FIRST_CONTACT_SLA.total_seconds() / 3600:.0f} h, closing within {cases.CLOSE_SLA.days} days. "
     "Comments are shown with personal data masked. Every change is kept in the audit trail."

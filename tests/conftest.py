@@ -21,7 +21,9 @@ from cx import store
 from cx.core import data
 from cx.demo import complaints
 from cx.demo.dataset import write_demo
-from tests.support.datadir import write_org
+from tests.support.browser import streamlit_server
+from tests.support.datadir import write_org, write_waves
+from tests.support.frames import routing_answers
 from tests.support.net import free_port
 from tests.support.smtp import Sink
 
@@ -193,3 +195,45 @@ def smtp() -> Iterator[tuple[Sink, int, list[Controller]]]:
     for c in running:
         with contextlib.suppress(Exception):
             c.stop()
+
+
+# ---------------------------------------------------------------- survey pages on a real server
+
+
+@pytest.fixture(scope="module")
+def survey_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from cx.capture import surveys
+
+    root = write_waves(write_org(tmp_path_factory.mktemp("survey") / "data"), routing_answers())
+    surveys.ensure_default(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def mailbox() -> Iterator[tuple[Sink, int]]:
+    """A real SMTP server on loopback for the module's server: its sink and port."""
+    sink, port = Sink(), free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield sink, port
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def survey_url(survey_root: Path, mailbox: tuple[Sink, int]) -> Iterator[str]:
+    """The real server on :func:`survey_root`: a fold every second, its mail to :func:`mailbox`."""
+    from cx.core import keys
+
+    env = {
+        "CX_SIGNING_KEY": keys.signing_key(),  # the tests make links with the server's key
+        "CX_FOLD_SECONDS": "1",
+        "CX_NOTIFY_INTERVAL": "1",
+        "CX_SMTP_HOST": "127.0.0.1",
+        "CX_SMTP_PORT": str(mailbox[1]),
+        "CX_SMTP_TLS": "none",
+        "CX_SMTP_ALLOW_PLAIN": "1",
+        "CX_SMTP_FROM": "cx@cx-demo.example",
+        "DATABASE_URL": "",
+    }
+    with streamlit_server(survey_root, free_port(), env) as url:
+        yield url

@@ -97,3 +97,44 @@ def daily_progress_chart(df: pl.DataFrame) -> alt.Chart:
         )
         .properties(height=380, title="Responses per day against the wave's target")
     )
+
+
+FUNNEL_STAGES = ("invited", "sent", "opened", "started", "completed")
+"""The funnel's steps, in order (the stages of :mod:`cx.capture.funnel`)."""
+
+
+def funnel_chart(df: pl.DataFrame, by: str = "channel") -> alt.LayerChart:
+    """The live survey funnel: one group of bars per stage (invited → completed), one bar per
+    ``by`` value (channel or agency), its count written at its end. Takes the long frame of
+    ``funnel.stages`` (``by``, ``stage``, ``count``)."""
+    shown = df.select(
+        pl.col(by).cast(pl.String).alias("group"), pl.col("stage"), pl.col("count").cast(pl.Int64)
+    )
+    stages = [s for s in FUNNEL_STAGES if s in set(shown["stage"].to_list())]
+    base = alt.Chart(records(shown)).encode(
+        x=alt.X("stage:N", sort=stages, title=None, axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("group:N"),
+    )
+    bars = base.mark_bar(cornerRadiusEnd=3).encode(
+        y=alt.Y("count:Q", title="People"),
+        color=alt.Color(
+            "group:N",
+            title=None,
+            scale=alt.Scale(
+                range=[PALETTE["brand"], PALETTE["band"], PALETTE["ink"], PALETTE["muted"]]
+            ),
+        ),
+        tooltip=[
+            alt.Tooltip("group:N", title=by.capitalize()),
+            alt.Tooltip("stage:N", title="Stage"),
+            alt.Tooltip("count:Q", format=",", title="Count"),
+        ],
+    )
+    text = base.mark_text(dy=-8, fontSize=13, fontWeight=600, color=PALETTE["ink"]).encode(
+        y="count:Q", text=alt.Text("count:Q", format=",")
+    )
+    return alt.LayerChart(
+        layer=[bars, text],
+        height=340,
+        title=f"Survey funnel by {by}: invited → completed",
+    )

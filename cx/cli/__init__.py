@@ -15,6 +15,7 @@ from cx.cli import (
     analytics,
     backup,
     bench,
+    capture,
     demo,
     improve,
     ingest,
@@ -28,7 +29,20 @@ from cx.cli.common import CliError, Command, Parser, emit
 from cx.core import data
 from cx.core import users as users_mod
 
-MODULES = (serve, demo, analytics, users, voice, loop, ingest, reports, improve, backup, bench)
+MODULES = (
+    serve,
+    demo,
+    analytics,
+    users,
+    voice,
+    loop,
+    ingest,
+    reports,
+    improve,
+    backup,
+    bench,
+    capture,
+)
 """Every command module, in the order ``cx --help`` lists them."""
 
 COMMANDS: dict[str, Command] = {

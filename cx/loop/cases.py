@@ -381,6 +381,65 @@ def schedule_callback(
     return case
 
 
+CALLBACK_SLOTS = ("morning", "afternoon", "evening")
+"""The time slots a customer may choose on the survey page (their labels: the catalog)."""
+
+
+def requested_callback(s: Session, scope: Scope, case_id: int) -> Callback | None:
+    """The callback the customer asked for on the survey page, if any (inside ``scope``)."""
+    stmt = select(Callback).where(Callback.case_id == case_id, Callback.by == "respondent")
+    return s.exec(restrict_statement(stmt, scope, Callback)).first()
+
+
+def request_callback(
+    s: Session,
+    case: Case,
+    *,
+    due_at: datetime,
+    phone: str,
+    slot: str,
+    now: datetime | None = None,
+) -> bool:
+    """The customer asked for a call back on the survey page: a Callback due at ``due_at`` with
+    the number they gave, and the case marked callback scheduled (a new or in-progress case only).
+
+    Not a staff action (no user: the respondent asked); idempotent — False when the customer's
+    callback is already on the case.
+    """
+    assert case.id is not None
+    asked = s.exec(
+        select(Callback.id).where(Callback.case_id == case.id, Callback.by == "respondent")
+    ).first()
+    if asked is not None:
+        return False
+    now = now or utcnow()
+    s.add(
+        Callback(
+            case_id=case.id,
+            due_at=due_at,
+            by="respondent",
+            note=f"Asked on the survey page ({slot or 'no slot'})",
+            phone=phone,
+            slot=slot,
+            region=case.region,
+            country=case.country,
+            agency=case.agency,
+        )
+    )
+    if case.status in ("new", "in_progress"):
+        store.update_versioned(s, Case, case.id, case.version, {"status": "callback_scheduled"})
+    _event(
+        s,
+        case,
+        actor="respondent",
+        kind="callback_requested",
+        now=now,
+        detail={"due_at": due_at.isoformat(), "slot": slot},
+    )
+    s.flush()
+    return True
+
+
 def classify(
     s: Session,
     user: User,
@@ -537,9 +596,10 @@ def close(
 # ---------------------------------------------------------------- call script
 
 
-def call_script(case: Case, agent: str = "") -> str:
+def call_script(case: Case, agent: str = "", asked: Callback | None = None) -> str:
     """A plain-text call script in the customer's language (English when unknown), from the response;
-    its texts are the ``case.call_script.*`` entries of the catalog (:mod:`cx.core.catalog`)."""
+    its texts are the ``case.call_script.*`` entries of the catalog (:mod:`cx.core.catalog`).
+    ``asked``: the callback the customer asked for on the survey page (number and time slot)."""
 
     def t(name: str, **values: object) -> str:
         return catalog.text(f"case.call_script.{name}", case.language, **values)
@@ -557,6 +617,14 @@ def call_script(case: Case, agent: str = "") -> str:
         f"{t('low')}: " + (", ".join(f"{attribute_label(k)} {v}/10" for k, v in low) or t("none")),
         f"{t('themes')}: " + (", ".join(case.theme_list) or t("none")),
         f"{t('comment')}: " + (f"“{case.comment}”" if case.comment else t("none")),
+        *(
+            [
+                f"{t('callback')}: {asked.phone or '–'}"
+                + (f" · {t('slot.' + asked.slot)}" if asked.slot in CALLBACK_SLOTS else "")
+            ]
+            if asked is not None
+            else []
+        ),
         "",
         f"{t('opening')}:",
         t("open", agent=agent or "…", agency=case.agency or "", nps=nps),

@@ -31,7 +31,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ from cx import store
 from cx.core import catalog, privacy
 from cx.core.org import Org
 from cx.core.scope import Scope, contains, restrict_statement
+from cx.loop import feed
 from cx.loop.transport import (
     TLS_MODES,
     SmtpClient,
@@ -326,6 +327,10 @@ def deliver_pending(
             .limit(limit)
         ).all()
     counts = {"sent": 0, "retry": 0, "dead": 0, "skipped": 0}
+    if any(channel == "telegram" for _, channel in due):  # agencies' own chats (feed settings)
+        with Session(engine) as s:
+            chats = feed.chat_scopes(s)
+        settings = replace(settings, directory={**(settings.directory or {}), **chats})
     smtp = smtp_client(settings) if settings.smtp_host else None
     configured = {"email": bool(settings.smtp_host), "telegram": bool(settings.telegram_token)}
     try:
@@ -401,6 +406,7 @@ class BackgroundSender:
     def __init__(self, engine: Engine, settings: NotifySettings, interval: float) -> None:
         self.engine, self.settings, self.interval = engine, settings, interval
         self.stopped = threading.Event()
+        self.kick = threading.Event()
         self.last: dict[str, int] | None = None
         self.last_error: str | None = None
         self.thread = threading.Thread(target=self._run, name="cx-outbox-sender", daemon=True)
@@ -412,10 +418,16 @@ class BackgroundSender:
                 self.last_error = None
             except Exception as exc:  # keep the loop alive; the next round retries
                 self.last_error = f"{exc.__class__.__name__}: {exc}"
-            self.stopped.wait(self.interval)
+            self.kick.wait(self.interval)
+            self.kick.clear()
+
+    def wake(self) -> None:
+        """Send now (a survey answer just queued mail) instead of at the next interval."""
+        self.kick.set()
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stopped.set()
+        self.kick.set()
         self.thread.join(timeout)
 
 

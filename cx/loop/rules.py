@@ -29,6 +29,12 @@ from cx.store.models import RoutingRule, RuleHit
 from cx.voice import themes
 
 CUSTOMER_DOMAIN = "customers.cx-demo.example"
+ANONYMOUS_PREFIX = "anon-"
+"""The customer id of an answer from an open link (QR code, kiosk): nobody to write to."""
+
+
+def is_anonymous(customer_id: str | None) -> bool:
+    return not customer_id or str(customer_id).startswith(ANONYMOUS_PREFIX)
 
 
 def customer_email(customer_id: str) -> str:
@@ -200,7 +206,7 @@ def _fire(
                         ):
                             done["notifications"] += 1
                             did.append("email_contact")
-                    elif a["type"] == "email_customer":
+                    elif a["type"] == "email_customer" and not is_anonymous(r.get("customer_id")):
                         values = {
                             k: r.get(k)
                             for k in ("customer_id", "agency", "city", "nps", "wave", "response_id")

@@ -1,23 +1,30 @@
 """The one server's parts: its route groups and middleware, assembled by ``app.py`` (the module
 that builds Streamlit's ``st.App`` beside the dashboards script ``dashboard.py``).
 
-Each capability that answers HTTP adds its route group to :data:`ROUTE_GROUPS`: sign-in now,
-survey pages and the REST API after it. :func:`check` runs before the server starts serving.
+Each capability that answers HTTP adds its route group to :data:`ROUTE_GROUPS`: sign-in, the
+survey pages (the REST API after them). :func:`check` runs before the server starts serving;
+:func:`start_workers` starts the background work (answer loop and fold, outbox sender).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from cx.core import keys
-from cx.server import signin
+from cx.capture import links, posters, surveys
+from cx.core import keys, org, users
+from cx.core.data import data_dir
+from cx.server import signin, survey, workers
 
-ROUTE_GROUPS: dict[str, list[BaseRoute]] = {"signin": list(signin.ROUTES)}
+ROUTE_GROUPS: dict[str, list[BaseRoute]] = {
+    "signin": list(signin.ROUTES),
+    "survey": list(survey.ROUTES),
+}
 
 
 def routes() -> list[BaseRoute]:
@@ -41,3 +48,33 @@ def check() -> None:
     except keys.KeyProblem as exc:
         print(f"cx: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def start_workers() -> workers.CaptureWorker:
+    """The capture worker and the outbox sender of this process; a stored answer wakes them."""
+    worker = workers.capture(data_dir(), signin.engine())
+    survey.on_answer(worker.wake)
+    return worker
+
+
+DEMO_AGENCY = "Madrid"
+
+
+def prepare_capture(root: Path | None = None) -> str | None:
+    """Make sure a survey exists (the default one on a new folder); on the demo, write the QR
+    poster of Madrid's counter (``<data>/posters/madrid-qr.pdf``) and say where to answer."""
+    root = root or data_dir()
+    try:
+        survey = surveys.ensure_default(root)
+    except (surveys.SurveyError, OSError) as exc:  # the dashboards still start
+        return f"the survey pages cannot open: {exc}"
+    if not users.demo_mode(root):
+        return None
+    organisation = org.load(root)
+    if organisation.agency(DEMO_AGENCY) is None:
+        return None
+    url = links.absolute_url(links.open_link(survey.id, DEMO_AGENCY, "qr"))
+    poster = root / "posters" / "madrid-qr.pdf"
+    if not poster.exists():
+        posters.write(url, poster, agency=DEMO_AGENCY, languages=("es", "en"))
+    return f"survey of the {DEMO_AGENCY} agency: {url} (QR poster: {poster})"

@@ -33,13 +33,23 @@ code { background: #eef1f4; padding: .1rem .3rem; border-radius: 4px; font-size:
 
 
 def page(
-    title: str, body: str, *, status: int = 200, headers: dict[str, str] | None = None
+    title: str,
+    body: str,
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    lang: str = "en",
+    style: str = "",
+    head: str = "",
+    brand: str = "CX Review",
 ) -> HTMLResponse:
-    """A whole HTML page; ``body`` is trusted markup built with :func:`escape_html` values."""
+    """A whole HTML page; ``body`` is trusted markup built with :func:`escape_html` values
+    (``style`` and ``head`` are trusted too: constants of the calling module)."""
     doc = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{escape_html(lang)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape_html(title)} · CX Review</title><style>{STYLE}</style></head>"
+        f"<title>{escape_html(title)} · {escape_html(brand)}</title>"
+        f"<style>{STYLE}{style}</style>{head}</head>"
         f"<body><main>{body}</main></body></html>"
     )
     base = {

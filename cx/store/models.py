@@ -156,6 +156,8 @@ class Callback(GeoFields, table=True):
     done_at: datetime | None = ts_field(default=None)
     by: str = ""
     note: str = ""
+    phone: str = ""  # the number the customer gave on the survey page (shown to case workers only)
+    slot: str = ""  # the time slot the customer chose (morning | afternoon | evening …)
 
 
 class AlertState(GeoFields, table=True):
@@ -297,3 +299,112 @@ class SignInAttempt(SQLModel, table=True):
     address: str = Field(index=True)
     ok: bool = False
     cleared: bool = False
+
+
+# ---------------------------------------------------------------- feedback capture (surveys)
+
+
+class SurveyAnswer(GeoFields, table=True):
+    """One answer submitted on a survey page: stored durably (committed) before the thank-you
+    page, then folded into its wave's Parquet (``folded_at``) and looped (rules run: ``looped_at``).
+
+    ``response_id`` is derived from the form's submission nonce: a double click or a replayed
+    form hits the unique constraint and stays one response. ``row`` is the data-contract row
+    (JSON); ``followups`` the answers that have no data-contract column (JSON)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: str = Field(unique=True, index=True)
+    survey_id: str = Field(index=True)
+    survey_version: int = 1
+    wave: str = Field(index=True)
+    channel: str = ""
+    language: str = "en"
+    customer_id: str = ""
+    invitation_id: int | None = Field(default=None, index=True)
+    row: str = "{}"
+    followups: str = "{}"
+    received_at: datetime = ts_field(default_factory=utcnow, index=True)
+    folded_at: datetime | None = ts_field(default=None, index=True)
+    looped_at: datetime | None = ts_field(default=None, index=True)
+    loop_error: str | None = None
+
+
+class Invitation(GeoFields, table=True):
+    """A personal single-use survey link: the customer holds a random token, the store its keyed
+    hash. Funnel timestamps: sent → opened → started → completed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, index=True)
+    survey_id: str = Field(index=True)
+    customer_id: str = Field(index=True)
+    transaction_id: str | None = Field(default=None, index=True)
+    channel: str = "email"
+    language: str = "en"
+    first_name: str = ""
+    recipient: str = ""
+    reason: str = "manual"  # manual | transaction | daily | weekly | monthly
+    created_at: datetime = ts_field(default_factory=utcnow, index=True)
+    expires_at: datetime = ts_field(index=True)
+    sent_at: datetime | None = ts_field(default=None)
+    opened_at: datetime | None = ts_field(default=None)
+    started_at: datetime | None = ts_field(default=None)
+    completed_at: datetime | None = ts_field(default=None)
+    response_id: str | None = None
+
+
+class SurveyEvent(GeoFields, table=True):
+    """The funnel of open links (QR codes, kiosks, receipts), one row per event: ``opened``
+    (first page shown), ``started`` (first step submitted), ``completed``."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = ts_field(default_factory=utcnow, index=True)
+    survey_id: str = Field(index=True)
+    channel: str = ""
+    event: str = Field(index=True)  # opened | started | completed
+    invitation_id: int | None = None
+
+
+class OptOut(SQLModel, table=True):
+    """A customer who asked not to be invited again (honoured by every invitation path)."""
+
+    customer_id: str = Field(primary_key=True)
+    at: datetime = ts_field(default_factory=utcnow)
+    source: str = ""  # link | staff | import
+
+
+class RatingComment(GeoFields, table=True):
+    """A staff member's comment on a rating posted to the team chat (every negative one must be
+    commented; the 24 h figure counts the first comment per response)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: str = Field(index=True)
+    nps: int | None = None
+    rated_at: datetime = ts_field(index=True)
+    author: str
+    text: str
+    at: datetime = ts_field(default_factory=utcnow, index=True)
+
+
+class ChatFeed(SQLModel, table=True):
+    """Per agency: which answers go to its chat (``all`` | ``negatives`` | ``off``)."""
+
+    agency: str = Field(primary_key=True)
+    mode: str = "negatives"
+    chat_id: str = ""
+    updated_by: str = ""
+    updated_at: datetime = ts_field(default_factory=utcnow)
+
+
+class ReplyTemplate(SQLModel, table=True):
+    """A "generic answer" to a respondent, per language, editable by case workers' managers."""
+
+    __table_args__ = (UniqueConstraint("name", "language"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True)
+    language: str = "en"
+    subject: str = ""
+    body: str = ""
+    updated_by: str = ""
+    updated_at: datetime = ts_field(default_factory=utcnow)
+    version: int = 1

@@ -10,8 +10,12 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from cx.loop import cases
+from cx import store
+from cx.core.users import User
+from cx.loop import cases, replies
 from cx.store.models import Case
+from cx.ui.actions import act
+from cx.ui.data import engine
 
 _WORKLIST_COLUMNS = {
     "Opened": st.column_config.DatetimeColumn(format="D MMM, HH:mm"),
@@ -129,3 +133,108 @@ def case_actions(case: Case, forward_to: Sequence[str], apply: Callable[..., Non
         c1, c2 = st.columns(2)
         submit(c1, "Resolve", cases.resolve, "resolved", note="fin_note")
         submit(c2, "Close case", cases.close, "closed", note="fin_note")
+
+
+# ---------------------------------------------------------------- replies to the respondent
+
+
+def _send_reply(user: User, case_id: int, name: str, language: str, key: str) -> None:
+    """Form callback: send the reply as edited on the screen."""
+    edits = {
+        "subject": st.session_state.get(f"rp_subject:{key}") or "",
+        "body": st.session_state.get(f"rp_body:{key}") or "",
+    }
+    act(
+        lambda s: replies.reply(s, user, case_id, name, language=language, edits=edits),
+        f"Case #{case_id}: reply sent to the customer.",
+        refused=(cases.CaseError,),
+        failed="Reply not sent: {exc}",
+        rerun=False,
+    )
+
+
+def reply_panel(case: Case, user: User) -> None:
+    """Reply to the respondent: pick a template ("generic answers"), see it rendered for this case
+    in the customer's language, edit it and send it (outbox e-mail, logged in the history)."""
+    st.markdown("#### Reply to the customer")
+    if case.id is None or case.status == "closed" or not user.has(*cases.CASE_WORKERS):
+        st.caption("Replies are sent from open cases by the staff working them.")
+        return
+    with store.session(engine()) as s:
+        names = replies.template_names(s)
+    c1, c2 = st.columns(2)
+    name = c1.selectbox(
+        "Template", names, key="rp_template", format_func=lambda n: n.replace("_", " ")
+    )
+    language = c2.selectbox(
+        "Language",
+        replies.LANGUAGES,
+        index=replies.LANGUAGES.index(replies.reply_language(case)),
+        key=f"rp_language:{case.id}",
+    )
+    try:
+        with store.session(engine()) as s:
+            _, subject, body = replies.draft(s, user, case.id, name, language=language)
+    except cases.CaseError as exc:
+        st.error(f"{exc}")
+        return
+    key = f"{case.id}:{name}:{language}"  # a new template or language starts from its own text
+    with st.form(f"f_reply:{key}", clear_on_submit=True):
+        st.text_input("Subject", value=subject, key=f"rp_subject:{key}")
+        st.text_area("Message", value=body, height=260, key=f"rp_body:{key}")
+        st.form_submit_button(
+            "Send reply", on_click=_send_reply, args=(user, case.id, name, language, key)
+        )
+    st.caption("Sent by e-mail to the customer's address on file; the case history keeps it.")
+
+
+def _save_template(user: User, name: str, language: str, version: int, key: str) -> None:
+    """Form callback: save the template as edited, on the version the screen showed."""
+    new_name = (st.session_state.get(f"tp_name:{key}") or "").strip() or name
+    act(
+        lambda s: replies.save_template(
+            s,
+            user,
+            new_name,
+            language,
+            st.session_state.get(f"tp_subject:{key}") or "",
+            st.session_state.get(f"tp_body:{key}") or "",
+            expected_version=version if new_name == name else None,
+        ),
+        f"Reply template {new_name} ({language}) saved.",
+        refused=(cases.CaseError,),
+        failed="Template not saved: {exc}",
+        stale="Not saved: someone changed this template since you opened it; reload it and "
+        "apply your change again.",
+        rerun=False,
+    )
+
+
+def reply_templates_editor(templates: Sequence[Any], user: User) -> None:
+    """Edit the reply templates (data admins and managers); placeholders: {first_name},
+    {agency}, {case_ref}, {customer_id}, {agent}."""
+    if not user.has(*replies.EDITORS):
+        return
+    with st.expander("Reply templates (generic answers)"):
+        by_key = {f"{t.name}:{t.language}": t for t in templates}
+        picked = st.selectbox(
+            "Template", list(by_key), key="tp_pick", format_func=lambda k: k.replace(":", " · ")
+        )
+        t = by_key[picked]
+        key = f"{picked}:{t.version}"  # a saved version redraws with the stored text
+        with st.form(f"f_template:{key}"):
+            st.text_input(
+                "Name (a new name saves a new template)", value=t.name, key=f"tp_name:{key}"
+            )
+            st.text_input("Subject", value=t.subject, key=f"tp_subject:{key}")
+            st.text_area("Body", value=t.body, height=240, key=f"tp_body:{key}")
+            st.form_submit_button(
+                "Save template",
+                on_click=_save_template,
+                args=(user, t.name, t.language, t.version, key),
+            )
+        st.caption(
+            "Placeholders: "
+            + ", ".join(f"{{{p}}}" for p in replies.PLACEHOLDERS)
+            + "; anything else between braces is sent as written."
+        )

@@ -4,7 +4,6 @@ generated on first start (cache keys hold the scope, the filters and the data ve
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from cx.core import data
 from cx.core.filters import Filters
 from cx.core.scope import Scope
 from cx.demo import complaints
-from cx.loop import notify
+from cx.server import workers
 
 CACHE_TTL = 3600
 CACHE_ENTRIES = 512
@@ -111,19 +110,10 @@ def engine() -> Any:
     return _engine(store.database_url(data_root()))
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _outbox_sender(url: str) -> Any:
-    settings = notify.NotifySettings.from_env(data_root())
-    if not settings.smtp_host and not settings.telegram_token:
-        return None
-    return notify.start_background_sender(
-        _engine(url), settings, interval=float(os.environ.get("CX_NOTIFY_INTERVAL", "30"))
-    )
-
-
 def start_outbox_sender() -> None:
-    """Start the outbox loop once per process (a daemon thread) when SMTP or Telegram is configured."""
-    _outbox_sender(store.database_url(data_root()))
+    """Start the outbox loop once per process (a daemon thread) when SMTP or Telegram is
+    configured: the server's own sender (:mod:`cx.server.workers`), shared with survey answers."""
+    workers.sender(data_root(), engine())
 
 
 def ensure_data() -> None:

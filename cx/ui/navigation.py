@@ -110,7 +110,7 @@ PAGES: tuple[PageSpec, ...] = (
         ":material/monitoring:",
         "case-dashboard",
         "Close the loop",
-        MANAGERS,
+        (*FRONT_LINE, *MANAGERS),  # front-line staff comment the negative ratings there
     ),
     PageSpec(
         "screens/rules.py",
@@ -147,6 +147,14 @@ PAGES: tuple[PageSpec, ...] = (
         "Import data",
         ":material/upload_file:",
         "import",
+        "Data",
+        roles.DATA_ADMINS,
+    ),
+    PageSpec(
+        "screens/surveys.py",
+        "Surveys",
+        ":material/quiz:",
+        "surveys",
         "Data",
         roles.DATA_ADMINS,
     ),

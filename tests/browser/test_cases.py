@@ -97,7 +97,9 @@ def test_teleoperator_closes_a_case_manager_sees_it_other_country_never(
     manager.set_default_timeout(90_000)
     open_as(manager, app_url, "madrid.manager", "case-dashboard")
     manager.get_by_text("Closed cases").wait_for()
-    manager.get_by_text(f"{closed_madrid} closed").first.wait_for()  # the takeaway (st.html) may paint later
+    manager.get_by_text(
+        f"{closed_madrid} closed"
+    ).first.wait_for()  # the takeaway (st.html) may paint later
     body = manager.inner_text("body")
     assert re.search(rf"Closed cases\s*\n\s*{closed_madrid}\b", body), body[:2000]
     assert f"{closed_madrid} closed" in body

@@ -1,0 +1,113 @@
+"""The server's background work, one of each per process: the capture worker (the loop of each
+new survey answer within a second, its fold into the wave every ``CX_FOLD_SECONDS``) and the
+outbox sender (when SMTP or Telegram is configured), woken as soon as an answer queued mail."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from cx.capture import answers
+from cx.loop import notify, rule_store
+
+log = logging.getLogger(__name__)
+_LOCK = threading.Lock()
+_STARTED: dict[str, object] = {}
+
+
+def _seconds(name: str, default: float) -> float:
+    try:
+        return max(0.05, float(os.environ.get(name, default)))
+    except ValueError:
+        return default
+
+
+class CaptureWorker:
+    """A daemon thread: :func:`answers.close_loop` when woken (or every second), :func:`answers.fold`
+    every ``fold_every`` seconds; errors are kept in ``last_error`` and retried next round."""
+
+    def __init__(
+        self,
+        root: Path,
+        engine: Engine,
+        *,
+        fold_every: float,
+        sender: notify.BackgroundSender | None = None,
+    ) -> None:
+        self.root, self.engine, self.fold_every, self.sender = root, engine, fold_every, sender
+        self.kick = threading.Event()
+        self.stopped = threading.Event()
+        self.last_error: str | None = None
+        self.looped = 0
+        self.folded = 0
+        self.thread = threading.Thread(target=self._run, name="cx-capture", daemon=True)
+
+    def wake(self) -> None:
+        self.kick.set()
+
+    def _run(self) -> None:
+        try:
+            rule_store.sync_file_rules(self.engine)  # the rules of rules.yaml, as after an import
+        except Exception as exc:  # a bad rules file: the app's rules still run
+            self.last_error = f"rules.yaml: {exc}"
+        next_fold = time.monotonic() + self.fold_every
+        while not self.stopped.is_set():
+            self.kick.wait(1.0)
+            self.kick.clear()
+            try:
+                done = answers.close_loop(self.engine, self.root)
+                self.looped += done["answers"]
+                if done["notifications"] and self.sender is not None:
+                    self.sender.wake()
+                if time.monotonic() >= next_fold:
+                    next_fold = time.monotonic() + self.fold_every
+                    self.folded += sum(answers.fold(self.root, self.engine).values())
+                self.last_error = None
+            except Exception as exc:  # keep the worker alive; the next round retries
+                self.last_error = f"{exc.__class__.__name__}: {exc}"
+                log.warning("capture worker: %s", self.last_error, exc_info=True)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stopped.set()
+        self.kick.set()
+        self.thread.join(timeout)
+
+
+def sender(root: Path, engine: Engine) -> notify.BackgroundSender | None:
+    """The process's outbox sender, started on first call when SMTP or Telegram is configured."""
+    with _LOCK:
+        key = f"sender:{engine.url}"
+        if key not in _STARTED:
+            settings = notify.NotifySettings.from_env(root)
+            _STARTED[key] = (
+                notify.start_background_sender(
+                    engine, settings, interval=_seconds("CX_NOTIFY_INTERVAL", 30.0)
+                )
+                if settings.smtp_host or settings.telegram_token
+                else None
+            )
+        found = _STARTED[key]
+        return found if isinstance(found, notify.BackgroundSender) else None
+
+
+def capture(root: Path, engine: Engine) -> CaptureWorker:
+    """The process's capture worker (started once)."""
+    with _LOCK:
+        key = f"capture:{root}:{engine.url}"
+        found = _STARTED.get(key)
+    if isinstance(found, CaptureWorker):
+        return found
+    worker = CaptureWorker(
+        root, engine, fold_every=_seconds("CX_FOLD_SECONDS", 20.0), sender=sender(root, engine)
+    )
+    with _LOCK:
+        if key in _STARTED:
+            return _STARTED[key]  # type: ignore[return-value]
+        _STARTED[key] = worker
+    worker.thread.start()
+    return worker
