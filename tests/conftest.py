@@ -22,6 +22,7 @@ from cx.core import data
 from cx.demo import complaints
 from cx.demo.dataset import write_demo
 from tests.support.browser import streamlit_server
+from tests.support.chat import ChatLog, fake_telegram
 from tests.support.datadir import write_org, write_waves
 from tests.support.frames import routing_answers
 from tests.support.net import free_port
@@ -220,8 +221,18 @@ def mailbox() -> Iterator[tuple[Sink, int]]:
 
 
 @pytest.fixture(scope="module")
-def survey_url(survey_root: Path, mailbox: tuple[Sink, int]) -> Iterator[str]:
-    """The real server on :func:`survey_root`: a fold every second, its mail to :func:`mailbox`."""
+def team_chat() -> Iterator[tuple[ChatLog, str]]:
+    """A fake Telegram Bot API on loopback for the module's server: its log and its URL."""
+    with fake_telegram() as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
+def survey_url(
+    survey_root: Path, mailbox: tuple[Sink, int], team_chat: tuple[ChatLog, str]
+) -> Iterator[str]:
+    """The real server on :func:`survey_root`: a fold every second, its mail to :func:`mailbox`,
+    its team-chat posts to :func:`team_chat` (chat ``-100``, the whole world)."""
     from cx.core import keys
 
     env = {
@@ -234,6 +245,9 @@ def survey_url(survey_root: Path, mailbox: tuple[Sink, int]) -> Iterator[str]:
         "CX_SMTP_ALLOW_PLAIN": "1",
         "CX_SMTP_FROM": "cx@cx-demo.example",
         "DATABASE_URL": "",
+        "CX_TELEGRAM_TOKEN": "123:fake",
+        "CX_TELEGRAM_API": team_chat[1],
+        "CX_TELEGRAM_CHAT_ID": "-100",
     }
     with streamlit_server(survey_root, free_port(), env) as url:
         yield url

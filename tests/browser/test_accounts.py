@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -185,3 +186,9 @@ def test_the_quickstart_on_an_empty_folder_signs_in_with_a_demo_account(
         )
     assert signed.status_code == 303 and "cx_session=" in signed.headers["set-cookie"]
     assert (empty / users.DEMO_MARKER).exists() and (empty / "users.yaml").exists()
+    log = next(empty.glob("streamlit-*.log")).read_text(encoding="utf-8")
+    link = re.search(r"survey of the Madrid agency: (http://\S+/s/\S+) \(QR poster: (\S+)\)", log)
+    assert link, log[-2000:]  # the first start says where a customer answers, and prints the poster
+    assert (
+        Path(link.group(2)) == empty / "posters" / "madrid-qr.pdf" and Path(link.group(2)).exists()
+    )

@@ -17,6 +17,7 @@ from cx import store
 from cx.capture import invitations, links
 from cx.core import data, org
 from cx.store.models import Callback, Case, SurveyAnswer
+from tests.support.chat import ChatLog
 from tests.support.smtp import Sink
 
 MADRID = links.open_link("experience", "Madrid", "qr", language="es")
@@ -67,7 +68,10 @@ def client(survey_url: str):  # type: ignore[no-untyped-def]
 
 
 def test_a_detractor_asking_a_callback_opens_a_case_mails_the_cleaning_contact_and_reaches_the_wave(
-    client: httpx.Client, survey_root: Path, mailbox: tuple[Sink, int]
+    client: httpx.Client,
+    survey_root: Path,
+    mailbox: tuple[Sink, int],
+    team_chat: tuple[ChatLog, str],
 ) -> None:
     pages = walk(
         client,
@@ -117,6 +121,15 @@ def test_a_detractor_asking_a_callback_opens_a_case_mails_the_cleaning_contact_a
         lambda: [m for m in sink.messages if m["To"] == "cleaning.madrid@cx-demo.example"], 30
     )
     assert mail, [m["To"] for m in sink.messages]
+    chat = team_chat[0]
+    posted = wait_until(
+        lambda: [
+            b for _, b in chat.posts if "Madrid" in b["text"] and "Case management" in b["text"]
+        ],
+        30,
+    )
+    assert posted, chat.texts()  # the negative rating, with the link to comment it
+    assert "parse_mode" not in posted[0]  # plain text: the customer's "<script>" is never markup
 
     def in_wave() -> bool:
         frame = data.scan_responses(survey_root).filter(data.pl.col("response_id") == rid).collect()
@@ -230,3 +243,43 @@ def test_a_personal_invitation_answers_once_then_says_it_was_answered(
     assert pages[-1].status_code == 200
     again = client.get(path)
     assert again.status_code == 410 and "déjà" in html.unescape(again.text)
+
+
+def test_a_kiosk_thanks_the_customer_then_opens_the_survey_again_for_the_next_one(
+    client: httpx.Client,
+) -> None:
+    kiosk = links.open_link("experience", "Valencia", "in_person", language="es", kiosk=True)
+    pages = walk(client, kiosk, [{"nps": "9"}, {"attr_cleanliness": "9"}, {"comment": ""}])
+    assert pages[-1].status_code == 200
+    assert f'http-equiv="refresh" content="10;url={kiosk}"' in pages[-1].text
+    assert f'href="{kiosk}"' in pages[-1].text  # "Siguiente cliente"
+
+
+def test_the_opt_out_link_of_an_invitation_stops_the_next_invitation(
+    client: httpx.Client, survey_root: Path
+) -> None:
+    engine = store_of(survey_root)
+    organisation = org.load(survey_root)
+    _, path = invitations.invite(
+        engine,
+        organisation,
+        survey_id="experience",
+        customer_id="C0000077",
+        agency="Paris",
+        language="fr",
+    )
+    token = links.link_of(path)
+    form = client.get(f"/s/optout/{token}?lang=fr")
+    assert form.status_code == 200 and "Confirmer" in form.text
+    done = client.post(f"/s/optout/{token}?lang=fr", data=hidden(form.text))
+    assert done.status_code == 200
+    with pytest.raises(invitations.InvitationRefused):
+        invitations.invite(
+            engine,
+            organisation,
+            survey_id="experience",
+            customer_id="C0000077",
+            agency="Paris",
+            cap_days=0,
+        )
+    assert client.post(f"/s/optout/{token}", data={}).status_code == 400  # no CSRF token
