@@ -274,11 +274,20 @@ def _invitation(s: Session, case: Case) -> Invitation | None:
     ).first()
 
 
-def recipient(s: Session, case: Case) -> str:
-    """Where a reply goes: the address the case's invitation was sent to, else the customer's."""
+NO_ADDRESS = (
+    "this answer came from an open link (QR code, kiosk): the customer left no address to write "
+    "to; call them back if they asked, or reply on the spot"
+)
+
+
+def recipient(s: Session, case: Case) -> str | None:
+    """Where a reply goes: the address the case's invitation was sent to, else the customer's;
+    None for an anonymous answer (an open link: nobody to write to)."""
     invite = _invitation(s, case)
     if invite is not None and "@" in (invite.recipient or ""):
         return invite.recipient.strip()
+    if rules.is_anonymous(case.customer_id):
+        return None
     return rules.customer_email(case.customer_id)
 
 
@@ -359,6 +368,9 @@ def reply(
     case = _workable(s, user, case_id)
     if case.status == "closed":
         raise ReplyError(f"case {case_id} is closed; it can no longer be changed")
+    to = recipient(s, case)
+    if to is None:
+        raise ReplyError(f"case {case_id}: {NO_ADDRESS}")
     now = now or utcnow()
     cases._event(
         s,
@@ -376,7 +388,7 @@ def reply(
     s.flush()
     queued = store.enqueue(
         s,
-        recipient=recipient(s, case),
+        recipient=to,
         subject=subject,
         body=body,
         audience="customer",

@@ -14,6 +14,7 @@ import base64
 import hmac
 import json
 import os
+import re
 import secrets
 import threading
 import time
@@ -462,6 +463,24 @@ def step_page(
     return _shell(survey.name, "".join(parts), lang, status=status, brand=target.agency)
 
 
+_FIRST_SENTENCE = re.compile(r"^\s*(.{2,40}?[.!?¡¿]?[.!?])(?:\s+|$)", re.S)
+
+
+def thanks_heading(text: str, fallback: str) -> tuple[str, str]:
+    """The thank-you page's heading and the rest: a short first sentence of the text ("Thank
+    you, Ana!") is the heading; otherwise the generic word, and the whole text below it.
+
+    >>> thanks_heading("Merci ! Votre avis compte.", "Merci !")
+    ('Merci !', 'Votre avis compte.')
+    >>> thanks_heading("We read every answer and act on it this week.", "Thank you!")
+    ('Thank you!', 'We read every answer and act on it this week.')
+    """
+    found = _FIRST_SENTENCE.match(text)
+    if found and found.end() < len(text):
+        return found.group(1).strip(), text[found.end() :].strip()
+    return fallback, text
+
+
 def thanks_page(
     survey: surveys.Survey, target: links.Target, link: str, given: Mapping[str, Any], lang: str
 ) -> Response:
@@ -469,11 +488,12 @@ def thanks_page(
     outcome = surveys.outcome(given)
     texts = survey.thanks.get(outcome) or survey.thanks.get("passive") or {}
     text = surveys.render(surveys.pick(texts, lang), values) if texts else word("already", lang)
+    heading, rest = thanks_heading(text, word("thanks", lang))
     parts = [
         f'<p class="brand">{escape_html(target.agency)}</p><div class="thanks">'
-        f'<p class="tick" aria-hidden="true">✓</p><h1>{escape_html(word("thanks", lang))}</h1>'
+        f'<p class="tick" aria-hidden="true">✓</p><h1>{escape_html(heading)}</h1>'
     ]
-    for paragraph in (p for p in text.split("\n\n") if p.strip()):
+    for paragraph in (p for p in rest.split("\n\n") if p.strip()):
         parts.append(f'<p class="lead">{escape_html(paragraph.strip())}</p>')
     if outcome == "promoter" and survey.review_url:
         parts.append(

@@ -12,7 +12,7 @@ import streamlit as st
 
 from cx import store
 from cx.core.users import User
-from cx.loop import cases, replies
+from cx.loop import cases, replies, rules
 from cx.store.models import Case
 from cx.ui.actions import act
 from cx.ui.data import engine
@@ -159,6 +159,9 @@ def reply_panel(case: Case, user: User) -> None:
     st.markdown("#### Reply to the customer")
     if case.id is None or case.status == "closed" or not user.has(*cases.CASE_WORKERS):
         st.caption("Replies are sent from open cases by the staff working them.")
+        return
+    if rules.is_anonymous(case.customer_id):
+        st.caption(f"No e-mail reply: {replies.NO_ADDRESS}.")
         return
     with store.session(engine()) as s:
         names = replies.template_names(s)

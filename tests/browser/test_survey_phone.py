@@ -79,6 +79,9 @@ def test_a_detractor_on_a_phone_reports_dirty_toilets_and_asks_to_be_called_back
             shot(desk, "failed-survey-case")
             raise AssertionError("the case of the answer did not reach Complaint cases in 30 s")
         desk.reload()
+    desk.get_by_text(re.compile(r"Pidió que le llamen: \+?612345678 · por la mañana")).wait_for()
+    desk.locator('[data-testid="stDataFrame"]').last.wait_for()  # the history's grid
+    wait_idle(desk)
     shot(desk, "survey-case-opened")
     context.close()
 

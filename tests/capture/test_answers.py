@@ -211,3 +211,20 @@ def test_a_kill_during_the_fold_loses_and_duplicates_nothing(
     assert sorted(frame["nps"].to_list()) == [2, 2, 2, 2, 9, 9, 9]
     assert not list((data.waves_dir(root) / "wave=2026-Q4").glob(".*.tmp"))
     assert answers.pending_counts(capture_store)["not_folded"] == 0
+
+
+def test_an_answer_from_an_open_link_is_never_replied_to_by_e_mail(
+    survey: surveys.Survey, root: Path, capture_store: Engine
+) -> None:
+    from cx.loop import replies
+    from tests.support.apptest import demo_user
+
+    made = answers.accept(
+        capture_store, survey, MADRID, detractor(), submission="q", language="es", now=NOW
+    )
+    answers.close_loop(capture_store, root, now=NOW)
+    with store.session(capture_store) as s:
+        case = s.exec(select(Case).where(Case.response_id == made.answer.response_id)).one()
+        with pytest.raises(replies.ReplyError, match="open link"):
+            replies.reply(s, demo_user("madrid.teleop"), case.id, "acknowledge")  # type: ignore[arg-type]
+        assert not [n for n in s.exec(select(Notification)) if n.audience == "customer"]
