@@ -20,6 +20,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -231,6 +232,47 @@ BY_ADDRESS = Limiter(_limit("CX_SURVEY_RATE_PER_ADDRESS", 60))
 """Form posts per client address per minute (a respondent posts about five)."""
 BY_LINK = Limiter(_limit("CX_SURVEY_RATE_PER_LINK", 6000))
 """Form posts per link per minute (a QR code at a busy counter)."""
+
+
+# ---------------------------------------------------------------- the funnel, counted in batches
+
+
+class FunnelBuffer:
+    """Funnel steps (opened, started, completed) kept in memory and written once a second in one
+    transaction by a daemon thread: a page view costs no commit of its own. A crash loses at most
+    the last second of funnel counts, never an answer (answers are committed before the
+    thank-you page)."""
+
+    def __init__(self, every: float = 1.0) -> None:
+        self.every = every
+        self.items: list[tuple[links.Target, str, datetime]] = []
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def add(self, target: links.Target, event: str) -> None:
+        with self.lock:
+            self.items.append((target, event, datetime.now(UTC)))
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="cx-funnel", daemon=True)
+                self.thread.start()
+
+    def flush(self) -> int:
+        with self.lock:
+            items, self.items = self.items, []
+        try:
+            return links.record_many(engine(), items)
+        except Exception:  # the store is away: keep them for the next round
+            with self.lock:
+                self.items = items + self.items
+            return 0
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.every)
+            self.flush()
+
+
+FUNNEL = FunnelBuffer()
 
 
 # ---------------------------------------------------------------- the signed state of the steps
@@ -564,7 +606,7 @@ async def survey_page(request: Request) -> Response:
     first = surveys.next_step(survey, -1, {})
     if first is None:
         return message_page(word("unavailable", lang), lang, 503)
-    await run_in_threadpool(links.record, engine(), target, "opened")
+    FUNNEL.add(target, "opened")
     state = {
         "v": survey.version,
         "a": {},
@@ -614,7 +656,7 @@ async def _submit(request: Request, link: str) -> Response:
         )
     so_far = {**state["a"], **given}
     if step == surveys.next_step(survey, -1, {}):
-        await run_in_threadpool(links.record, engine(), target, "started")
+        FUNNEL.add(target, "started")
     following = surveys.next_step(survey, step, so_far)
     if following is not None:
         return step_page(link, survey, target, {**state, "a": so_far}, following)
@@ -632,8 +674,7 @@ async def _submit(request: Request, link: str) -> Response:
         return message_page(translated(str(exc), lang), lang, exc.status)
     if not accepted.created:
         return message_page(word("already", lang), lang, 409)
-    await run_in_threadpool(links.record, engine(), target, "completed")
-    wake()
+    FUNNEL.add(target, "completed")
     return thanks_page(survey, target, link, so_far, lang)
 
 
@@ -659,19 +700,6 @@ async def optout_page(request: Request) -> Response:
     if not done:
         return message_page(word("optout_unknown", lang), lang, 404)
     return message_page(word("optout_done", lang), lang, 200)
-
-
-_WAKE: list[Any] = []
-
-
-def on_answer(callback: Any) -> None:
-    """Register what to wake when an answer is stored (the capture worker)."""
-    _WAKE.append(callback)
-
-
-def wake() -> None:
-    for callback in _WAKE:
-        callback()
 
 
 ROUTES = [

@@ -1,11 +1,19 @@
-"""The server's background work, one of each per process: the capture worker (the loop of each
-new survey answer within a second, its fold into the wave every ``CX_FOLD_SECONDS``) and the
-outbox sender (when SMTP or Telegram is configured), woken as soon as an answer queued mail."""
+"""The server's background work: the capture worker (the loop of new survey answers every
+second, their fold into the wave every ``CX_FOLD_SECONDS``) and the outbox sender (when SMTP or
+Telegram is configured), woken as soon as a loop queued mail.
+
+The server runs the capture worker in a child process (:func:`spawn`, ``python -m
+cx.server.workers``): tagging comments and running the routing rules is CPU work that would
+otherwise hold the web process's interpreter lock while customers submit answers. The child
+leaves when its parent does; its work is idempotent, so a restart loses and repeats nothing."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -78,21 +86,23 @@ class CaptureWorker:
         self.thread.join(timeout)
 
 
-def sender(root: Path, engine: Engine) -> notify.BackgroundSender | None:
-    """The process's outbox sender, started on first call when SMTP or Telegram is configured."""
+def sender(root: Path, engine: Engine, *, always: bool = False) -> notify.BackgroundSender | None:
+    """The process's outbox sender, started on first call. The capture worker's runs ``always``
+    (webhooks, Slack/Teams and the helpdesk need no settings; e-mail and Telegram rows wait,
+    pending, until theirs exist); the dashboards' only when SMTP or Telegram is configured."""
     with _LOCK:
         key = f"sender:{engine.url}"
-        if key not in _STARTED:
-            settings = notify.NotifySettings.from_env(root)
-            _STARTED[key] = (
-                notify.start_background_sender(
-                    engine, settings, interval=_seconds("CX_NOTIFY_INTERVAL", 30.0)
-                )
-                if settings.smtp_host or settings.telegram_token
-                else None
-            )
-        found = _STARTED[key]
-        return found if isinstance(found, notify.BackgroundSender) else None
+        found = _STARTED.get(key)
+        if isinstance(found, notify.BackgroundSender):
+            return found
+        settings = notify.NotifySettings.from_env(root)
+        if not (always or settings.smtp_host or settings.telegram_token):
+            return None
+        started = notify.start_background_sender(
+            engine, settings, interval=_seconds("CX_NOTIFY_INTERVAL", 30.0)
+        )
+        _STARTED[key] = started
+        return started
 
 
 def capture(root: Path, engine: Engine) -> CaptureWorker:
@@ -111,3 +121,63 @@ def capture(root: Path, engine: Engine) -> CaptureWorker:
         _STARTED[key] = worker
     worker.thread.start()
     return worker
+
+
+def spawn(root: Path) -> subprocess.Popen[bytes]:
+    """Start the capture worker of the data folder ``root`` in a child process."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",  # not ``-m``: the package already imports this module
+            "import sys; from cx.server.workers import main; sys.exit(main(sys.argv[1:]))",
+            "--data",
+            str(root),
+            "--parent",
+            str(os.getpid()),
+        ],
+        env=os.environ.copy(),
+    )
+
+
+def warm_up() -> None:
+    """Compile the comment taxonomy and lexicons once, before the first answer needs them."""
+    import polars as pl
+
+    from cx.voice import themes
+
+    themes.tag(pl.DataFrame({"comment": ["ok"], "language": ["en"]}))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The child process: loop and fold until the parent server is gone."""
+    from cx import store
+
+    parser = argparse.ArgumentParser(prog="python -m cx.server.workers")
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--parent", type=int, required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="cx capture worker: %(message)s")
+    root = Path(args.data)
+    engine = store.init(store.make_engine(store.database_url(root)))
+    try:
+        warm_up()
+    except Exception as exc:  # a broken lexicon: the loop reports it on its first answer
+        log.warning("warm-up failed: %s", exc)
+    worker = CaptureWorker(
+        root,
+        engine,
+        fold_every=_seconds("CX_FOLD_SECONDS", 20.0),
+        sender=sender(root, engine, always=True),
+    )
+    worker.thread.start()
+    try:
+        while os.getppid() == args.parent and worker.thread.is_alive():
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    worker.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -41,7 +41,12 @@ def make_engine(url: str | None = None) -> Engine:
     """Create an engine (callers cache it: ``cx.ui`` with ``st.cache_resource``)."""
     url = url or database_url()
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        file = url not in ("sqlite://", "sqlite:///:memory:")
+        engine = create_engine(  # a file: as many connections as the server's threads (40)
+            url,
+            connect_args={"check_same_thread": False, "timeout": 10},
+            **({"pool_size": 10, "max_overflow": 40} if file else {}),
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True)

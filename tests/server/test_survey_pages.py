@@ -111,7 +111,7 @@ def test_a_detractor_asking_a_callback_opens_a_case_mails_the_cleaning_contact_a
             found = s.exec(select(Case).where(Case.response_id == rid)).first()
             return found if found is not None and found.status == "callback_scheduled" else None
 
-    case = wait_until(looped, 20)
+    case = wait_until(looped, 60)
     assert case is not None and case.status == "callback_scheduled"
     with store.session(engine) as s:
         callback = s.exec(select(Callback).where(Callback.case_id == case.id)).one()
