@@ -31,10 +31,10 @@ from sqlmodel import Session, col, select
 from cx import store
 from cx.capture import surveys
 from cx.capture.links import Target
-from cx.core import data, keys
+from cx.core import data, keys, privacy
 from cx.core.scope import Scope
 from cx.ingest import atomic, locks
-from cx.loop import cases, feed, rules
+from cx.loop import cases, events, feed, rules
 from cx.store.models import Callback, Case, Invitation, SurveyAnswer
 
 log = logging.getLogger(__name__)
@@ -157,6 +157,64 @@ def accept(
         return Accepted(stored, False)
 
 
+API_SURVEY = "api"
+"""The ``survey_id`` of the answers posted to ``POST /api/v1/responses``."""
+
+
+def accept_rows(
+    engine: Engine, rows: list[dict[str, Any]], *, source: str, now: datetime | None = None
+) -> tuple[list[str], list[str]]:
+    """Store validated data-contract rows durably in ONE transaction: ``(stored, existing)`` ids.
+
+    Rows whose ``response_id`` the store holds already are skipped (idempotent re-posts); the
+    capture worker loops and folds the new ones exactly as it does survey-page answers.
+    """
+    now = now or datetime.now(UTC)
+    ids = [str(r["response_id"]) for r in rows]
+    for _attempt in range(3):  # a concurrent post of the same ids: re-read and skip them
+        try:
+            with store.session(engine) as s:
+                present: set[str] = set()
+                for start in range(0, len(ids), 500):
+                    chunk = ids[start : start + 500]
+                    present |= set(
+                        s.exec(
+                            select(SurveyAnswer.response_id).where(
+                                col(SurveyAnswer.response_id).in_(chunk)
+                            )
+                        )
+                    )
+                stored: list[str] = []
+                for row in rows:
+                    rid = str(row["response_id"])
+                    if rid in present:
+                        continue
+                    present.add(rid)
+                    stored.append(rid)
+                    s.add(
+                        SurveyAnswer(
+                            response_id=rid,
+                            survey_id=API_SURVEY,
+                            wave=str(row["wave"]),
+                            channel=str(row.get("channel") or ""),
+                            language=str(row.get("language") or "en"),
+                            customer_id=str(row.get("customer_id") or ""),
+                            row=json.dumps(row, default=str, ensure_ascii=False),
+                            followups=json.dumps({"source": source}, ensure_ascii=False),
+                            received_at=now,
+                            region=row.get("region"),
+                            country=row.get("country"),
+                            agency=row.get("agency"),
+                        )
+                    )
+                s.commit()
+            existing = [i for i in dict.fromkeys(ids) if i not in set(stored)]
+            return stored, existing
+        except IntegrityError:
+            continue
+    raise AnswerRefused("the same responses are being stored by another request; retry", 409)
+
+
 # ---------------------------------------------------------------- the loop: rules, callback, chat
 
 
@@ -246,6 +304,16 @@ def close_loop(engine: Engine, root: Path, *, now: datetime | None = None) -> di
             out["callbacks"] += int(_callback(s, answer, row, now))
             if feed.post_answer(s, row, at=answer.received_at) is not None:
                 out["notifications"] += 1
+            events.emit(
+                s,
+                "response.created",
+                {**row, "comment": privacy.mask_text(str(row.get("comment") or "")) or None},
+                region=row.get("region"),
+                country=row.get("country"),
+                agency=row.get("agency"),
+                key=f"response:{row['response_id']}",
+                at=answer.received_at,
+            )
         s.exec(  # type: ignore[call-overload]
             update(SurveyAnswer)
             .where(col(SurveyAnswer.id).in_([a.id for a in pending]))

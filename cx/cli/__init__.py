@@ -22,8 +22,10 @@ from cx.cli import (
     loop,
     reports,
     serve,
+    tokens,
     users,
     voice,
+    webhooks,
 )
 from cx.cli.common import CliError, Command, Parser, emit
 from cx.core import data
@@ -42,6 +44,8 @@ MODULES = (
     backup,
     bench,
     capture,
+    tokens,
+    webhooks,
 )
 """Every command module, in the order ``cx --help`` lists them."""
 

@@ -38,6 +38,30 @@ class Agency:
     region: str
     city: str
     contacts: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    chat: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    """The agency's team chat (``org.yaml`` ``chat: {kind: slack|teams|telegram, url|chat_id}``)
+    as ``{"kind": ..., "target": <url or chat id>}``; empty: none of its own."""
+
+
+CHAT_KINDS = ("slack", "teams", "telegram")
+
+
+def chat_of(raw: object, agency: str) -> dict[str, str]:
+    """The ``chat`` entry of an agency in ``org.yaml``, checked for shape (the URL itself is
+    checked by the outbox); ValueError naming the agency when it is malformed.
+
+    >>> chat_of({"kind": "slack", "url": "https://hooks.slack.com/services/T/B/x"}, "Madrid")
+    {'kind': 'slack', 'target': 'https://hooks.slack.com/services/T/B/x'}
+    """
+    if not raw:
+        return {}
+    if not isinstance(raw, dict) or raw.get("kind") not in CHAT_KINDS:
+        raise ValueError(f"org.yaml: agency {agency}: chat needs kind {' | '.join(CHAT_KINDS)}")
+    key = "chat_id" if raw["kind"] == "telegram" else "url"
+    target = str(raw.get(key) or "").strip()
+    if not target:
+        raise ValueError(f"org.yaml: agency {agency}: chat of kind {raw['kind']} needs {key}")
+    return {"kind": str(raw["kind"]), "target": target}
 
 
 @dataclass(frozen=True)
@@ -121,6 +145,7 @@ def load(root: Path, responses: pl.LazyFrame | None = None) -> Org:
                             contacts={
                                 str(k): str(v) for k, v in (agency.get("contacts") or {}).items()
                             },
+                            chat=chat_of(agency.get("chat"), str(agency["name"])),
                         )
                     )
         return Org(tuple(agencies), names, langs)

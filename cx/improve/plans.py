@@ -10,6 +10,7 @@ never silently overwrite each other. Owners get one digest e-mail per day throug
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -30,6 +31,7 @@ from cx.core.org import Org
 from cx.core.roles import MANAGERS
 from cx.core.scope import Scope, contains, restrict_statement
 from cx.core.users import User
+from cx.loop import events
 from cx.store.models import Plan, PlanComment, PlanTask
 
 PROBLEM_KINDS = ("improvement_area", "attribute", "theme", "alert")
@@ -250,6 +252,15 @@ def _audit(s: Session, plan: Plan, actor: str, action: str, detail: dict[str, An
         region=plan.region,
         country=plan.country,
         agency=plan.agency,
+    )
+    events.emit(
+        s,
+        "plan.updated",
+        {"id": plan.id, "title": plan.title, "change": action, "actor": actor},
+        region=plan.region,
+        country=plan.country,
+        agency=plan.agency,
+        key=f"plan:{plan.id}:{action}:{uuid.uuid4().hex}",  # each change is its own event
     )
 
 

@@ -46,6 +46,7 @@ from cx.core.filters import Filters
 from cx.core.roles import DASHBOARD_READERS
 from cx.core.scope import Scope, contains, predicate, restrict, restrict_statement
 from cx.core.users import User
+from cx.loop import events
 from cx.store.models import AlertState
 
 WINDOW = 4
@@ -519,6 +520,18 @@ def set_state(
         )
         s.add(row)
         s.flush()
+        events.emit(  # first time anyone acts on this alert: it is raised to subscribers
+            s,
+            "alert.raised",
+            {
+                **{k: alert.get(k) for k in ("key", "level", "entity", "attribute", "wave")},
+                "status": status,
+            },
+            region=alert["region"],
+            country=alert["country"],
+            agency=agency,
+            key=f"alert:{alert['key']}",
+        )
     else:
         version = row.version if expected_version is None else expected_version
         assert row.id is not None, "a stored alert state has an id"

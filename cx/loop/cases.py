@@ -24,7 +24,7 @@ from cx.core.data import attribute_label
 from cx.core.roles import FRONT_LINE, MANAGERS
 from cx.core.scope import Scope, contains, restrict_statement
 from cx.core.users import User
-from cx.loop import notify
+from cx.loop import events, notify
 from cx.store import utcnow
 from cx.store.models import CASE_OPEN_STATUSES, CASE_STATUSES, Callback, Case, CaseEvent
 from cx.voice import themes
@@ -156,6 +156,7 @@ def _event(
         detail={"outcome": outcome, **(detail or {})},
         **geo,
     )
+    events.case_event(s, case, kind=kind, actor=actor, now=now)
 
 
 def open_case(

@@ -30,7 +30,7 @@ from cx.core.scope import Scope, contains, restrict, restrict_statement
 from cx.core.users import User
 from cx.store import Notification, utcnow
 from cx.store.models import ChatFeed, RatingComment, SurveyAnswer
-from cx.store.outbox import RecipientRefused, chat_directory, check_address
+from cx.store.outbox import RecipientRefused, chat_directory, check_address, org_chat_directory
 
 MODES = ("all", "negatives", "off")
 DEFAULT_MODE = "negatives"
@@ -207,12 +207,30 @@ def post_answer(s: Session, row: Mapping[str, Any], *, at: datetime) -> Notifica
     mode = setting.mode if setting else DEFAULT_MODE
     if mode == "off" or (mode == "negatives" and not is_negative(row.get("nps"))):
         return None
-    chat = (setting.chat_id if setting else "") or (os.environ.get("CX_TELEGRAM_CHAT_ID") or "")
+    geo = {"region": row.get("region"), "country": row.get("country"), "agency": agency}
+    place = org_mod.load(data_dir()).agency(str(agency))
+    own = place.chat if place is not None else {}
+    if own.get("kind") in ("slack", "teams") and not (setting and setting.chat_id):
+        subject, body = answer_message(row, at)  # the agency's Slack or Teams chat of org.yaml
+        return store.enqueue(
+            s,
+            channel=own["kind"],
+            recipient=own["target"],
+            subject=subject,
+            body=body,
+            dedupe_key=f"feed:{row['response_id']}",
+            directory=org_chat_directory(org_mod.load(data_dir())),
+            **geo,
+        )
+    chat = (
+        (setting.chat_id if setting else "")
+        or (own.get("target", "") if own.get("kind") == "telegram" else "")
+        or (os.environ.get("CX_TELEGRAM_CHAT_ID") or "")
+    )
     chat = chat.strip()
     if not chat:
         return None
-    directory = chat_scopes(s)
-    geo = {"region": row.get("region"), "country": row.get("country"), "agency": agency}
+    directory = {**org_chat_directory(org_mod.load(data_dir())), **chat_scopes(s)}
     allowed = directory.get(f"telegram:{chat}")
     if allowed is None or not contains(allowed, **geo):
         return None  # e.g. the configured chat's CX_TELEGRAM_SCOPE is another country

@@ -1,5 +1,10 @@
-"""The outbox sender: delivers pending :class:`cx.store.Notification` rows by SMTP or Telegram
-(the transports of :mod:`cx.loop.transport`), an attached file included.
+"""The outbox sender: delivers pending :class:`cx.store.Notification` rows by SMTP, Telegram, or
+an HTTP post (webhooks, Slack, Teams, the helpdesk: the transports of :mod:`cx.loop.transport`),
+an attached file included.
+
+HTTP rows are posted concurrently (a small thread pool per batch, each post within
+``CX_WEBHOOK_TIMEOUT`` seconds), so a slow receiver delays only its own rows; e-mails go one
+by one over the batch's SMTP connection.
 
 How a row moves: ``pending`` → claimed (``sending``, with a lease) → ``sent``; on a failure it goes
 back to ``pending`` with ``attempts + 1`` and an exponential backoff on ``next_attempt_at``, and to
@@ -26,11 +31,13 @@ duplicate after such a crash is detectable and mail servers/clients fold it. Eve
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -44,21 +51,26 @@ from cx import store
 from cx.core import catalog, privacy
 from cx.core.org import Org
 from cx.core.scope import Scope, contains, restrict_statement
-from cx.loop import feed
+from cx.loop import feed, helpdesk, webhooks
 from cx.loop.transport import (
     TLS_MODES,
     SmtpClient,
     dedupe_tag,
     email_message,
+    post_json,
     send_telegram,
 )
 from cx.store import Notification, utcnow
+from cx.store.models import WebhookSubscription
 from cx.store.outbox import (
+    HTTP_CHANNELS,
     RecipientRefused,
     chat_directory,
     check_address,
     check_recipient,
     common_geography,
+    directory_key,
+    org_chat_directory,
     recipient_directory,
 )
 
@@ -82,6 +94,7 @@ __all__ = [  # the outbox's recipient checks live in cx.store.outbox; callers us
     "smtp_client",
     "start_background_sender",
     "telegram_case_alert",
+    "agency_case_alert",
 ]
 
 
@@ -111,6 +124,10 @@ class NotifySettings:
     backoff: timedelta = timedelta(minutes=1)
     max_backoff: timedelta = timedelta(hours=6)
     lease: timedelta = timedelta(minutes=5)
+    http_timeout: float | None = None
+    """Seconds one HTTP post may take; None: ``CX_WEBHOOK_TIMEOUT`` (default 10) when sent."""
+    http_workers: int = 8
+    """HTTP posts of one batch sent at once (a slow receiver holds one of them)."""
     directory: dict[str, Scope] | None = field(default=None, hash=False, compare=False)
     """Known recipients (user e-mails, org contacts, ``telegram:<chat>``) and the scope each may
     see; None: read from the users file and ``org.yaml`` of the data folder."""
@@ -182,12 +199,14 @@ def refusal(n: Notification, settings: NotifySettings) -> str | None:
         check_address(n.recipient, n.channel)
     except RecipientRefused as exc:
         return f"recipient refused: {exc}"
-    key = f"telegram:{n.recipient}" if n.channel == "telegram" else n.recipient.strip().lower()
+    key = directory_key(n.recipient, n.channel)
     scope = (settings.directory or {}).get(key)
     if scope is None and n.channel == "telegram" and n.recipient == settings.telegram_chat_id:
         scope = Scope.world()  # the configured chat, without a CX_TELEGRAM_SCOPE
+    if scope is None and n.channel == "helpdesk":
+        scope = helpdesk.DIRECTORY.get(key)
     if scope is None:
-        if n.audience == "staff" or n.channel == "telegram":
+        if n.audience == "staff" or n.channel != "email":
             return f"recipient unknown: {n.recipient!r} is not a known user or contact, not sent"
         return None
     if not contains(scope, region=n.region, country=n.country, agency=n.agency):
@@ -232,8 +251,30 @@ def _send(
     settings: NotifySettings,
     smtp: SmtpClient | None,
     attachments: list[tuple[str, bytes]],
+    engine: Engine | None = None,
 ) -> None:
     """One outbox row through its channel's transport."""
+    if n.channel in HTTP_CHANNELS:
+        seconds = settings.http_timeout or webhooks.timeout()
+        if n.channel in ("slack", "teams"):
+            # Slack and Teams incoming webhooks both take a plain {"text": ...} message.
+            text = f"{n.subject}\n\n{n.body}".strip() + f"\n\n{dedupe_tag(n.dedupe_key)}"
+            post_json(check_address(n.recipient, n.channel), _json({"text": text}), timeout=seconds)
+            return
+        if engine is None:
+            raise NotifyError(f"a {n.channel} row needs the store to be sent")
+        if n.channel == "webhook":
+            with Session(engine) as s:
+                sub = s.get(WebhookSubscription, n.recipient)
+            if sub is None or sub.disabled_at is not None:
+                raise NotifyError(f"webhook subscription {n.recipient} was removed")
+            webhooks.deliver(n, sub, seconds)
+            return
+        desk = helpdesk.HelpdeskSettings.from_env()
+        if desk is None:
+            raise NotifyError("CX_HELPDESK is not set")
+        helpdesk.deliver(engine, n, desk, seconds)
+        return
     if n.channel == "telegram":
         if not settings.telegram_token:
             raise NotifyError("CX_TELEGRAM_TOKEN is not set")
@@ -301,6 +342,10 @@ def _finish(engine: Engine, row_id: int, token: str, values: Mapping[str, Any]) 
         )
 
 
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode()
+
+
 def _clock(start: datetime) -> Callable[[], datetime]:
     """The batch's start (``now``, given or real) moved on by the real time elapsed since: each
     claim reads it, so a lease runs from its own claim even when the caller fixes ``now``."""
@@ -327,74 +372,102 @@ def deliver_pending(
             .limit(limit)
         ).all()
     counts = {"sent": 0, "retry": 0, "dead": 0, "skipped": 0}
-    if any(channel == "telegram" for _, channel in due):  # agencies' own chats (feed settings)
+    channels = {channel for _, channel in due}
+    extra: dict[str, Scope] = {}
+    if "telegram" in channels:  # agencies' own chats (feed settings)
         with Session(engine) as s:
-            chats = feed.chat_scopes(s)
-        settings = replace(settings, directory={**(settings.directory or {}), **chats})
+            extra.update(feed.chat_scopes(s))
+    if "webhook" in channels:  # the active subscriptions, each with its scope
+        with Session(engine) as s:
+            extra.update(webhooks.directory(s))
+    if extra:
+        settings = replace(settings, directory={**(settings.directory or {}), **extra})
     smtp = smtp_client(settings) if settings.smtp_host else None
-    configured = {"email": bool(settings.smtp_host), "telegram": bool(settings.telegram_token)}
+    configured = {
+        "email": bool(settings.smtp_host),
+        "telegram": bool(settings.telegram_token),
+        "webhook": True,
+        "slack": True,
+        "teams": True,
+        "helpdesk": "helpdesk" in channels and helpdesk.HelpdeskSettings.from_env() is not None,
+    }
+
+    def one(row_id: int) -> str:
+        return _deliver_row(engine, row_id, settings, smtp, token, clock, started)
+
     try:
-        for row_id, channel in due:
-            assert row_id is not None
-            if not configured.get(channel, False):
-                # A channel without settings keeps its rows pending (no attempt spent, nothing lost).
-                counts["unconfigured"] = counts.get("unconfigured", 0) + 1
-                continue
-            if not _claim(engine, row_id, clock(), token, settings.lease):
-                counts["skipped"] += 1  # another sender took it
-                continue
-            with Session(engine) as s:
-                n = s.get(Notification, row_id)
-            assert n is not None
-            refused = refusal(n, settings)
-            if refused is not None:
-                _finish(engine, row_id, token, {"status": "dead", "last_error": refused})
-                counts["dead"] += 1
-                continue
-            failure: Exception | None = None
-            try:
-                attachments = _attachments(n)
-            except Exception as exc:  # a missing file fails this attempt, by name
-                attachments, failure = [], exc
-            if not _renew(engine, row_id, clock(), token, settings.lease):
-                counts["skipped"] += 1  # our lease ran out and another sender has it now
-                continue
-            try:
-                if failure is not None:
-                    raise failure
-                _send(n, settings, smtp, attachments)
-            except Exception as exc:
-                attempts = n.attempts + 1
-                dead = attempts >= settings.max_attempts
-                _finish(
-                    engine,
-                    row_id,
-                    token,
-                    {
-                        "status": "dead" if dead else "pending",
-                        "attempts": attempts,
-                        "next_attempt_at": started + backoff_delay(attempts, settings),
-                        "last_error": f"{exc.__class__.__name__}: {exc}"[:500],
-                    },
-                )
-                counts["dead" if dead else "retry"] += 1
-                continue
-            _finish(
-                engine,
-                row_id,
-                token,
-                {
-                    "status": "sent",
-                    "attempts": n.attempts + 1,
-                    "sent_at": utcnow(),
-                    "last_error": None,
-                },
-            )
-            counts["sent"] += 1
+        with ThreadPoolExecutor(max_workers=max(settings.http_workers, 1)) as pool:
+            posts = []
+            for row_id, channel in due:
+                assert row_id is not None
+                if not configured.get(channel, False):
+                    # A channel without settings keeps its rows pending (no attempt spent).
+                    counts["unconfigured"] = counts.get("unconfigured", 0) + 1
+                elif channel in HTTP_CHANNELS:
+                    posts.append(pool.submit(one, row_id))  # a slow receiver holds only its own
+                else:
+                    outcome = one(row_id)
+                    counts[outcome] += 1
+            for post in posts:
+                counts[post.result()] += 1
     finally:
         if smtp is not None:
             smtp.close()
     return counts
+
+
+def _deliver_row(
+    engine: Engine,
+    row_id: int,
+    settings: NotifySettings,
+    smtp: SmtpClient | None,
+    token: str,
+    clock: Callable[[], datetime],
+    started: datetime,
+) -> str:
+    """Claim, check, send and settle one row; the count it adds to (sent, retry, dead, skipped)."""
+    if not _claim(engine, row_id, clock(), token, settings.lease):
+        return "skipped"  # another sender took it
+    with Session(engine) as s:
+        n = s.get(Notification, row_id)
+    assert n is not None
+    refused = refusal(n, settings)
+    if refused is not None:
+        _finish(engine, row_id, token, {"status": "dead", "last_error": refused})
+        return "dead"
+    failure: Exception | None = None
+    try:
+        attachments = _attachments(n)
+    except Exception as exc:  # a missing file fails this attempt, by name
+        attachments, failure = [], exc
+    if not _renew(engine, row_id, clock(), token, settings.lease):
+        return "skipped"  # our lease ran out and another sender has it now
+    try:
+        if failure is not None:
+            raise failure
+        _send(n, settings, smtp, attachments, engine)
+    except Exception as exc:
+        attempts = n.attempts + 1
+        dead = attempts >= settings.max_attempts
+        _finish(
+            engine,
+            row_id,
+            token,
+            {
+                "status": "dead" if dead else "pending",
+                "attempts": attempts,
+                "next_attempt_at": started + backoff_delay(attempts, settings),
+                "last_error": f"{exc.__class__.__name__}: {exc}"[:500],
+            },
+        )
+        return "dead" if dead else "retry"
+    _finish(
+        engine,
+        row_id,
+        token,
+        {"status": "sent", "attempts": n.attempts + 1, "sent_at": utcnow(), "last_error": None},
+    )
+    return "sent"
 
 
 # ---------------------------------------------------------------- background loop
@@ -491,8 +564,11 @@ def email_customer_ack(
     )
 
 
-def telegram_case_alert(s: Session, case: Any, *, chat_id: str) -> Notification | None:
-    """Queue a team-chat message about a new case (masked comment) in the caller's transaction."""
+def telegram_case_alert(
+    s: Session, case: Any, *, chat_id: str, directory: Mapping[str, Scope] | None = None
+) -> Notification | None:
+    """Queue a team-chat message about a new case (masked comment) in the caller's transaction
+    (``directory``: the known chats, default the configured one)."""
     subject = f"New complaint {case_number(case.id)} at {case.agency}: NPS {case.nps}"
     body = f"Customer {case.customer_id}, wave {case.wave}." + (
         f"\n“{case.comment}”" if case.comment else ""
@@ -503,8 +579,44 @@ def telegram_case_alert(s: Session, case: Any, *, chat_id: str) -> Notification 
         recipient=chat_id,
         subject=subject,
         body=privacy.mask_text(body),
-        directory=chat_directory(),
+        directory=chat_directory() if directory is None else directory,
         dedupe_key=f"case:{case.id}:telegram",
+        region=case.region,
+        country=case.country,
+        agency=case.agency,
+    )
+
+
+def agency_case_alert(s: Session, case: Any, *, root: Path | None = None) -> Notification | None:
+    """Queue the new-case message to the agency's own chat of ``org.yaml`` (Slack, Teams or
+    Telegram) in the caller's transaction; None when the agency has none or it was queued."""
+    from cx.core import org
+    from cx.core.data import data_dir
+
+    organisation = org.load(data_dir() if root is None else root)
+    place = organisation.agency(str(case.agency or ""))
+    if place is None or not place.chat:
+        return None
+    kind, target = place.chat["kind"], place.chat["target"]
+    if kind == "telegram":
+        return telegram_case_alert(
+            s,
+            case,
+            chat_id=target,
+            directory={**chat_directory(), **org_chat_directory(organisation)},
+        )
+    subject = f"New complaint {case_number(case.id)} at {case.agency}: NPS {case.nps}"
+    body = f"Customer {case.customer_id}, wave {case.wave}." + (
+        f"\n“{case.comment}”" if case.comment else ""
+    )
+    return store.enqueue(
+        s,
+        channel=kind,
+        recipient=target,
+        subject=subject,
+        body=privacy.mask_text(body),
+        directory=org_chat_directory(organisation),
+        dedupe_key=f"case:{case.id}:{kind}",
         region=case.region,
         country=case.country,
         agency=case.agency,

@@ -1,5 +1,6 @@
 """How a message leaves: an SMTP client (STARTTLS whenever the server offers it, SSL, login only
-over an encrypted connection unless allowed) and the Telegram Bot API.
+over an encrypted connection unless allowed), the Telegram Bot API and JSON posts over HTTP(S)
+(webhooks, Slack and Teams incoming webhooks, the helpdesk API).
 
 Transports only send. What to send, to whom and when (retries, scope checks) is the outbox's job
 (:mod:`cx.loop.notify`). Every e-mail carries a ``Message-ID`` derived from its outbox
@@ -8,6 +9,7 @@ Transports only send. What to send, to whom and when (retries, scope checks) is 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
@@ -15,6 +17,7 @@ import mimetypes
 import smtplib
 import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from email.message import EmailMessage
@@ -181,3 +184,29 @@ def send_telegram(*, api: str, token: str, chat_id: str, text: str, timeout: flo
         raise RuntimeError(
             f"Telegram API refused the message: {answer.get('description', 'no reason given')}"
         )
+
+
+def post_json(
+    url: str,
+    body: bytes,
+    *,
+    headers: dict[str, str] | None = None,
+    timeout: float,
+    auth: tuple[str, str] | None = None,
+    method: str = "POST",
+) -> bytes:
+    """Send one JSON body to an HTTP(S) endpoint (a webhook receiver, a chat's incoming webhook,
+    a helpdesk API) within ``timeout`` seconds; the answer's body, or raise on a non-2xx status."""
+    sent = {"Content-Type": "application/json", "User-Agent": "cx-review", **(headers or {})}
+    if auth is not None:
+        sent["Authorization"] = (
+            "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        )
+    req = urllib.request.Request(url, data=body, headers=sent, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (checked http(s) URL)
+            return bytes(resp.read())
+    except urllib.error.HTTPError as exc:
+        raise RuntimeError(
+            f"{urllib.parse.urlsplit(url).netloc} answered HTTP {exc.code}"
+        ) from None

@@ -19,11 +19,13 @@ from starlette.routing import BaseRoute
 from cx.capture import links, posters, surveys
 from cx.core import keys, org, users
 from cx.core.data import data_dir
-from cx.server import signin, survey, workers
+from cx.server import api, hooks, signin, survey, workers
 
 ROUTE_GROUPS: dict[str, list[BaseRoute]] = {
     "signin": list(signin.ROUTES),
     "survey": list(survey.ROUTES),
+    "api": api.ROUTES,
+    "hooks": hooks.ROUTES,
 }
 
 
@@ -50,11 +52,12 @@ def check() -> None:
         raise SystemExit(2) from None
 
 
-def start_workers() -> workers.CaptureWorker:
-    """The capture worker and the outbox sender of this process; a stored answer wakes them."""
-    worker = workers.capture(data_dir(), signin.engine())
-    survey.on_answer(worker.wake)
-    return worker
+def start_workers() -> object:
+    """The capture worker of the data folder, in a child process (``CX_CAPTURE_WORKER=thread``:
+    a thread of this process instead, e.g. where processes cannot be started)."""
+    if os.environ.get("CX_CAPTURE_WORKER") == "thread":
+        return workers.capture(data_dir(), signin.engine())
+    return workers.spawn(data_dir())
 
 
 DEMO_AGENCY = "Madrid"

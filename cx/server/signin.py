@@ -36,6 +36,7 @@ PUBLIC_PREFIXES = (
     "/signout",
     "/s/",
     "/api/",
+    "/hooks/",
     "/_stcore/",
     "/static/",
     "/media/",

@@ -408,3 +408,50 @@ class ReplyTemplate(SQLModel, table=True):
     updated_by: str = ""
     updated_at: datetime = ts_field(default_factory=utcnow)
     version: int = 1
+
+
+# ---------------------------------------------------------------- integrations (API, webhooks)
+
+
+class ApiToken(SQLModel, table=True):
+    """A REST API token: scoped like a user, stored as its keyed hash (the token is shown once)."""
+
+    __table_args__ = (UniqueConstraint("name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True)
+    token_hash: str = Field(unique=True, index=True)
+    scope: str = "world"
+    role: str = "analyst"
+    created_by: str = ""
+    created_at: datetime = ts_field(default_factory=utcnow)
+    last_used_at: datetime | None = ts_field(default=None)
+    revoked_at: datetime | None = ts_field(default=None, index=True)
+
+
+class WebhookSubscription(SQLModel, table=True):
+    """An outgoing webhook: where, which event types, inside which scope, signed with ``secret``
+    (Standard Webhooks ``whsec_…``; kept in the store, never in git)."""
+
+    id: str = Field(primary_key=True)  # "wh_…"
+    url: str
+    events: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    scope: str = "world"
+    secret: str = ""
+    created_by: str = ""
+    created_at: datetime = ts_field(default_factory=utcnow)
+    disabled_at: datetime | None = ts_field(default=None)
+
+
+class HelpdeskTicket(SQLModel, table=True):
+    """The helpdesk ticket (Zendesk, Freshdesk) a case was mirrored to."""
+
+    __table_args__ = (UniqueConstraint("provider", "ticket_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True, unique=True)
+    provider: str = "zendesk"
+    ticket_id: str = ""
+    status: str = ""
+    created_at: datetime = ts_field(default_factory=utcnow)
+    updated_at: datetime = ts_field(default_factory=utcnow)

@@ -7,7 +7,10 @@ and only to a recipient who may have it:
   :mod:`cx.core.users`) or an ``org.yaml`` contact, and their scope covers the row's geography;
 - ``audience="customer"``: the customer's own address (a case, a CRM record): one well-formed
   e-mail address;
-- Telegram rows go to a configured chat (``CX_TELEGRAM_CHAT_ID``) whose scope covers the row.
+- Telegram rows go to a configured chat (``CX_TELEGRAM_CHAT_ID``) whose scope covers the row;
+- Slack and Teams rows go to an agency's incoming-webhook URL of ``org.yaml`` (``chat:``), webhook
+  rows to a stored subscription (``wh_…``), helpdesk rows to the configured helpdesk; each is known
+  through the directory (``<channel>:<recipient>``) with the scope it may see.
 
 Anything else (an outside address, a comma list, free text, a manager of another agency) raises
 :class:`RecipientRefused` with a one-line reason, and nothing is queued. The sender checks again
@@ -16,6 +19,7 @@ before sending (:func:`cx.loop.notify.in_scope`), so a row written any other way
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -35,6 +39,11 @@ _EMAIL = re.compile(
     r"^[^@\s,;:<>()\[\]\"'\\]+@[^@\s,;:<>()\[\]\"'\\]+\.[^@\s,;:<>()\[\]\"'\\.]{2,}$"
 )
 _CHAT = re.compile(r"^(?:-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$")
+_SUBSCRIPTION = re.compile(r"^wh_[A-Za-z0-9]{8,64}$")
+CHANNELS = ("email", "telegram", "slack", "teams", "webhook", "helpdesk")
+HTTP_CHANNELS = ("slack", "teams", "webhook", "helpdesk")
+"""Channels sent by an HTTP post (concurrently, with a short timeout)."""
+HELPDESKS = ("zendesk",)
 
 
 class Geography(TypedDict):
@@ -74,7 +83,58 @@ def recipient_directory(
         for agency in org.load(root).agencies:
             for mail in agency.contacts.values():
                 out.setdefault(mail.strip().lower(), Scope.parse(f"agency:{agency.name}"))
-    return {**chat_directory(env), **out}
+        chats = org_chat_directory(org.load(root))
+    else:
+        chats = {}
+    return {**chat_directory(env), **chats, **out}
+
+
+def org_chat_directory(organisation: org.Org) -> dict[str, Scope]:
+    """Each agency's own chat of ``org.yaml`` (``chat: {kind, url | chat_id}``) as
+    ``{"<kind>:<url or chat id>": the agencies using it}``: the only chat URLs the outbox accepts."""
+    agencies: dict[str, list[str]] = {}
+    for agency in organisation.agencies:
+        kind, target = agency.chat.get("kind", ""), agency.chat.get("target", "")
+        if kind and target:
+            agencies.setdefault(f"{kind}:{target}", []).append(f"agency:{agency.name}")
+    return {key: Scope.parse(specs) for key, specs in agencies.items()}
+
+
+def directory_key(recipient: str, channel: str) -> str:
+    """How a recipient is known in the directory: an e-mail by itself, lower-cased; anything else
+    as ``<channel>:<recipient>`` (URLs keep their case)."""
+    return recipient.strip().lower() if channel == "email" else f"{channel}:{recipient.strip()}"
+
+
+def check_url(url: str, env: Mapping[str, str] | None = None) -> str:
+    """``url`` when it is an ``http(s)`` URL without credentials whose host is not loopback or
+    private (allowed with ``CX_WEBHOOKS_ALLOW_LOCAL=1``, for tests and local receivers);
+    :class:`RecipientRefused` naming the problem otherwise."""
+    from urllib.parse import urlsplit
+
+    text = (url or "").strip()
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 (raises on a bad port)
+    except ValueError:
+        raise RecipientRefused(f"{text!r} is not a URL") from None
+    if parts.scheme not in ("http", "https") or not host or re.search(r"\s", text):
+        raise RecipientRefused(f"{text!r} is not an http(s) URL")
+    if parts.username is not None or parts.password is not None:
+        raise RecipientRefused("the URL holds credentials: put no user or password in it")
+    e = os.environ if env is None else env
+    local = host == "localhost" or host.endswith(".localhost")
+    try:
+        ip = ipaddress.ip_address(host)
+        local = local or ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_unspecified
+    except ValueError:
+        pass
+    if local and (e.get("CX_WEBHOOKS_ALLOW_LOCAL") or "").strip() not in ("1", "true", "yes"):
+        raise RecipientRefused(
+            f"{host} is a local address: set CX_WEBHOOKS_ALLOW_LOCAL=1 to send to it"
+        )
+    return text
 
 
 def chat_directory(env: Mapping[str, str] | None = None) -> dict[str, Scope]:
@@ -146,8 +206,18 @@ def check_address(recipient: str, channel: str = "email") -> str:
         if not _CHAT.match(text):
             raise RecipientRefused(f"{text!r} is not a Telegram chat id")
         return text
+    if channel in ("slack", "teams"):
+        return check_url(text)
+    if channel == "webhook":
+        if not _SUBSCRIPTION.match(text):
+            raise RecipientRefused(f"{text!r} is not a webhook subscription id (wh_…)")
+        return text
+    if channel == "helpdesk":
+        if text not in HELPDESKS:
+            raise RecipientRefused(f"unknown helpdesk {text!r}: use {', '.join(HELPDESKS)}")
+        return text
     if channel != "email":
-        raise RecipientRefused(f"unknown channel {channel!r}: use email or telegram")
+        raise RecipientRefused(f"unknown channel {channel!r}: use {', '.join(CHANNELS)}")
     if text.count("@") > 1 or re.search(r"[,;]", text):
         raise RecipientRefused(f"{text!r} is a list of addresses: one recipient per notification")
     if not _EMAIL.match(text):
@@ -183,12 +253,18 @@ def check_recipient(
     else:
         text = check_address(text, channel)
         known = recipient_directory(root, users_file=users_file) if directory is None else directory
-        key = f"telegram:{text}" if channel == "telegram" else text.lower()
+        key = directory_key(text, channel)
         if key not in known:
             if channel == "telegram":
                 raise RecipientRefused(
                     f"Telegram chat {text!r} is not the configured one (CX_TELEGRAM_CHAT_ID)"
                 )
+            if channel in ("slack", "teams"):
+                raise RecipientRefused(
+                    f"this {channel} URL is not an agency's chat of org.yaml: not written to"
+                )
+            if channel in ("webhook", "helpdesk"):
+                raise RecipientRefused(f"{channel} {text!r} is not configured")
             raise RecipientRefused(
                 f"{text!r} is not a known user or organisation contact: "
                 "the outbox does not write to outside addresses"

@@ -158,7 +158,18 @@ PAGES: tuple[PageSpec, ...] = (
         "Data",
         roles.DATA_ADMINS,
     ),
+    PageSpec(
+        "screens/webhooks.py",
+        "Webhooks",
+        ":material/webhook:",
+        "webhooks",
+        "Data",
+        roles.DATA_ADMINS,
+    ),
     PageSpec("screens/account.py", "Account", ":material/manage_accounts:", "account", "Account"),
+    PageSpec(
+        "screens/tokens.py", "API tokens", ":material/key:", "tokens", "Account", roles.USER_ADMINS
+    ),
 )
 
 
