@@ -46,7 +46,9 @@ SLOT_HOURS = {"morning": 9, "afternoon": 14, "evening": 17}
 """The first hour (UTC) of each callback slot of the default survey; other slots: the next hour."""
 LOOP_BATCH = 500
 FOLD_BATCH = 20_000
-STRING_COLUMNS = frozenset(c for c, k in {**data.REQUIRED, **data.OPTIONAL}.items() if k == "string")
+STRING_COLUMNS = frozenset(
+    c for c, k in {**data.REQUIRED, **data.OPTIONAL}.items() if k == "string"
+)
 """The data contract's text columns (``cx.core.data``), cast to text when answers become a frame."""
 
 
