@@ -19,10 +19,16 @@ FOREIGN = {
 }
 
 
-@pytest.mark.parametrize("username", ["ceo", "es.manager", "madrid.manager"])
+@pytest.mark.parametrize("username", ["ceo", "madrid.manager"])
 def test_every_screen_renders_in_a_real_browser(
     demo_root: Path, app_url: str, page: object, username: str
 ) -> None:
+    every_screen(demo_root, app_url, page, username)
+
+
+def every_screen(demo_root: Path, app_url: str, page: object, username: str) -> None:
+    """Open every screen ``username`` may open; none shows an error or a place outside the scope
+    (the country manager's run is in ``test_screens_country.py``: another parallel worker)."""
     user = users.get(username, demo_root / "users.yaml")
     assert user is not None
     page.goto(app_url)  # type: ignore[attr-defined]
