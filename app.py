@@ -12,6 +12,7 @@ from cx.demo import complaints
 from cx.ops import backup
 
 server.check()
+server.no_delay()  # replies on kept-alive connections without the 40 ms delayed-ACK wait
 if done := backup.recover(data_dir()):  # a restore cut short (crash, kill -9) is finished first
     print(f"cx: {done}")
 if not has_waves(data_dir()):  # the quickstart: the demo and its accounts before the first page

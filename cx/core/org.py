@@ -13,6 +13,8 @@ import yaml
 
 from cx.core.scope import Scope, contains
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
+
 COUNTRY_NAMES = {
     "ES": "Spain",
     "FR": "France",
@@ -71,6 +73,10 @@ class Org:
     agencies: tuple[Agency, ...]
     country_names: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     country_languages: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    country_contacts: dict[str, dict[str, str]] = field(
+        default_factory=dict, hash=False, compare=False
+    )
+    """Each country's own contacts of ``org.yaml`` (``{"ES": {"manager": "…"}}``)."""
 
     def regions(self) -> list[str]:
         return sorted({a.region for a in self.agencies})
@@ -121,34 +127,53 @@ class Org:
         )
 
 
+_READ: dict[str, tuple[tuple[int, int, int], Org]] = {}
+"""``org.yaml`` as last read, per path, with the file's (inode, size, mtime) it was read at."""
+
+
+def _read(path: Path) -> Org:
+    stat = path.stat()
+    stamp = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    cached = _READ.get(str(path))
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}
+    agencies: list[Agency] = []
+    names: dict[str, str] = {}
+    langs: dict[str, str] = {}
+    contacts: dict[str, dict[str, str]] = {}
+    for region in raw.get("regions", []) or []:
+        for country in region.get("countries", []) or []:
+            code = str(country["code"])
+            names[code] = str(country.get("name", code))
+            if country.get("language"):
+                langs[code] = str(country["language"])
+            if country.get("contacts"):
+                contacts[code] = {str(k): str(v) for k, v in country["contacts"].items()}
+            for agency in country.get("agencies", []) or []:
+                agencies.append(
+                    Agency(
+                        name=str(agency["name"]),
+                        country=code,
+                        region=str(region["name"]),
+                        city=str(agency.get("city", agency["name"])),
+                        contacts={
+                            str(k): str(v) for k, v in (agency.get("contacts") or {}).items()
+                        },
+                        chat=chat_of(agency.get("chat"), str(agency["name"])),
+                    )
+                )
+    found = Org(tuple(agencies), names, langs, contacts)
+    _READ[str(path)] = (stamp, found)
+    return found
+
+
 def load(root: Path, responses: pl.LazyFrame | None = None) -> Org:
-    """Read ``org.yaml``; without it, derive the hierarchy from the responses."""
+    """Read ``org.yaml`` (parsed again only when the file changed); without it, derive the
+    hierarchy from the responses."""
     path = root / "org.yaml"
     if path.exists():
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        agencies: list[Agency] = []
-        names: dict[str, str] = {}
-        langs: dict[str, str] = {}
-        for region in raw.get("regions", []):
-            for country in region.get("countries", []):
-                code = str(country["code"])
-                names[code] = str(country.get("name", code))
-                if country.get("language"):
-                    langs[code] = str(country["language"])
-                for agency in country.get("agencies", []):
-                    agencies.append(
-                        Agency(
-                            name=str(agency["name"]),
-                            country=code,
-                            region=str(region["name"]),
-                            city=str(agency.get("city", agency["name"])),
-                            contacts={
-                                str(k): str(v) for k, v in (agency.get("contacts") or {}).items()
-                            },
-                            chat=chat_of(agency.get("chat"), str(agency["name"])),
-                        )
-                    )
-        return Org(tuple(agencies), names, langs)
+        return _read(path)
     if responses is None:
         return Org(())
     geo = (

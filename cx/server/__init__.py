@@ -9,6 +9,7 @@ survey pages (the REST API after them). :func:`check` runs before the server sta
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,38 @@ def check() -> None:
     except keys.KeyProblem as exc:
         print(f"cx: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def no_delay() -> int:
+    """Turn Nagle's algorithm off on this process's listening TCP sockets; the connections they
+    accept inherit it (Linux). Streamlit binds its socket without naming the protocol, so
+    asyncio does not set ``TCP_NODELAY`` on accepted connections: every response after the
+    first on a kept-alive connection then waited for the client's delayed ACK (≈ 40 ms; 2.6 ms
+    → 44 ms per survey page). Returns how many sockets were changed."""
+    changed = 0
+    fds = Path("/proc/self/fd")
+    for entry in fds.iterdir() if fds.is_dir() else ():
+        try:
+            copy = os.dup(int(entry.name))
+        except (ValueError, OSError):
+            continue
+        try:
+            sock = socket.socket(fileno=copy)
+        except OSError:  # not a socket
+            os.close(copy)
+            continue
+        with sock:
+            try:
+                if (
+                    sock.family in (socket.AF_INET, socket.AF_INET6)
+                    and sock.type == socket.SOCK_STREAM
+                    and sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+                ):
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    changed += 1
+            except OSError:
+                continue
+    return changed
 
 
 def start_workers() -> object:

@@ -26,7 +26,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypedDict
 
-import yaml
 from sqlmodel import Session, select
 
 from cx.core import org, users
@@ -73,17 +72,14 @@ def recipient_directory(
             out.setdefault(u.email.strip().lower(), u.scope)
     root = data_dir() if root is None else root
     if (root / "org.yaml").exists():
-        raw = yaml.safe_load((root / "org.yaml").read_text(encoding="utf-8")) or {}
-        for region in raw.get("regions", []) or []:
-            for country in region.get("countries", []) or []:
-                for mail in (country.get("contacts") or {}).values():
-                    out.setdefault(
-                        str(mail).strip().lower(), Scope.parse(f"country:{country['code']}")
-                    )
-        for agency in org.load(root).agencies:
+        organisation = org.load(root)
+        for code, contacts in organisation.country_contacts.items():
+            for mail in contacts.values():
+                out.setdefault(mail.strip().lower(), Scope.parse(f"country:{code}"))
+        for agency in organisation.agencies:
             for mail in agency.contacts.values():
                 out.setdefault(mail.strip().lower(), Scope.parse(f"agency:{agency.name}"))
-        chats = org_chat_directory(org.load(root))
+        chats = org_chat_directory(organisation)
     else:
         chats = {}
     return {**chat_directory(env), **chats, **out}
