@@ -15,8 +15,6 @@ is shown to the respondent as is: it never says which part of a link was wrong.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import os
 import re
@@ -80,24 +78,15 @@ class Target:
         return self.invitation_id is not None
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
 def _unb64(text: str) -> bytes:
-    """Decode unpadded base64url; only the canonical spelling is accepted (so a flipped trailing
-    bit that decodes to the same bytes is still refused)."""
-    try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        raise LinkError(INVALID, 404) from None
-    if _b64(raw) != text:
+    raw = keys.unb64(text)
+    if raw is None:
         raise LinkError(INVALID, 404)
     return raw
 
 
 def _mac(payload: str) -> str:
-    return _b64(bytes.fromhex(keys.keyed_hash(payload, _OPEN_PURPOSE))[:_MAC_BYTES])
+    return keys.b64(bytes.fromhex(keys.keyed_hash(payload, _OPEN_PURPOSE))[:_MAC_BYTES])
 
 
 def open_link(
@@ -119,7 +108,7 @@ def open_link(
     if language is not None and not _LANGUAGE.match(language):
         raise ValueError(f"language {language!r} is not an ISO 639-1 code such as es or fr")
     payload = _SEP.join((survey_id, agency, channel, language or "", "k" if kiosk else ""))
-    return f"{PREFIX}{_b64(payload.encode('utf-8'))}.{_mac(payload)}"
+    return f"{PREFIX}{keys.b64(payload.encode('utf-8'))}.{_mac(payload)}"
 
 
 def link_of(path: str) -> str:

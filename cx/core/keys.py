@@ -19,12 +19,16 @@ cx.core.keys.KeyProblem: signing key refused: too few different characters to be
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
+import json
 import os
 import secrets
 import time
 import tomllib
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -131,3 +135,47 @@ def check_form_token(
     expected = keyed_hash(issued + "." + nonce, "form:" + purpose)
     age = (now if now is not None else time.time()) - int(issued)
     return hmac.compare_digest(mac, expected) and -60 <= age <= max_age
+
+
+def b64(raw: bytes) -> str:
+    """Unpadded base64url (what links, signed states and cursors are spelled in).
+
+    >>> b64(b"cx"), unb64("Y3g"), unb64("Y3h"), unb64("*")
+    ('Y3g', b'cx', None, None)
+    """
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def unb64(text: str) -> bytes | None:
+    """The bytes of unpadded base64url ``text``; None unless it is the canonical spelling (a
+    flipped trailing bit that decodes to the same bytes is refused too)."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    return raw if b64(raw) == text else None
+
+
+def seal(payload: Mapping[str, Any], purpose: str, *, mac_chars: int = 40) -> str:
+    """``payload`` as a signed, URL-safe token ``<base64url JSON>.<mac>`` (readable, not secret:
+    it only cannot be altered). :func:`unseal` reads it back.
+
+    >>> token = seal({"a": 1}, "test")
+    >>> unseal(token, "test"), unseal(token, "other"), unseal(token[:-1] + "0", "test")
+    ({'a': 1}, None, None)
+    """
+    body = b64(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
+    return f"{body}.{keyed_hash(body, purpose)[:mac_chars]}"
+
+
+def unseal(token: str, purpose: str, *, mac_chars: int = 40) -> dict[str, Any] | None:
+    """The payload :func:`seal` signed for ``purpose``; None when altered, foreign or malformed."""
+    body, _, mac = (token or "").partition(".")
+    if not body or not hmac.compare_digest(mac, keyed_hash(body, purpose)[:mac_chars]):
+        return None
+    raw = unb64(body)
+    try:
+        found = json.loads(raw) if raw is not None else None
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None

@@ -33,6 +33,7 @@ from typing import Any
 import bcrypt
 import yaml
 
+from cx.core import settings
 from cx.core.roles import MANAGERS, ROLES, USER_ADMINS
 from cx.core.scope import Scope
 
@@ -151,7 +152,7 @@ def all_users(path: str | Path | None = None) -> list[User]:
 
 def bcrypt_rounds() -> int:
     """The bcrypt cost (``CX_BCRYPT_ROUNDS``, default 12; the test suite lowers it for speed)."""
-    return max(4, min(16, int(os.environ.get("CX_BCRYPT_ROUNDS") or BCRYPT_ROUNDS)))
+    return settings.whole("CX_BCRYPT_ROUNDS", BCRYPT_ROUNDS, minimum=4, maximum=16)
 
 
 def hash_password(password: str, rounds: int | None = None) -> str:

@@ -9,15 +9,10 @@ transaction that resolves the token. Errors are one JSON line, never a traceback
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
-import hmac
 import json
 import math
-import os
-import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -40,7 +35,7 @@ from starlette.routing import BaseRoute, Mount
 from cx import store
 from cx.analytics import overview, rfm
 from cx.capture import answers
-from cx.core import data, keys, privacy, scope
+from cx.core import data, keys, privacy, scope, settings
 from cx.core.data import OPTIONAL, REQUIRED
 from cx.core.filters import Filters
 from cx.core.roles import DATA_ADMINS
@@ -52,6 +47,7 @@ from cx.ingest.formats import Source
 from cx.ingest.mapping import Mapping
 from cx.loop import alerts, cases
 from cx.server import signin
+from cx.server.limits import Limiter
 from cx.store import tokens
 from cx.store.models import SurveyAnswer
 
@@ -235,37 +231,12 @@ class Caller:
         )
 
 
-class RateLimit:
-    """A fixed one-minute window per token (per server process)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._windows: dict[str, tuple[int, int]] = {}
-
-    def take(self, name: str, limit: int, now: float | None = None) -> int | None:
-        """None when the call may go on; else the seconds until the window ends."""
-        now = time.time() if now is None else now
-        window = int(now // 60)
-        with self._lock:
-            start, count = self._windows.get(name, (window, 0))
-            if start != window:
-                start, count = window, 0
-            if count >= limit:
-                return max(1, int((start + 1) * 60 - now) + 1)
-            self._windows[name] = (start, count + 1)
-            if len(self._windows) > 10_000:  # bounded: forget the stale windows
-                self._windows = {k: v for k, v in self._windows.items() if v[0] == window}
-        return None
-
-
-app.state.limiter = RateLimit()
+app.state.limiter = Limiter(DEFAULT_RATE)
 
 
 def rate() -> int:
-    try:
-        return max(1, int(os.environ.get("CX_API_RATE") or DEFAULT_RATE))
-    except ValueError:
-        return DEFAULT_RATE
+    """Calls one token may make per minute (``CX_API_RATE``, default 600)."""
+    return settings.whole("CX_API_RATE", DEFAULT_RATE, minimum=1)
 
 
 def engine() -> Engine:
@@ -292,7 +263,9 @@ def caller(
         wait = request.app.state.limiter.take(who.name, rate())
         if wait is not None:
             raise Problem(
-                429, f"rate limit of {rate()} requests a minute reached", {"Retry-After": str(wait)}
+                429,
+                f"rate limit of {rate()} requests a minute reached",
+                {"Retry-After": str(max(1, math.ceil(wait)))},
             )
         store.audit(
             s,
@@ -404,19 +377,16 @@ def _digest(*parts: str) -> str:
 
 def make_cursor(at: datetime, response_id: str, query: str) -> str:
     """An opaque cursor: the last row's (responded_at, response_id) and the query it pages, signed."""
-    body = json.dumps({"t": at.isoformat(), "i": response_id, "q": query}, separators=(",", ":"))
-    payload = base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
-    return f"{payload}.{keys.keyed_hash(payload, CURSOR_PURPOSE)[:32]}"
+    return keys.seal(
+        {"t": at.isoformat(), "i": response_id, "q": query}, CURSOR_PURPOSE, mac_chars=32
+    )
 
 
 def read_cursor(cursor: str, query: str) -> tuple[datetime, str]:
-    payload, _, sig = cursor.partition(".")
-    if not hmac.compare_digest(
-        sig.encode(), keys.keyed_hash(payload, CURSOR_PURPOSE)[:32].encode()
-    ):
+    body = keys.unseal(cursor, CURSOR_PURPOSE, mac_chars=32)
+    if body is None:
         raise Problem(400, "bad cursor: use the next_cursor of the previous page as it is")
     try:
-        body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         at = datetime.fromisoformat(body["t"])
         rid = str(body["i"])
         same = body["q"] == query

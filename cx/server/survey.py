@@ -10,15 +10,10 @@ a 4xx status; nothing is stored.
 
 from __future__ import annotations
 
-import base64
-import hmac
-import json
-import os
 import re
 import secrets
 import threading
 import time
-from collections import deque
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -33,9 +28,10 @@ from starlette.routing import Route
 
 from cx import store
 from cx.capture import answers, invitations, links, surveys
-from cx.core import data, keys, org
+from cx.core import data, keys, org, settings
 from cx.core.text import escape_html
 from cx.server.html import page
+from cx.server.limits import Limiter
 from cx.server.signin import client_address, engine
 from cx.store.models import Invitation
 
@@ -198,39 +194,9 @@ def translated(reason: str, lang: str) -> str:
 # ---------------------------------------------------------------- rate limits (per process)
 
 
-class Limiter:
-    """At most ``limit`` events per ``window`` seconds per key (a sliding window in memory)."""
-
-    def __init__(self, limit: int, window: float = 60.0) -> None:
-        self.limit, self.window = limit, window
-        self.events: dict[str, deque[float]] = {}
-        self.lock = threading.Lock()
-
-    def allow(self, key: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        with self.lock:
-            q = self.events.setdefault(key, deque())
-            while q and q[0] <= now - self.window:
-                q.popleft()
-            if len(q) >= self.limit:
-                return False
-            q.append(now)
-            if len(self.events) > 50_000:  # forget idle keys
-                for k in [k for k, v in self.events.items() if not v][:10_000]:
-                    del self.events[k]
-            return True
-
-
-def _limit(name: str, default: int) -> int:
-    try:
-        return max(1, int(os.environ.get(name, default)))
-    except ValueError:
-        return default
-
-
-BY_ADDRESS = Limiter(_limit("CX_SURVEY_RATE_PER_ADDRESS", 60))
+BY_ADDRESS = Limiter(settings.whole("CX_SURVEY_RATE_PER_ADDRESS", 60, minimum=1))
 """Form posts per client address per minute (a respondent posts about five)."""
-BY_LINK = Limiter(_limit("CX_SURVEY_RATE_PER_LINK", 6000))
+BY_LINK = Limiter(settings.whole("CX_SURVEY_RATE_PER_LINK", 6000, minimum=1))
 """Form posts per link per minute (a QR code at a busy counter)."""
 
 
@@ -278,32 +244,22 @@ FUNNEL = FunnelBuffer()
 # ---------------------------------------------------------------- the signed state of the steps
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def sign_state(link: str, state: Mapping[str, Any]) -> str:
-    body = _b64(json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode())
-    return f"{body}.{keys.keyed_hash(body, 'survey-state:' + link)[:40]}"
+    return keys.seal(state, "survey-state:" + link)
 
 
 def read_state(link: str, token: str, now: float | None = None) -> dict[str, Any] | None:
     """The state a step was given, or None when it was tampered with or is too old."""
-    body, _, mac = (token or "").partition(".")
-    if not body or not hmac.compare_digest(mac, keys.keyed_hash(body, "survey-state:" + link)[:40]):
+    state = keys.unseal(token, "survey-state:" + link)
+    if state is None:
         return None
     try:
-        state = json.loads(_unb64(body))
-    except ValueError:
+        age = (now if now is not None else time.time()) - float(state.get("t", 0))
+    except (TypeError, ValueError):
         return None
-    age = (now if now is not None else time.time()) - float(state.get("t", 0))
     if not isinstance(state.get("a"), dict) or not -60 <= age <= STATE_MAX_AGE:
         return None
-    return dict(state)
+    return state
 
 
 # ---------------------------------------------------------------- data the pages need (cached)

@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from cx.capture import answers
+from cx.core import settings
 from cx.loop import notify, rule_store
 
 log = logging.getLogger(__name__)
@@ -29,10 +30,7 @@ _STARTED: dict[str, object] = {}
 
 
 def _seconds(name: str, default: float) -> float:
-    try:
-        return max(0.05, float(os.environ.get(name, default)))
-    except ValueError:
-        return default
+    return settings.number(name, default, minimum=0.05)
 
 
 class CaptureWorker:

@@ -17,7 +17,6 @@ whether a username exists. Every outcome is in the audit log.
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, func, update
 from sqlmodel import Session, select
 
-from cx.core import keys, users
+from cx.core import keys, settings, users
 from cx.core.users import User
 from cx.store.audit import audit
 from cx.store.engine import session
@@ -40,7 +39,7 @@ _BCRYPT_SLOTS = threading.BoundedSemaphore(2)  # at most two bcrypt checks at on
 
 
 def _minutes_env(name: str, default: float) -> timedelta:
-    return timedelta(minutes=float(os.environ.get(name) or default))
+    return timedelta(minutes=settings.number(name, default, minimum=0.0))
 
 
 def window() -> timedelta:
@@ -55,17 +54,17 @@ def lock_for() -> timedelta:
 
 def address_limit() -> int:
     """Attempts one address may make per 5 minutes (``CX_SIGNIN_ADDRESS_LIMIT``, default 30)."""
-    return int(os.environ.get("CX_SIGNIN_ADDRESS_LIMIT") or 30)
+    return settings.whole("CX_SIGNIN_ADDRESS_LIMIT", 30, minimum=1)
 
 
 def lifetime() -> timedelta:
     """Absolute lifetime of a session (``CX_SESSION_HOURS``, default 12)."""
-    return timedelta(hours=float(os.environ.get("CX_SESSION_HOURS") or 12))
+    return timedelta(hours=settings.number("CX_SESSION_HOURS", 12, minimum=0.0))
 
 
 def idle_timeout() -> timedelta:
     """A session unused this long ends (``CX_SESSION_IDLE_MINUTES``, default 120)."""
-    return timedelta(minutes=float(os.environ.get("CX_SESSION_IDLE_MINUTES") or 120))
+    return timedelta(minutes=settings.number("CX_SESSION_IDLE_MINUTES", 120, minimum=0.0))
 
 
 def _hash(token: str) -> str:
