@@ -39,7 +39,7 @@ from cx.store.models import Callback, Case, Invitation, SurveyAnswer
 
 log = logging.getLogger(__name__)
 
-CAPTURE_PART = "capture.parquet"
+CAPTURE_PART = data.CAPTURE_PART
 """The one file of each wave that holds the folded survey answers (rewritten atomically)."""
 ANONYMOUS = rules.ANONYMOUS_PREFIX
 SLOT_HOURS = {"morning": 9, "afternoon": 14, "evening": 17}
@@ -305,14 +305,46 @@ def close_loop(engine: Engine, root: Path, *, now: datetime | None = None) -> di
                 key=f"response:{row['response_id']}",
                 at=answer.received_at,
             )
+        ids = [a.id for a in pending if a.id is not None]
         s.exec(  # type: ignore[call-overload]
-            update(SurveyAnswer)
-            .where(col(SurveyAnswer.id).in_([a.id for a in pending]))
-            .values(looped_at=now)
+            update(SurveyAnswer).where(col(SurveyAnswer.id).in_(ids)).values(looped_at=now)
         )
+        _scrub(s, ids)
         s.commit()
     out["answers"] = len(pending)
     return out
+
+
+def _masked_json(text: str) -> str:
+    values = json.loads(text or "{}")
+    masked = {
+        k: privacy.mask_text(v) if isinstance(v, str) and k not in _KEPT_AS_IS else v
+        for k, v in values.items()
+    }
+    return json.dumps(masked, default=str, ensure_ascii=False)
+
+
+_KEPT_AS_IS = frozenset(
+    {"response_id", "customer_id", "wave", "region", "country", "agency", "city", "channel"}
+    | {"language", "responded_at", "survey_id"}
+)
+
+
+def _scrub(s: Session, ids: list[int]) -> None:
+    """Mask the free text of the answers among ``ids`` that are both looped and folded: from
+    then on the raw text lives only in the wave's Parquet (the store and its backups keep the
+    masked copy; a callback keeps its own phone number)."""
+    done = s.exec(
+        select(SurveyAnswer).where(
+            col(SurveyAnswer.id).in_(ids),
+            col(SurveyAnswer.looped_at).is_not(None),
+            col(SurveyAnswer.folded_at).is_not(None),
+        )
+    )
+    for answer in done:
+        answer.row = _masked_json(answer.row)
+        answer.followups = _masked_json(answer.followups)
+        s.add(answer)
 
 
 # ---------------------------------------------------------------- the fold into the wave's Parquet
@@ -324,7 +356,7 @@ def _present(root: Path, wave: str, ids: list[str]) -> set[str]:
     if not files:
         return set()
     found = (
-        pl.scan_parquet([str(f) for f in files], hive_partitioning=False, missing_columns="insert")
+        data.scan_files(files)  # the wave's files may differ in their optional columns
         .select("response_id")
         .filter(pl.col("response_id").is_in(ids))
         .collect()
@@ -368,11 +400,13 @@ def fold(
             atomic.atomic_write_parquet(out, target, before_replace=before_replace)
             written[wave] = new.height
         with store.session(engine) as s:
+            ids = [a.id for a in pending if a.id is not None]
             s.exec(  # type: ignore[call-overload]
                 update(SurveyAnswer)
-                .where(col(SurveyAnswer.id).in_([a.id for a in pending]))
+                .where(col(SurveyAnswer.id).in_(ids))
                 .values(folded_at=datetime.now(UTC))
             )
+            _scrub(s, ids)
             s.commit()
     return written
 

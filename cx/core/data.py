@@ -112,6 +112,19 @@ def same_wave_last_year(waves: list[str], wave: str) -> str | None:
     return None
 
 
+CAPTURE_PART = "capture.parquet"
+"""The file of each wave that holds the answers of the survey pages (written only by their fold;
+an import's replace, append or undo leaves it alone)."""
+
+
+def imported_parts(wave_dir: Path) -> list[Path]:
+    """The Parquet files of one wave folder that imports wrote (every one but the captured
+    answers' file), sorted."""
+    if not wave_dir.exists():
+        return []
+    return sorted(f for f in wave_dir.glob("*.parquet") if f.name != CAPTURE_PART)
+
+
 def wave_files(root: Path) -> list[Path]:
     """Every Parquet file of every wave partition, sorted."""
     return sorted(waves_dir(root).glob("wave=*/*.parquet"))

@@ -245,9 +245,7 @@ def rescale(column: str, lo: int, hi: int) -> pl.Expr:
 def editor_rows(frame: pl.DataFrame, chosen: Mapping) -> pl.DataFrame:
     """One row per source column: its name, an example value (masked) and the contract column it maps to."""
     examples = [
-        next((str(v) for v in frame[c].head(50).to_list() if v is not None and str(v).strip()), "")[
-            :40
-        ]
+        next((str(v) for v in frame[c].head(50).to_list() if v is not None and str(v).strip()), "")
         for c in frame.columns
     ]
     return pl.DataFrame(
@@ -257,7 +255,9 @@ def editor_rows(frame: pl.DataFrame, chosen: Mapping) -> pl.DataFrame:
             "maps to": [chosen.columns.get(c, "") for c in frame.columns],
         },
         schema={"source": pl.String, "example": pl.String, "maps to": pl.String},
-    ).with_columns(mask_pii(pl.col("example")))  # an example may be a raw comment
+    ).with_columns(  # an example may be a raw comment: masked whole, then shortened
+        mask_pii(pl.col("example")).str.slice(0, 40)
+    )
 
 
 def from_editor(rows: Any, survey: str = "", scale: str = "0-10") -> Mapping:

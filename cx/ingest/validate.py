@@ -307,7 +307,11 @@ def _other_wave_files(root: Path, wave: str, mode: str) -> list[Path]:
     return [
         f
         for f in data.wave_files(root)
-        if not (mode == "replace" and f.parent.name == f"wave={wave}")
+        if not (
+            mode == "replace"
+            and f.parent.name == f"wave={wave}"
+            and f.name != data.CAPTURE_PART  # the survey pages' answers stay through a replace
+        )
     ]
 
 

@@ -119,7 +119,7 @@ def undo(root: Path, wave: str, part: str) -> Restored:
     """Put the newest kept version of ``wave`` back as its wave file, atomically."""
     data.wave_period(wave)  # a bad label is refused before anything is read
     target = data.waves_dir(root) / f"wave={wave}" / part
-    current = sorted(target.parent.glob("*.parquet")) if target.parent.exists() else []
+    current = data.imported_parts(target.parent)
     kept = restorable(root, wave, part)
     for v in listed(root, wave):
         if v not in kept:  # a kill between keeping and publishing left a copy of the current file

@@ -373,7 +373,7 @@ def _import(
     if not dry_run and wave_dir.exists():
         clean_stale(wave_dir)
     sha = validate.file_sha256(path)
-    existing_files = sorted(wave_dir.glob("*.parquet")) if wave_dir.exists() else []
+    existing_files = data.imported_parts(wave_dir)  # the captured answers are not the import's
     sources = wave_sources(root, wave)
     if sha in sources and (mode != "replace" or sources == [sha]):
         _say(progress, "Already imported: nothing changed.", 1.0)

@@ -21,6 +21,7 @@ from cx import store
 from cx.capture import answers, surveys
 from cx.capture.links import Target
 from cx.core import data
+from cx.ingest import waves
 from cx.loop import rule_store
 from cx.store.models import Callback, Case, CaseEvent, Notification, SurveyAnswer
 
@@ -228,3 +229,64 @@ def test_an_answer_from_an_open_link_is_never_replied_to_by_e_mail(
         with pytest.raises(replies.ReplyError, match="open link"):
             replies.reply(s, demo_user("madrid.teleop"), case.id, "acknowledge")  # type: ignore[arg-type]
         assert not [n for n in s.exec(select(Notification)) if n.audience == "customer"]
+
+
+def _import_csv(root: Path, name: str, ids: list[str], mode: str) -> None:
+    lines = ["response_id,responded_at,customer_id,region,country,agency,nps,comment"]
+    lines += [f"{i},2026-10-01 10:00:00,C{i},Europe,ES,Madrid,{n % 11},fine" for n, i in enumerate(ids)]
+    path = root.parent / name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    waves.import_file(path, "2026-Q4", root=root, mode=mode)
+
+
+def test_captured_answers_survive_imports_into_their_wave_and_keep_folding(
+    survey: surveys.Survey, root: Path, capture_store: Engine
+) -> None:
+    def answer(tag: str) -> None:
+        answers.accept(
+            capture_store, survey, MADRID, {"nps": 9}, submission=tag, language="es", now=NOW
+        )
+
+    for i in range(3):
+        answer(f"before{i}")
+    assert answers.fold(root, capture_store) == {"2026-Q4": 3}
+    # an import into the same wave writes part-0 with the quality columns (exclusion_reason…)
+    _import_csv(root, "first.csv", [f"I{i}" for i in range(4)], "append")
+    answer("between")
+    assert answers.fold(root, capture_store) == {"2026-Q4": 1}  # the wave's files differ: read
+    assert data.scan_responses(root).collect().height == 3 + 4 + 1
+    _import_csv(root, "second.csv", [f"R{i}" for i in range(5)], "replace")
+    ids = set(data.scan_responses(root).collect()["response_id"].to_list())
+    assert len(ids) == 5 + 4  # the import's rows replaced; the four captured answers kept
+    assert {f"R{i}" for i in range(5)} <= ids and not any(i.startswith("I") for i in ids)
+    waves.undo(root, "2026-Q4")  # back to the appended version: the captured answers stay too
+    ids = set(data.scan_responses(root).collect()["response_id"].to_list())
+    assert len(ids) == 4 + 4 and {f"I{i}" for i in range(4)} <= ids
+
+
+def test_once_looped_and_folded_the_store_keeps_only_the_masked_text(
+    survey: surveys.Survey, root: Path, capture_store: Engine
+) -> None:
+    said = "Llamadme al 612 345 678 o a ana.lopez@example.com, el baño estaba sucio"
+    answers.accept(
+        capture_store,
+        survey,
+        MADRID,
+        detractor(comment=said, callback="yes", phone="+34 612 345 678", slot="morning"),
+        submission="pii",
+        language="es",
+        now=NOW,
+    )
+    answers.fold(root, capture_store)
+    with store.session(capture_store) as s:  # folded, not looped yet: the loop still needs it
+        assert "ana.lopez@example.com" in s.exec(select(SurveyAnswer)).one().row
+    answers.close_loop(capture_store, root, now=NOW)
+    with store.session(capture_store) as s:
+        stored = s.exec(select(SurveyAnswer)).one()
+        kept = stored.row + stored.followups
+        callback = s.exec(select(Callback)).one()
+    assert "ana.lopez@example.com" not in kept and "612 345 678" not in kept
+    assert "[email]" in kept and "sucio" in kept
+    assert callback.phone == "+34 612 345 678"  # the teleoperator still has the number asked for
+    wave = data.scan_responses(root).collect()
+    assert wave["comment"].to_list() == [said]  # the raw text lives in the wave file only

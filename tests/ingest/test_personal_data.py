@@ -92,3 +92,11 @@ def test_crm_quarantine_keeps_only_the_table_columns_and_neutralises_formulas(
     ]
     assert q["amount"].item().startswith("'=HYPERLINK")
     assert "Ana" not in r.quarantine_file.read_text(encoding="utf-8")
+
+
+def test_a_mapping_editor_example_is_masked_before_it_is_shortened() -> None:
+    long_mail = "ana.lopez.fernandez@correo-example.com"
+    frame = pl.DataFrame({"why": [f"Escribidme a {long_mail} cuando podáis"]})
+    example = mapping.editor_rows(frame, mapping.for_columns(frame.columns))["example"][0]
+    assert example.startswith("Escribidme a [email]") and "ana.lopez" not in example
+    assert len(example) <= 40
