@@ -312,6 +312,18 @@ def record(model: Any, json_fields: tuple[str, ...] = ()) -> dict[str, Any]:
     return out
 
 
+def _masked(value: Any) -> Any:
+    """Every text inside ``value`` (an event's detail: notes, solutions) with personal data masked:
+    what an advisor typed may hold the customer's number or address."""
+    if isinstance(value, str):
+        return privacy.mask_text(value)
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
+
+
 def _list(text: str | None) -> tuple[str, ...]:
     return tuple(sorted({v.strip() for v in (text or "").split(",") if v.strip()}))
 
@@ -485,7 +497,10 @@ def _case_out(s: Session, who: Caller, case_id: int) -> dict[str, Any]:
     if case is None:
         raise Problem(404, f"no case {case_id} in the token's scope")
     out = record(case, CASE_JSON)
-    out["events"] = [record(e, ("detail",)) for e in cases.case_events(s, who.scope, case_id)]
+    out["events"] = [
+        {**event, "detail": _masked(event.get("detail"))}
+        for event in (record(e, ("detail",)) for e in cases.case_events(s, who.scope, case_id))
+    ]
     return out
 
 

@@ -377,3 +377,30 @@ def test_a_token_never_sees_a_row_outside_its_scope(
         )
         with store.session(api.engine()) as s:
             assert len(rows) == len(plans.list_plans(s, Scope.parse(spec)))
+
+
+def test_comments_and_case_notes_leave_the_api_masked(
+    scoped: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, made = scoped
+    headers = {"Authorization": f"Bearer {made['world']}"}
+    items = client.get("/responses", params={"limit": 500}, headers=headers).json()["items"]
+    said = [i["comment"] for i in items if i.get("comment")]
+    assert len(said) == 48 and all("612 345" not in c and "[phone]" in c for c in said)
+    engine = store.make_engine(store.database_url(data.data_dir()))
+    with store.session(engine) as s:
+        worker = tokens.create(s, "advisor-notes", "world", "advisor", by=tokens.SHELL)
+    engine.dispose()
+    headers = {"Authorization": f"Bearer {worker}"}
+    case = client.get("/cases", headers=headers).json()[0]
+    note = "Customer asked to be written to at ana.lopez@example.com or called on 612 345 678"
+    patched = client.patch(
+        f"/cases/{case['id']}",
+        json={"version": case["version"], "action": "call", "outcome": "reached", "note": note},
+        headers=headers,
+    )
+    assert patched.status_code == 200, patched.text
+    events = client.get(f"/cases/{case['id']}", headers=headers).json()["events"]
+    text = repr([e["detail"] for e in events])
+    assert "ana.lopez@example.com" not in text and "612 345 678" not in text
+    assert "[email]" in text
