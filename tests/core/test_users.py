@@ -68,24 +68,35 @@ def test_an_unknown_username_costs_the_same_bcrypt_time_as_a_known_one(
 
 
 ADDER = """
-import sys
+import sys, time
+from pathlib import Path
 from cx.core import users
-path, prefix = sys.argv[1], sys.argv[2]
-for i in range(6):
+path, prefix, ready, go = sys.argv[1], sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
+ready.touch()
+while not go.exists():  # both start adding at the same moment
+    time.sleep(0.005)
+for i in range(ADDS):
     users.add(f"{prefix}.{i}", password="violet harbour 2026", name=prefix, email="",
               roles=["advisor"], scope=["agency:Madrid"], path=path)
 """
+ADDS = 15
 
 
 def test_two_processes_adding_users_at_once_lose_no_account(tmp_path: Path) -> None:
-    path = tmp_path / "u.yaml"
+    path, go = tmp_path / "u.yaml", tmp_path / "go"
+    script = ADDER.replace("ADDS", str(ADDS))
+    ready = {prefix: tmp_path / f"{prefix}.ready" for prefix in ("left", "right")}
     procs = [
-        subprocess.Popen([sys.executable, "-c", ADDER, str(path), prefix])
-        for prefix in ("left", "right")
+        subprocess.Popen([sys.executable, "-c", script, str(path), prefix, str(flag), str(go)])
+        for prefix, flag in ready.items()
     ]
+    deadline = time.monotonic() + 60
+    while not all(f.exists() for f in ready.values()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go.touch()
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
     names = {u.username for u in users.all_users(path)}
-    assert names == {f"{p}.{i}" for p in ("left", "right") for i in range(6)}
+    assert names == {f"{p}.{i}" for p in ("left", "right") for i in range(ADDS)}
 
 
 ADMIN_ES = User("es.admin", "Es", "", ("admin",), Scope.parse("country:ES"))
