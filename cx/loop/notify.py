@@ -16,9 +16,10 @@ known user or organisation contact, a known one whose scope does not contain the
 or a malformed address is never sent (``dead``, with the reason).
 
 The lease: a sender claims one row at a time, stamping ``next_attempt_at = claim time + lease``
-and its own token (``claimed_by``), and renews the lease right before handing the row to the
+and its own token (``claimed_by``), renews the lease right before handing the row to the
 transport, checking the token (another sender that took over an expired lease wins; this one
-skips the row). So however slow a batch is, a row being sent is never claimed by the app's
+skips the row), and keeps renewing it every third of the lease while the transport works. So
+however slow a batch or a single send is, a row being sent is never claimed by the app's
 background thread and a cron ``cx notify`` at once.
 
 Delivery guarantee, honestly: a row is marked ``sent`` in its own short transaction right after
@@ -36,8 +37,9 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -416,6 +418,31 @@ def deliver_pending(
     return counts
 
 
+@contextmanager
+def _lease_kept(
+    engine: Engine, row_id: int, token: str, lease: timedelta, clock: Callable[[], datetime]
+) -> Iterator[None]:
+    """Renew our lease on the row every third of the lease while the transport is sending it
+    (a slow server or a large attachment can take longer than the lease itself)."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(lease.total_seconds() / 3):
+            try:
+                if not _renew(engine, row_id, clock(), token, lease):
+                    return  # taken over: nothing more to keep
+            except Exception:  # the store is busy or away: try again at the next beat
+                continue
+
+    keeper = threading.Thread(target=beat, name=f"cx-outbox-lease-{row_id}", daemon=True)
+    keeper.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        keeper.join()
+
+
 def _deliver_row(
     engine: Engine,
     row_id: int,
@@ -445,7 +472,8 @@ def _deliver_row(
     try:
         if failure is not None:
             raise failure
-        _send(n, settings, smtp, attachments, engine)
+        with _lease_kept(engine, row_id, token, settings.lease, clock):
+            _send(n, settings, smtp, attachments, engine)
     except Exception as exc:
         attempts = n.attempts + 1
         dead = attempts >= settings.max_attempts

@@ -35,7 +35,9 @@ class Limiter:
             while q and q[0] <= now - self.window:
                 q.popleft()
             if len(q) >= limit:
-                return round(float(q[-limit] + self.window - now), 3) if limit else float(self.window)
+                return (
+                    round(float(q[-limit] + self.window - now), 3) if limit else float(self.window)
+                )
             q.append(now)
             if len(self.events) > MAX_KEYS:  # forget idle keys
                 for k in [k for k, v in self.events.items() if not v][: MAX_KEYS // 5]:

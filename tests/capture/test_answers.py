@@ -233,7 +233,9 @@ def test_an_answer_from_an_open_link_is_never_replied_to_by_e_mail(
 
 def _import_csv(root: Path, name: str, ids: list[str], mode: str) -> None:
     lines = ["response_id,responded_at,customer_id,region,country,agency,nps,comment"]
-    lines += [f"{i},2026-10-01 10:00:00,C{i},Europe,ES,Madrid,{n % 11},fine" for n, i in enumerate(ids)]
+    lines += [
+        f"{i},2026-10-01 10:00:00,C{i},Europe,ES,Madrid,{n % 11},fine" for n, i in enumerate(ids)
+    ]
     path = root.parent / name
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     waves.import_file(path, "2026-Q4", root=root, mode=mode)

@@ -858,3 +858,31 @@ def test_lease_and_tls_settings_from_the_environment() -> None:
     for bad in ("soon", "0"):
         with pytest.raises(notify.NotifyError, match="CX_OUTBOX_LEASE_SECONDS"):
             NotifySettings.from_env(env={"CX_OUTBOX_LEASE_SECONDS": bad})
+
+
+def test_a_send_longer_than_the_lease_keeps_its_row_from_the_other_sender(
+    engine: Engine,
+) -> None:
+    """Each message takes 1.5 s to be accepted, the lease is 0.6 s: the sender renews its lease
+    while the transport works, so a second sender polling all along never takes a row over."""
+    sink, port = SlowSink(1.5), free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    count, lease = 3, timedelta(seconds=0.6)
+    enqueue_many(engine, count)
+    senders = [
+        notify.start_background_sender(engine, settings(port, lease=lease), interval=0.05)
+        for _ in range(2)
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while statuses(engine).get("sent", 0) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(2 * lease.total_seconds())  # a re-claimed row would now be on its second send
+    finally:
+        for sender in senders:
+            sender.stop()
+        controller.stop()
+    ids = [m["Message-ID"] for m in sink.messages]
+    assert sorted(ids) == sorted(transport.message_id(f"test:{i}") for i in range(count))
+    assert statuses(engine) == {"sent": count}
