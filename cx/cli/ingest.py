@@ -116,6 +116,8 @@ def cmd_import_fieldwork(args: argparse.Namespace) -> Rows:
         root=root,
         lock_timeout=args.lock_timeout,
         on_wait=_waiting,
+        accept_geography=args.accept_geography,
+        actor=args.actor or _login(),
     ).as_rows(root)
 
 
@@ -190,6 +192,14 @@ def add_parsers(sub: Any) -> None:
         q.add_argument("--data", help="data directory (default: data/ or CX_DATA_DIR)")
         if modes:
             q.add_argument("--mode", choices=modes, default="append")
+        else:  # fieldwork names agencies: without org.yaml a new one waits for an analyst
+            q.add_argument(
+                "--accept-geography",
+                action="store_true",
+                help="without org.yaml: accept new agencies and changed regions/countries in the "
+                "file (recorded in the audit trail under --actor)",
+            )
+            q.add_argument("--actor", help="name recorded in the audit trail (default cli:<login>)")
         _add_lock_timeout(q)
         q.add_argument("--format", choices=("table", "csv", "json"), default="table")
 

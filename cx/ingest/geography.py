@@ -54,8 +54,9 @@ def annotate(lf: pl.LazyFrame, root: Path) -> pl.LazyFrame:
     )
 
 
-def checks(accept: bool) -> list[Check]:
-    """The row rules without ``org.yaml``; ``accept`` lifts the two that wait for an analyst."""
+def checks(accept: bool, how: str = "--accept-geography or on the Import screen") -> list[Check]:
+    """The row rules without ``org.yaml``; ``accept`` lifts the two that wait for an analyst
+    (``how`` says where they accept)."""
     where = pl.format(
         "{}/{}", pl.col("region").fill_null("(empty)"), pl.col("country").fill_null("(empty)")
     )
@@ -73,7 +74,7 @@ def checks(accept: bool) -> list[Check]:
                 pl.col("agency").is_not_null() & pl.col("_geo_was").is_null(),
                 pl.format(
                     "new agency {} in {} (in no earlier wave and there is no org.yaml): "
-                    "accept it with --accept-geography or on the Import screen",
+                    f"accept it with {how}",
                     pl.col("agency"),
                     where,
                 ),
@@ -83,7 +84,7 @@ def checks(accept: bool) -> list[Check]:
                 pl.col("_geo_was").is_not_null() & ~pl.col("_geo_same"),
                 pl.format(
                     "agency {} was in {} in earlier waves, not {}: "
-                    "accept it with --accept-geography if it moved",
+                    f"accept it with {how.split(' or ')[0]} if it moved",
                     pl.col("agency"),
                     pl.col("_geo_was"),
                     where,

@@ -210,18 +210,28 @@ def import_fieldwork(
     root: Path,
     lock_timeout: float = locks.LOCK_TIMEOUT,
     on_wait: Callable[[str], None] | None = None,
+    accept_geography: bool = False,
+    actor: str = "",
+    engine: Any = None,
 ) -> TableResult:
     """Fieldwork counts per wave x agency x channel into ``fieldwork.parquet`` (upsert on those keys).
 
-    Region and country come from ``org.yaml`` when the file lacks them; unknown agencies are quarantined.
+    Region and country come from ``org.yaml`` when the file lacks them; unknown agencies are
+    quarantined. Without ``org.yaml``, an agency in no wave yet or under another region/country
+    than in the waves is quarantined until an analyst accepts it (``accept_geography``, recorded
+    in the audit trail under ``actor``), as for the waves.
     """
     path, root = Path(path), Path(root)
+    if accept_geography and not actor.strip():
+        raise IngestError("accepting new geography needs the name of who accepts it (actor)")
     _check_file(path)
     with locks.exclusive(root, "fieldwork", timeout=lock_timeout, on_wait=on_wait):
-        return _import_fieldwork(path, root)
+        return _import_fieldwork(path, root, accept_geography, actor, engine)
 
 
-def _import_fieldwork(path: Path, root: Path) -> TableResult:
+def _import_fieldwork(
+    path: Path, root: Path, accept_geography: bool = False, actor: str = "", engine: Any = None
+) -> TableResult:
     frame, _ = _table_frame(path, FIELDWORK_SYNONYMS)
     missing = [c for c in (*FIELDWORK_KEYS, "invitations") if c not in frame.columns]
     if missing:
@@ -271,7 +281,9 @@ def _import_fieldwork(path: Path, root: Path) -> TableResult:
         )
         # A known agency under another place would put its counts in the wrong scope.
         typed = geography.annotate(typed.lazy(), root).collect()
-        rules += [c for c in geography.checks(accept=False) if c.rule != "agency new"]
+        rules += geography.checks(
+            accept=accept_geography, how="cx import-fieldwork --accept-geography"
+        )
     else:
         rules.append(
             Check(
@@ -326,6 +338,11 @@ def _import_fieldwork(path: Path, root: Path) -> TableResult:
         )
     )
     good, bad = _split(typed, rules)
+    if org is None and accept_geography and "_geo_same" in good.columns:
+        places = geography.pending(good)
+        if places.height:
+            waves = ", ".join(sorted({str(w) for w in good["wave"].unique().to_list()}))
+            geography.record(engine, root, places, actor=actor, wave=waves, source=path.name)
     new = good.select(
         "wave",
         "region",

@@ -159,3 +159,40 @@ def test_fieldwork_counts_are_held_when_their_region_is_wrong(root: Path, tmp_pa
     assert (result.accepted, result.reasons) == (1, {"agency region mismatch": 1})
     stored = pl.read_parquet(root / "fieldwork.parquet")
     assert stored["region"].to_list() == ["Europe"]
+
+
+def test_without_org_yaml_fieldwork_of_a_new_agency_waits_for_an_analyst_who_is_audited(
+    bare: Path, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    ingest.import_file(  # Madrid is known from a wave; Sevilla is in no wave yet
+        csv(tmp_path / "a.csv", rows("A", 2)),
+        WAVE,
+        root=bare,
+        accept_geography=True,
+        actor="ana",
+        engine=sqlite_engine,
+        after_import=no_hook,
+    )
+    header = "wave,region,country,agency,channel,invitations"
+    src = csv(
+        tmp_path / "fw.csv",
+        [f"{WAVE},Europe,ES,Madrid,email,100", f"{WAVE},Europe,ES,Sevilla,email,40"],
+        header,
+    )
+    held = ingest.import_fieldwork(src, root=bare)
+    assert (held.accepted, held.reasons) == (1, {"agency new": 1})
+    assert pl.read_parquet(bare / "fieldwork.parquet")["agency"].to_list() == ["Madrid"]
+    with pytest.raises(ingest.IngestError, match="needs the name of who accepts it"):
+        ingest.import_fieldwork(src, root=bare, accept_geography=True)
+    done = ingest.import_fieldwork(
+        src, root=bare, accept_geography=True, actor="ana.analyst", engine=sqlite_engine
+    )
+    assert done.accepted == 2
+    assert sorted(pl.read_parquet(bare / "fieldwork.parquet")["agency"]) == ["Madrid", "Sevilla"]
+    with store.session(sqlite_engine) as s:
+        trail = s.exec(
+            select(AuditLog).where(
+                AuditLog.action == "geography.accept", AuditLog.actor == "ana.analyst"
+            )
+        ).all()
+    assert [(a.entity_id, a.region, a.country) for a in trail] == [("Sevilla", "Europe", "ES")]
