@@ -96,7 +96,23 @@ def cmd_import(args: argparse.Namespace) -> Rows:
     return result.as_rows(root)
 
 
+def _side_table(args: argparse.Namespace, table: str) -> Rows | None:
+    """``--undo`` of ``cx import-crm`` / ``cx import-fieldwork``: the file before the last import."""
+    root = root_of(args)
+    if args.undo:
+        if args.file:
+            raise CliError("--undo takes no file")
+        return _run(
+            ingest.undo_table, table, root=root, lock_timeout=args.lock_timeout, on_wait=_waiting
+        ).as_rows()
+    if not args.file:
+        raise CliError("give the FILE to import (or --undo)")
+    return None
+
+
 def cmd_import_crm(args: argparse.Namespace) -> Rows:
+    if (undone := _side_table(args, "crm")) is not None:
+        return undone
     root = root_of(args)
     return _run(
         ingest.import_crm,
@@ -109,6 +125,8 @@ def cmd_import_crm(args: argparse.Namespace) -> Rows:
 
 
 def cmd_import_fieldwork(args: argparse.Namespace) -> Rows:
+    if (undone := _side_table(args, "fieldwork")) is not None:
+        return undone
     root = root_of(args)
     return _run(
         ingest.import_fieldwork,
@@ -188,7 +206,12 @@ def add_parsers(sub: Any) -> None:
         ("import-fieldwork", "import fieldwork counts per wave x agency x channel", None),
     ):
         q = sub.add_parser(name, help=help_)
-        q.add_argument("file")
+        q.add_argument("file", nargs="?")
+        q.add_argument(
+            "--undo",
+            action="store_true",
+            help="put the table back to its file before the last import (no FILE)",
+        )
         q.add_argument("--data", help="data directory (default: data/ or CX_DATA_DIR)")
         if modes:
             q.add_argument("--mode", choices=modes, default="append")

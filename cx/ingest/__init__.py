@@ -17,6 +17,7 @@ from cx.ingest.locks import LOCK_TIMEOUT, exclusive
 from cx.ingest.mapping import MappingError
 from cx.ingest.quarantine import masked
 from cx.ingest.tables import TableResult, import_crm, import_fieldwork
+from cx.ingest.tables import undo as undo_table
 from cx.ingest.uploads import MAX_UPLOAD_BYTES, staged_upload
 from cx.ingest.validate import MODES
 from cx.ingest.versions import KEEP as VERSIONS_KEPT
@@ -56,5 +57,6 @@ __all__ = [
     "resolve_mapping",
     "staged_upload",
     "undo",
+    "undo_table",
     "undoable",
 ]

@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from cx.core.data import CHANNELS
-from cx.ingest import geography, locks, quarantine
+from cx.ingest import geography, locks, quarantine, versions
 from cx.ingest import mapping as mapping_mod
 from cx.ingest.atomic import atomic_write_parquet
 from cx.ingest.checks import Check, IngestError
@@ -135,6 +135,21 @@ def import_crm(
     _check_file(path)
     with locks.exclusive(root, "crm", timeout=lock_timeout, on_wait=on_wait):
         return _import_crm(path, root, mode)
+
+
+def undo(
+    table: str,
+    *,
+    root: Path,
+    lock_timeout: float = locks.LOCK_TIMEOUT,
+    on_wait: Callable[[str], None] | None = None,
+) -> versions.TableRestored:
+    """Put the CRM transactions or the fieldwork counts back to the file before their last
+    import (under the table's lock)."""
+    if table not in versions.TABLES:
+        raise IngestError(f"unknown table {table!r}: use one of {', '.join(versions.TABLES)}")
+    with locks.exclusive(Path(root), table, timeout=lock_timeout, on_wait=on_wait):
+        return versions.undo_table(Path(root), table)
 
 
 def _check_file(path: Path) -> None:
@@ -392,6 +407,7 @@ def _write_table(
             file_sha256(path),
         )
     if good.height:
+        versions.keep_table(root, kind)  # the file this import replaces stays restorable
         atomic_write_parquet(final, target)
     return TableResult(
         path.name,

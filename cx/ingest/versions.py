@@ -1,4 +1,4 @@
-"""Earlier versions of a wave, kept so a ``replace`` or ``append`` can be undone.
+"""Earlier versions of a wave (and of the CRM and fieldwork tables), kept so an import can be undone.
 
 Before an import publishes a new version of a wave that already exists, the stored file is kept
 as ``<data>/versions/wave=<W>/<UTC time>-<n>.parquet`` (a hard link, so no copy and no extra disk
@@ -6,6 +6,10 @@ until the wave file is replaced; a copy where links are not supported). The last
 of each wave are kept. :func:`undo` puts the newest one back with one ``os.replace`` (readers see
 the old file or the restored one, never half of one) and drops it from the folder. Versions sit
 outside ``waves/``, so no reader of the waves ever sees them. Callers hold the ``waves`` lock.
+
+The CRM transactions and the fieldwork counts work the same way, one file each, under
+``<data>/versions/<table>/`` (:func:`keep_table`, :func:`undo_table`; callers hold that table's
+lock): every import that changes an existing file keeps the file it replaces.
 """
 
 from __future__ import annotations
@@ -75,21 +79,27 @@ def keep(root: Path, wave: str, files: list[Path]) -> Path | None:
     clean_stale(d)
     target = _name(d)
     if len(files) == 1:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=d)
-        os.close(fd)
-        os.unlink(tmp)
-        try:
-            os.link(files[0], tmp)
-        except OSError:  # a file system without hard links: copy instead
-            shutil.copyfile(files[0], tmp)
-        os.replace(tmp, target)
-        fsync_dir(d)
+        _place(files[0], target)
     else:
         merged = pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
         atomic_write_parquet(merged, target, pl.read_parquet_metadata(files[0]))
     for old in listed(root, wave)[:-KEEP]:
         old.unlink(missing_ok=True)
     return target
+
+
+def _place(source: Path, target: Path) -> None:
+    """``source`` at ``target`` in one rename (a hard link, or a copy where links are not
+    supported), the folder synced."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        os.link(source, tmp)
+    except OSError:  # a file system without hard links: copy instead
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+    fsync_dir(target.parent)
 
 
 @dataclass
@@ -132,25 +142,83 @@ def undo(root: Path, wave: str, part: str) -> Restored:
     replaced = sum(rows_in(f) for f in current)
     target.parent.mkdir(parents=True, exist_ok=True)
     clean_stale(target.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    os.unlink(tmp)
-    try:
-        os.link(newest, tmp)
-    except OSError:
-        shutil.copyfile(newest, tmp)
-    os.replace(tmp, target)
+    _place(newest, target)
     for f in current:
         if f != target:
             f.unlink(missing_ok=True)
     fsync_dir(target.parent)
     newest.unlink()
-    stamp = newest.stem.split("-")[0]
+    return Restored(wave, _when(newest), rows_in(target), replaced, len(kept) - 1)
+
+
+def _when(version: Path) -> str:
+    stamp = version.stem.split("-")[0]
     when = datetime.strptime(stamp, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
-    return Restored(
-        wave,
-        when.isoformat(timespec="seconds"),
-        rows_in(target),
-        replaced,
-        len(kept) - 1,
+    return when.isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------- the CRM and fieldwork tables
+
+TABLES = {"crm": Path("crm") / "transactions.parquet", "fieldwork": Path("fieldwork.parquet")}
+"""The side tables whose imports keep versions, and their file under the data folder."""
+
+
+def keep_table(root: Path, table: str) -> Path | None:
+    """Keep the table's current file as a version before an import rewrites it; prune to
+    ``KEEP``. None when there is no file yet."""
+    current = root / TABLES[table]
+    if not current.exists():
+        return None
+    d = root / "versions" / table
+    d.mkdir(parents=True, exist_ok=True)
+    clean_stale(d)
+    target = _name(d)
+    _place(current, target)
+    for old in sorted(d.glob("*.parquet"))[:-KEEP]:
+        old.unlink(missing_ok=True)
+    return target
+
+
+@dataclass
+class TableRestored:
+    """What an undo of a side table did."""
+
+    table: str
+    file: str
+    version: str
+    rows: int
+    replaced_rows: int
+    left: int
+
+    def as_rows(self) -> list[dict[str, object]]:
+        return [
+            {
+                "outcome": "restored",
+                "file": self.file,
+                "rows": self.rows,
+                "reason": f"{self.table} is back to its version of {self.version} "
+                f"({self.rows} rows, was {self.replaced_rows}); {self.left} earlier version(s) left",
+            }
+        ]
+
+
+def undo_table(root: Path, table: str) -> TableRestored:
+    """Put the newest kept version of a side table back, atomically."""
+    target = root / TABLES[table]
+    d = root / "versions" / table
+    kept = [
+        v
+        for v in (sorted(d.glob("*.parquet")) if d.exists() else [])
+        if not (target.exists() and os.path.samefile(v, target))
+    ]
+    if not kept:
+        raise IngestError(f"{table}: nothing to undo (no earlier version is kept)")
+    newest = kept[-1]
+    replaced = rows_in(target) if target.exists() else 0
+    target.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(target.parent)
+    _place(newest, target)
+    newest.unlink()
+    return TableRestored(
+        table, str(TABLES[table]), _when(newest), rows_in(target), replaced, len(kept) - 1
     )

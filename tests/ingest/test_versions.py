@@ -96,3 +96,29 @@ def test_versions_are_outside_the_waves_folder_and_a_new_wave_keeps_none(
     )
     assert data.wave_files(root) == [root / "waves" / f"wave={WAVE}" / "part-0.parquet"]
     assert data.scan_responses(root).collect()["response_id"].sort().to_list() == ["B0", "B1"]
+
+
+def test_crm_and_fieldwork_imports_keep_the_file_they_replace_and_undo_puts_it_back(
+    root: Path, tmp_path: Path
+) -> None:
+    first = tmp_path / "crm1.csv"
+    first.write_text("customer_id,date,amount\nC1,2026-01-05,10\nC2,2026-01-06,20\n")
+    second = tmp_path / "crm2.csv"
+    second.write_text("customer_id,date,amount\nC9,2026-02-01,99\n")
+    ingest.import_crm(first, root=root)
+    ingest.import_crm(second, root=root, mode="replace")
+    crm = root / "crm" / "transactions.parquet"
+    assert pl.read_parquet(crm)["customer_id"].to_list() == ["C9"]
+    assert cli.main(["import-crm", "--undo", "--data", str(root), "--format", "json"]) == 0
+    assert sorted(pl.read_parquet(crm)["customer_id"]) == ["C1", "C2"]
+    with pytest.raises(ingest.IngestError, match="crm: nothing to undo"):
+        ingest.undo_table("crm", root=root)  # the first import replaced no file
+    header = "wave,region,country,agency,channel,invitations\n"
+    fw = tmp_path / "fw.csv"
+    fw.write_text(header + "2026-Q4,Europe,ES,Madrid,email,100\n")
+    ingest.import_fieldwork(fw, root=root)
+    fw.write_text(header + "2026-Q4,Europe,ES,Madrid,email,250\n")
+    ingest.import_fieldwork(fw, root=root)  # an upsert changes the stored count
+    restored = ingest.undo_table("fieldwork", root=root)
+    assert (restored.rows, restored.replaced_rows, restored.left) == (1, 1, 0)
+    assert pl.read_parquet(root / "fieldwork.parquet")["invitations"].to_list() == [100]
