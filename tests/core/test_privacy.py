@@ -429,7 +429,7 @@ def test_the_word_cloud_never_shows_the_parts_of_an_address_or_a_number() -> Non
 
 
 def test_a_rule_on_the_comment_matches_the_masked_text_so_its_count_reveals_nothing(
-    sqlite_engine: Engine, tmp_path: Path
+    engine: Engine, tmp_path: Path
 ) -> None:
     """A rule's match count is shown to analysts: matched on the raw comment, it would tell
     whether a given phone number or address is in the data, whatever the masking hides."""
@@ -454,7 +454,7 @@ def test_a_rule_on_the_comment_matches_the_masked_text_so_its_count_reveals_noth
     )
 
     def matched(condition: str) -> int:
-        with store.session(sqlite_engine) as s:
+        with store.session(engine) as s:
             rule = rule_store.save_rule(
                 s,
                 name=f"probe {condition}",
@@ -464,7 +464,7 @@ def test_a_rule_on_the_comment_matches_the_masked_text_so_its_count_reveals_noth
                 source="cli",
             )
         out = rules.run_rules(
-            sqlite_engine, frame, Scope.world(), actor="cli", root=root, rule_ids=[rule.id or 0]
+            engine, frame, Scope.world(), actor="cli", root=root, rule_ids=[rule.id or 0]
         )
         return int(out["matched"])
 

@@ -55,7 +55,7 @@ def bare(tmp_path: Path) -> Path:
 
 
 def test_without_org_yaml_new_agencies_wait_for_an_analyst_who_is_audited(
-    bare: Path, tmp_path: Path, sqlite_engine: Engine
+    bare: Path, tmp_path: Path, engine: Engine
 ) -> None:
     src = csv(tmp_path / "a.csv", rows("A", 3) + rows("P", 2, agency="Paris"))
     held = ingest.import_file(src, WAVE, root=bare, after_import=no_hook)
@@ -73,11 +73,11 @@ def test_without_org_yaml_new_agencies_wait_for_an_analyst_who_is_audited(
         root=bare,
         accept_geography=True,
         actor="ana.analyst",
-        engine=sqlite_engine,
+        engine=engine,
         after_import=no_hook,
     )
     assert (done.status, done.accepted) == ("written", 5)
-    with store.session(sqlite_engine) as s:
+    with store.session(engine) as s:
         trail = s.exec(select(AuditLog).where(AuditLog.action == "geography.accept")).all()
     assert sorted((a.actor, a.entity_id, a.region, a.country) for a in trail) == [
         ("ana.analyst", "Madrid", "Europe", "ES"),
@@ -87,7 +87,7 @@ def test_without_org_yaml_new_agencies_wait_for_an_analyst_who_is_audited(
 
 
 def test_without_org_yaml_a_known_agency_moved_to_another_region_is_held(
-    bare: Path, tmp_path: Path, sqlite_engine: Engine
+    bare: Path, tmp_path: Path, engine: Engine
 ) -> None:
     first = csv(tmp_path / "a.csv", rows("A", 2) + rows("K", 1, agency="Barcelona"))
     ingest.import_file(
@@ -96,7 +96,7 @@ def test_without_org_yaml_a_known_agency_moved_to_another_region_is_held(
         root=bare,
         accept_geography=True,
         actor="ana",
-        engine=sqlite_engine,
+        engine=engine,
         after_import=no_hook,
     )
     moved = csv(
@@ -162,7 +162,7 @@ def test_fieldwork_counts_are_held_when_their_region_is_wrong(root: Path, tmp_pa
 
 
 def test_without_org_yaml_fieldwork_of_a_new_agency_waits_for_an_analyst_who_is_audited(
-    bare: Path, tmp_path: Path, sqlite_engine: Engine
+    bare: Path, tmp_path: Path, engine: Engine
 ) -> None:
     ingest.import_file(  # Madrid is known from a wave; Sevilla is in no wave yet
         csv(tmp_path / "a.csv", rows("A", 2)),
@@ -170,7 +170,7 @@ def test_without_org_yaml_fieldwork_of_a_new_agency_waits_for_an_analyst_who_is_
         root=bare,
         accept_geography=True,
         actor="ana",
-        engine=sqlite_engine,
+        engine=engine,
         after_import=no_hook,
     )
     header = "wave,region,country,agency,channel,invitations"
@@ -185,11 +185,11 @@ def test_without_org_yaml_fieldwork_of_a_new_agency_waits_for_an_analyst_who_is_
     with pytest.raises(ingest.IngestError, match="needs the name of who accepts it"):
         ingest.import_fieldwork(src, root=bare, accept_geography=True)
     done = ingest.import_fieldwork(
-        src, root=bare, accept_geography=True, actor="ana.analyst", engine=sqlite_engine
+        src, root=bare, accept_geography=True, actor="ana.analyst", engine=engine
     )
     assert done.accepted == 2
     assert sorted(pl.read_parquet(bare / "fieldwork.parquet")["agency"]) == ["Madrid", "Sevilla"]
-    with store.session(sqlite_engine) as s:
+    with store.session(engine) as s:
         trail = s.exec(
             select(AuditLog).where(
                 AuditLog.action == "geography.accept", AuditLog.actor == "ana.analyst"

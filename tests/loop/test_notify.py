@@ -592,7 +592,7 @@ def test_a_refused_recipient_is_never_queued(
 
 
 def test_digests_are_filed_with_their_plans_geography_and_reach_only_their_owner(
-    sqlite_engine: Engine,
+    engine: Engine,
     people: tuple[dict[str, Scope], Path],
     smtp: tuple[Sink, int, list[Controller]],
 ) -> None:
@@ -604,7 +604,7 @@ def test_digests_are_filed_with_their_plans_geography_and_reach_only_their_owner
     directory, users_file = people
     sink, port, _ = smtp
     due = date(2026, 11, 20)
-    with store.session(sqlite_engine) as s:
+    with store.session(engine) as s:
         for title, owner, geo in (
             ("Clean the waiting room", "madrid.manager", MADRID),
             ("Shorter queues", "es.manager", MADRID),
@@ -613,10 +613,10 @@ def test_digests_are_filed_with_their_plans_geography_and_reach_only_their_owner
         ):
             s.add(Plan(title=title, owner=owner, due_date=due, **geo))
     counts = plans.send_digests(
-        sqlite_engine, datetime(2026, 11, 25, 7, 0, tzinfo=UTC), users_file=users_file
+        engine, datetime(2026, 11, 25, 7, 0, tzinfo=UTC), users_file=users_file
     )
     assert (counts["enqueued"], counts["refused"]) == (1, 2)
-    with store.session(sqlite_engine) as s:
+    with store.session(engine) as s:
         [row] = s.exec(select(Notification)).all()
     assert (row.recipient, row.region, row.country, row.agency) == (
         "madrid.manager@cx-demo.example",
@@ -625,7 +625,7 @@ def test_digests_are_filed_with_their_plans_geography_and_reach_only_their_owner
         "Madrid",
     )
     sent = notify.deliver_pending(
-        sqlite_engine, settings(port, directory=directory), now=datetime.now(UTC)
+        engine, settings(port, directory=directory), now=datetime.now(UTC)
     )
     assert sent["sent"] == 1 and sent["dead"] == 0  # it used to go straight to the dead letter
     assert [m["To"] for m in sink.messages] == ["madrid.manager@cx-demo.example"]
