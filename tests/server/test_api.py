@@ -4,6 +4,7 @@ a token of any scope, on any endpoint, filter or page cursor, never sees a row o
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
+from standardwebhooks import Webhook
 from starlette.testclient import TestClient
 
 from cx import store
@@ -25,7 +27,7 @@ from cx.core import data, keys, scope
 from cx.core.filters import Filters
 from cx.core.scope import Scope
 from cx.improve import plans
-from cx.loop import alerts, cases
+from cx.loop import alerts, cases, helpdesk, webhooks
 from cx.server import api
 from cx.store import tokens
 from cx.store.models import SurveyAnswer
@@ -35,6 +37,7 @@ from tests.support.browser import streamlit_server
 from tests.support.datadir import write_org, write_waves
 from tests.support.frames import routing_answers
 from tests.support.net import free_port
+from tests.support.receivers import FakeZendesk, Receiver, fake_zendesk, receiver
 
 RATE = 30  # a minute per token on the module's server: each test makes its own tokens
 
@@ -67,10 +70,14 @@ def answer(rid: str, **values: Any) -> dict[str, Any]:
 
 
 class Server:
-    """The module's server: its URL and store, and tokens made in this process (same key)."""
+    """The module's server: its URL and store, and tokens made in this process (same key);
+    the webhook receiver subscribed to it and the fake Zendesk its cases go to."""
 
-    def __init__(self, url: str, engine: Engine) -> None:
+    def __init__(
+        self, url: str, engine: Engine, hooks: Receiver, zendesk: FakeZendesk, secret: str
+    ) -> None:
         self.url, self.engine = url, engine
+        self.hooks, self.zendesk, self.secret = hooks, zendesk, secret
 
     def token(self, name: str, scope: str = "world", role: str = "admin") -> str:
         with store.session(self.engine) as s:
@@ -95,14 +102,43 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with store.session(engine) as s:
         cases.open_case(s, response=first, reason="test", actor="test")
         s.commit()
-    env = {
-        "CX_SIGNING_KEY": keys.signing_key(),  # the tokens are hashed with the server's key
-        "CX_FOLD_SECONDS": "1",
-        "CX_API_RATE": str(RATE),
-        "DATABASE_URL": "",
-        "CX_SMTP_HOST": "",
-        "CX_TELEGRAM_TOKEN": "",
-    }
+    with receiver() as hooks, fake_zendesk() as zendesk, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CX_WEBHOOKS_ALLOW_LOCAL", "1")
+        with store.session(engine) as s:
+            sub = webhooks.add(
+                s, url=hooks.url, events=["response.created", "case.opened"], actor="test"
+            )
+            s.commit()
+            s.refresh(sub)
+        env = {
+            "CX_SIGNING_KEY": keys.signing_key(),  # the tokens are hashed with the server's key
+            "CX_FOLD_SECONDS": "1",
+            "CX_API_RATE": str(RATE),
+            "DATABASE_URL": "",
+            "CX_SMTP_HOST": "",
+            "CX_TELEGRAM_TOKEN": "",
+            "CX_WEBHOOKS_ALLOW_LOCAL": "1",  # the receiver and the helpdesk are on loopback
+            "CX_HELPDESK": "zendesk",
+            "CX_ZENDESK_URL": zendesk.url,
+            "CX_ZENDESK_EMAIL": zendesk.email,
+            "CX_ZENDESK_TOKEN": zendesk.token,
+            "CX_HELPDESK_SECRET": HELPDESK_SECRET,
+        }
+        yield from _serving(root, engine, env, hooks, zendesk, sub.secret)
+    engine.dispose()
+
+
+HELPDESK_SECRET = "zendesk-signing-secret-of-the-test-server"
+
+
+def _serving(
+    root: Any,
+    engine: Engine,
+    env: dict[str, str],
+    hooks: Receiver,
+    zendesk: FakeZendesk,
+    secret: str,
+) -> Iterator[Server]:
     with streamlit_server(root, free_port(), env) as url:
 
         def up() -> bool:
@@ -112,8 +148,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                 return False
 
         assert wait_until(up, 90, 0.3), "the API did not answer"
-        yield Server(url, engine)
-    engine.dispose()
+        yield Server(url, engine, hooks, zendesk, secret)
 
 
 def test_each_endpoint_answers_a_world_token(server: Server) -> None:
@@ -244,6 +279,65 @@ def test_a_posted_detractor_reaches_the_kpis_and_opens_a_case(server: Server) ->
 
         case = wait_until(case_of, 30, 2.5)
     assert case is not None and case["nps"] == 2 and case["agency"] == "Madrid"
+
+
+def test_a_posted_detractor_is_signed_to_the_webhook_and_its_helpdesk_ticket_closes_the_case(
+    server: Server,
+) -> None:
+    """Over real HTTP against the running server: the answer posted by the API reaches the
+    subscribed receiver as a verifiable Standard Webhooks event, its case becomes a Zendesk
+    ticket, and Zendesk's signed callback to ``/hooks/helpdesk`` resolves the case."""
+    rid = "api-detractor-helpdesk"
+    with server.client(server.token("crm-helpdesk")) as c:
+        posted = c.post("/responses", json=answer(rid, nps=1, comment="Nobody called me back"))
+        assert posted.status_code == 201, posted.text
+
+        def event() -> dict[str, Any] | None:
+            for got in server.hooks.accepted():
+                payload = Webhook(server.secret).verify(got.body, got.headers)
+                if payload["type"] == "response.created" and payload["data"]["response_id"] == rid:
+                    return payload
+            return None
+
+        assert wait_until(event, 60, 0.5), "no verifiable response.created event within a minute"
+
+        def case_of() -> dict[str, Any] | None:
+            found = c.get("/cases", params={"agency": "Madrid"}).json()
+            return next((x for x in found if x["response_id"] == rid), None)
+
+        case = wait_until(case_of, 60, 1.0)
+        assert case is not None
+        number = f"CX-{case['id']:06d}"
+        ticket = wait_until(
+            lambda: next(
+                (k for k, t in server.zendesk.tickets.items() if t["external_id"] == number), None
+            ),
+            60,
+            0.5,
+        )
+        assert ticket is not None, "no Zendesk ticket for the case within a minute"
+        body = json.dumps({"ticket_id": ticket, "status": "solved", "comment": "Called back"})
+        stamp = str(int(time.time()))
+        headers = {
+            "X-Zendesk-Webhook-Signature": helpdesk.signature(
+                HELPDESK_SECRET, stamp, body.encode()
+            ),
+            "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+            "Content-Type": "application/json",
+        }
+        forged = httpx.post(
+            f"{server.url}/hooks/helpdesk",
+            content=body,
+            headers={**headers, "X-Zendesk-Webhook-Signature": "bm90IGl0"},
+            timeout=30,
+        )
+        assert forged.status_code == 401
+        called = httpx.post(
+            f"{server.url}/hooks/helpdesk", content=body, headers=headers, timeout=30
+        )
+        assert called.status_code == 200, called.text
+        after = c.get(f"/cases/{case['id']}").json()
+    assert after["status"] == "resolved" and after["solution"] == "Called back"
 
 
 # ---------------------------------------------------------------- scope: a property, in process
