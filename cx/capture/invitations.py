@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from cx import store
@@ -25,7 +25,7 @@ from cx.capture import links
 from cx.core import catalog, data
 from cx.core.org import Org
 from cx.loop.rules import customer_email
-from cx.store.models import AuditLog, Invitation, OptOut
+from cx.store.models import AuditLog, Invitation, Notification, OptOut
 from cx.store.outbox import RecipientRefused, check_address
 
 FREQUENCIES = ("daily", "weekly", "monthly")
@@ -256,6 +256,27 @@ def dedupe_key(row: Invitation) -> str:
     return f"invitation:{row.id}"
 
 
+def _withdraw_queued(s: Session, customer_id: str) -> int:
+    """Take the customer's invitation e-mails that are still waiting in the outbox out of it
+    (``dead``, with the reason): an opt-out stops the mail already queued too."""
+    ids = s.exec(
+        select(Invitation.id).where(
+            Invitation.customer_id == customer_id, col(Invitation.completed_at).is_(None)
+        )
+    ).all()
+    if not ids:
+        return 0
+    done = s.exec(  # type: ignore[call-overload]
+        update(Notification)
+        .where(
+            col(Notification.dedupe_key).in_([f"invitation:{i}" for i in ids]),
+            col(Notification.status) == "pending",
+        )
+        .values(status="dead", last_error="withdrawn: the customer opted out of invitations")
+    )
+    return int(done.rowcount or 0)
+
+
 def opt_out(engine: Engine, token_or_customer: str, *, source: str = "link") -> bool:
     """Record that a customer wants no more invitations; True when recorded (or already so).
 
@@ -277,6 +298,7 @@ def opt_out(engine: Engine, token_or_customer: str, *, source: str = "link") -> 
             customer_id, geo = row.customer_id, row
         else:
             customer_id, geo = value, None
+        _withdraw_queued(s, customer_id)
         if s.get(OptOut, customer_id) is None:
             s.add(OptOut(customer_id=customer_id, source=source))
             store.audit(

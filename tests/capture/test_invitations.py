@@ -139,6 +139,18 @@ def test_an_opted_out_customer_is_never_invited_again(
     assert len(_invited(sqlite_engine)) == 1
 
 
+def test_opting_out_withdraws_the_invitation_mail_still_waiting_in_the_outbox(
+    sqlite_engine: Engine, organisation: Org, root: Path
+) -> None:
+    _invite(sqlite_engine, organisation, root, customer_id="C0000002")  # another customer's
+    _, path = _invite(sqlite_engine, organisation, root)
+    assert [n.status for n in _outbox(sqlite_engine)] == ["pending", "pending"]
+    assert invitations.opt_out(sqlite_engine, path.removeprefix("/s/")) is True
+    other, mine = _outbox(sqlite_engine)
+    assert other.status == "pending"
+    assert mine.status == "dead" and "opted out" in (mine.last_error or "")
+
+
 def test_opting_out_needs_a_real_token_from_the_public_page(sqlite_engine: Engine) -> None:
     assert invitations.opt_out(sqlite_engine, "C0000009") is False  # a customer id is no token
     assert invitations.opt_out(sqlite_engine, "") is False
