@@ -655,12 +655,18 @@ def _now() -> str:
 
 
 def save(root: Path, survey: Survey, *, by: User) -> Survey:
-    """Store ``survey`` as a new version (latest + 1) made by ``by``, a data admin; returns it.
+    """Store ``survey`` as a new version (latest + 1) made by ``by``, a data admin of the world
+    scope (a survey serves every agency); returns it.
 
     Earlier versions are never touched: answers keep the version they were given on."""
     if not by.has(*DATA_ADMINS):
         raise SurveyForbidden(
             f"surveys/{survey.id}: {by.username} may not edit surveys (roles: {', '.join(DATA_ADMINS)})"
+        )
+    if not by.scope.is_world:  # a survey serves every agency: it is everyone's to change
+        raise SurveyForbidden(
+            f"surveys/{survey.id}: {by.username} may not edit surveys: a survey serves every "
+            f"agency and their scope is {by.scope}; a data admin of the world scope edits them"
         )
     stamped = replace(survey, updated_by=by.username, updated_at=_now())
     checked = parse(

@@ -46,6 +46,13 @@ def check_actions(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return actions
 
 
+def _check_within(user: User, scope: str) -> None:
+    if not org_mod.within(Scope.parse(scope), user.scope, org_mod.load(data.data_dir())):
+        raise PermissionError(
+            f"{user.username} may not write a rule for {scope}: outside their scope"
+        )
+
+
 def save_rule(
     s: Session,
     *,
@@ -60,16 +67,15 @@ def save_rule(
 ) -> RoutingRule:
     """Create or update a rule by name (validated first; optimistic version check); audited.
 
-    ``actor`` is the acting user, who must be a data admin whose scope holds the rule's scope;
-    only the deployment's own sources (``rules.yaml``, the shell's ``cx rules``) act by name."""
-    if isinstance(actor, User):
-        if not actor.has(*DATA_ADMINS):
-            raise PermissionError(f"{actor.username} may not edit routing rules")
-        if not org_mod.within(Scope.parse(scope), actor.scope, org_mod.load(data.data_dir())):
-            raise PermissionError(
-                f"{actor.username} may not write a rule for {scope}: outside their scope"
-            )
-        actor = actor.username
+    ``actor`` is the acting user, who must be a data admin whose scope holds the rule's scope and,
+    for an existing rule of that name, the scope it had; only the deployment's own sources
+    (``rules.yaml``, the shell's ``cx rules``) act by name."""
+    user = actor if isinstance(actor, User) else None
+    if user is not None:
+        if not user.has(*DATA_ADMINS):
+            raise PermissionError(f"{user.username} may not edit routing rules")
+        _check_within(user, scope)
+        actor = user.username
     elif source not in ("file", "cli"):
         raise PermissionError("a routing rule saved from the app needs the acting user")
     name = name.strip()
@@ -88,6 +94,8 @@ def save_rule(
         "updated_at": store.utcnow(),
     }
     row = s.exec(select(RoutingRule).where(RoutingRule.name == name)).first()
+    if row is not None and user is not None:
+        _check_within(user, row.scope)  # taking over a wider rule by its name is a write to it
     if row is None:
         row = RoutingRule(name=name, **values)
         s.add(row)

@@ -15,6 +15,8 @@ import yaml
 from cx.capture import surveys
 from cx.capture.surveys import AnswerError, Condition, Question, SurveyError
 from cx.core.data import sort_waves, wave_period
+from cx.core.scope import Scope
+from cx.core.users import User
 from tests.support.apptest import demo_user
 
 DEFAULT = surveys.default_survey()
@@ -499,6 +501,17 @@ def test_a_country_manager_may_not_save_a_survey(tmp_path: Path) -> None:
         == "surveys/experience: es.manager may not edit surveys (roles: analyst, admin)"
     )
     assert surveys.versions(tmp_path, "experience") == [1]
+
+
+def test_only_a_world_data_admin_saves_or_creates_a_survey(tmp_path: Path) -> None:
+    surveys.ensure_default(tmp_path)
+    spain = User("es.analyst", "Es", "", ("analyst",), Scope.parse("country:ES"))
+    with pytest.raises(surveys.SurveyForbidden, match="a survey serves every agency"):
+        surveys.save(tmp_path, DEFAULT, by=spain)
+    with pytest.raises(surveys.SurveyForbidden, match="a survey serves every agency"):
+        surveys.create(tmp_path, "spain-only", by=spain)
+    assert surveys.versions(tmp_path, "experience") == [1]
+    assert surveys.save(tmp_path, DEFAULT, by=demo_user("analyst")).version == 2
 
 
 def test_a_survey_built_in_code_is_checked_before_it_is_saved(tmp_path: Path) -> None:

@@ -459,3 +459,42 @@ def test_comments_in_e_mails_and_previews_are_masked(engine: Engine, tmp_path: P
         "ana.lopez@example.com" not in shown["comment"][0]
         and "Dirty toilets" in shown["comment"][0]
     )
+
+
+def test_a_country_data_admin_may_not_take_over_a_wider_rule_by_its_name(
+    engine: Engine, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CX_DATA_DIR", str(root))
+    spain = User("es.analyst", "Es", "", ("analyst",), Scope.parse("country:ES"))
+    with store.session(engine) as s:
+        rule_store.save_rule(
+            s,
+            name="world detractors",
+            condition="nps < 3",
+            actions=[{"type": "open_case"}],
+            actor=analyst_user("analyst"),
+        )
+    with (
+        pytest.raises(PermissionError, match="may not write a rule for world: outside their scope"),
+        store.session(engine) as s,
+    ):
+        rule_store.save_rule(  # same name, narrowed to Spain: it would rewrite the world's rule
+            s,
+            name="world detractors",
+            condition="nps < 9",
+            scope="country:ES",
+            actions=[{"type": "open_case"}],
+            actor=spain,
+        )
+    with store.session(engine) as s:
+        (rule,) = rule_store.list_rules(s)
+        mine = rule_store.save_rule(
+            s,
+            name="spain detractors",
+            condition="nps < 3",
+            scope="country:ES",
+            actions=[{"type": "open_case"}],
+            actor=spain,
+        )
+    assert (rule.scope, rule.condition) == ("world", "nps < 3")
+    assert mine.scope == "country:ES"
