@@ -14,6 +14,10 @@ cx.core.keys.KeyProblem: signing key refused: shorter than 32 bytes (8); make on
 Traceback (most recent call last):
 ...
 cx.core.keys.KeyProblem: signing key refused: too few different characters to be random
+>>> check("3b1f9a0c5d7e2468ace13579bdf0246a")
+Traceback (most recent call last):
+...
+cx.core.keys.KeyProblem: signing key refused: it holds about 128 random bits, fewer than 32 random bytes (256 bits); make one with: python -c "import secrets; print(secrets.token_hex(32))"
 >>> check("3b1f9a0c5d7e2468ace13579bdf02468a1b2c3d4e5f60718293a4b5c6d7e8f90")
 """
 
@@ -69,6 +73,26 @@ def check(key: str) -> None:
         raise KeyProblem(f"signing key refused: it contains a known weak value; {_MAKE}")
     if len(set(key)) < 12:
         raise KeyProblem("signing key refused: too few different characters to be random")
+    bits = _bits(key)
+    if bits < 8 * MIN_BYTES:
+        raise KeyProblem(
+            f"signing key refused: it holds about {bits} random bits, fewer than "
+            f"{MIN_BYTES} random bytes ({8 * MIN_BYTES} bits); {_MAKE}"
+        )
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+_B64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=")
+
+
+def _bits(key: str) -> int:
+    """The randomness a key's spelling can hold at most: 4 bits a character in hex, 6 in base64,
+    8 otherwise (so 32 hex characters are 16 random bytes, not 32)."""
+    if set(key) <= _HEX:
+        return 4 * len(key)
+    if set(key) <= _B64:
+        return 6 * len(key.rstrip("="))
+    return 8 * len(key.encode())
 
 
 def secrets_file() -> Path:

@@ -71,11 +71,11 @@ def save_rule(
     for an existing rule of that name, the scope it had; only the deployment's own sources
     (``rules.yaml``, the shell's ``cx rules``) act by name."""
     user = actor if isinstance(actor, User) else None
+    by = user.username if user is not None else str(actor)
     if user is not None:
         if not user.has(*DATA_ADMINS):
             raise PermissionError(f"{user.username} may not edit routing rules")
         _check_within(user, scope)
-        actor = user.username
     elif source not in ("file", "cli"):
         raise PermissionError("a routing rule saved from the app needs the acting user")
     name = name.strip()
@@ -90,7 +90,7 @@ def save_rule(
         "actions": json.dumps(actions, ensure_ascii=False),
         "enabled": enabled,
         "source": source,
-        "updated_by": actor,
+        "updated_by": by,
         "updated_at": store.utcnow(),
     }
     row = s.exec(select(RoutingRule).where(RoutingRule.name == name)).first()
@@ -119,7 +119,7 @@ def save_rule(
         action = "rule.update"
     store.audit(
         s,
-        actor=actor,
+        actor=by,
         action=action,
         entity="rule",
         entity_id=row.id or 0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -118,9 +119,7 @@ def test_rotating_the_signing_key_ends_every_session(
 ) -> None:
     token = _signed_in(engine)
     keys.signing_key.cache_clear()
-    monkeypatch.setenv(
-        "CX_SIGNING_KEY", "f3b9c2d8a1e7" + "5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d"
-    )
+    monkeypatch.setenv("CX_SIGNING_KEY", secrets.token_hex(32))  # another key of full strength
     try:
         assert sessions.resolve(engine, token) is None
     finally:
