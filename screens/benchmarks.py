@@ -39,7 +39,11 @@ for level, table in leagues.items():
     with chart_col:
         st.altair_chart(charts.league_chart(table, level, label, parent), width="stretch")
     with table_col:
-        st.dataframe(benchmarks.league_view(table, level, label), hide_index=True, width="stretch")
+        ui.table(
+            benchmarks.league_view(table, level, label),
+            name=f"{label} league {filters.wave or ''}",
+            key=f"league_{level}",
+        )
     st.caption(
         "Dots: NPS; bars: 95 % interval; grey tick: the average compared with. Low bases (n < 30) "
         "are shown but never ranked; cells under 5 answers are hidden."
@@ -58,8 +62,10 @@ if attrs is not None:
                 charts.attribute_benchmark_chart(attrs, own_label, parent), width="stretch"
             )
         with table_col:
-            st.dataframe(
-                benchmarks.attribute_view(attrs, own_label), hide_index=True, width="stretch"
+            ui.table(
+                benchmarks.attribute_view(attrs, own_label),
+                name=f"{own_label} attributes {filters.wave or ''}",
+                key="attribute_benchmark",
             )
         wider = f"{parent} and world figures are" if parent else "World figures are"
         st.caption(f"{wider} aggregates only: no other site's name, rows or comments are shown.")

@@ -8,7 +8,7 @@ from cx import charts, store, ui
 from cx.core import org
 from cx.loop import cases, feed, replies
 from cx.ui import feed as feed_screen
-from cx.ui.cases import reply_templates_editor
+from cx.ui.cases import board_tables, reply_templates_editor
 
 user = ui.require_user(*ui.MANAGERS, *ui.FRONT_LINE)
 ui.header("Case management", user)
@@ -58,40 +58,7 @@ with right:
     else:
         st.info("No call has been logged yet.")
 
-fmt = {
-    "country": "Country",
-    "agency": "Agency",
-    "advisor": "Advisor",
-    "cases": "Cases",
-    "open": "Open",
-    "resolved": "Resolved",
-    "closed": "Closed",
-    "sla_breaches": "SLA breaches",
-    "attempts": "Calls",
-    "reached": "Reached",
-    "callbacks_due": "Callbacks due",
-    "callbacks_overdue": "Overdue",
-    "state": "State",
-    "case_id": "Case",
-    "customer_id": "Customer",
-    "assignee": "Assignee",
-    "note": "Note",
-    "hours_to_first_contact": st.column_config.NumberColumn(
-        "Median h to first contact", format="%.1f"
-    ),
-    "hours_to_close": st.column_config.NumberColumn("Median h to close", format="%.1f"),
-    "reach_rate": st.column_config.NumberColumn("Reach rate %", format="%.0f"),
-    "due_at": st.column_config.DatetimeColumn("Due (UTC)", format="D MMM, HH:mm"),
-}
-st.subheader("By agency")
-st.dataframe(board["by_agency"], hide_index=True, width="stretch", column_config=fmt)
-st.subheader("By advisor")
-st.dataframe(board["by_advisor"], hide_index=True, width="stretch", column_config=fmt)
-st.subheader("Callbacks due and overdue")
-if board["due"].is_empty():
-    st.info("No callback pending.")
-else:
-    st.dataframe(board["due"], hide_index=True, width="stretch", column_config=fmt)
+board_tables(board)
 st.caption(
     f"SLA: first contact that reaches the customer within {cases.FIRST_CONTACT_SLA.total_seconds() / 3600:.0f} h, "
     f"closing within {cases.CLOSE_SLA.days} days; a breach counts once per case, also while it is still late."

@@ -35,7 +35,7 @@ left, right = st.columns([1, 1], gap="large")
 with left:
     st.altair_chart(charts.comparison_chart(compare), width="stretch")
 with right:
-    st.dataframe(evolution.comparison_table(compare), hide_index=True, width="stretch")
+    ui.table(evolution.comparison_table(compare), name=f"waves {wave_a} vs {wave_b}", key="compare")
 st.caption(
     "Significant: two-sample z test at 95 % (NPS: adjusted-Wald margins; attributes: SE = sd / √n_eff). "
     "Low bases (n < 30) are never marked significant; cells with n < 5 are hidden."

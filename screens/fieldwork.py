@@ -6,7 +6,6 @@ import streamlit as st
 from cx import charts, store, ui
 from cx.analytics import fieldwork
 from cx.capture import funnel
-from cx.charts.fieldwork import funnel_chart
 
 user = ui.require_user(*ui.MANAGERS)
 scope, filters = user.scope, ui.filters()
@@ -15,33 +14,12 @@ root = str(ui.data_root())
 with store.session(ui.engine()) as s:
     live = funnel.funnel(s, scope, filters) if funnel.has_activity(s, scope) else None
 
-
-def live_funnel() -> None:
-    """The section of captured surveys, from the store (not from the imported counts)."""
-    st.markdown("### Survey funnel (live capture)")
-    if live is None or live.is_empty():
-        st.info(f"No survey link was opened or invitation sent in {filters.wave or 'this period'}.")
-        return
-    st.altair_chart(funnel_chart(funnel.stages(live, "channel")), width="stretch")
-    rate = st.column_config.NumberColumn(format="percent")
-    st.dataframe(
-        funnel.totals(live, "agency"),
-        hide_index=True,
-        width="stretch",
-        column_config={c: rate for c in ("open_rate", "completion_rate", "response_rate")},
-    )
-    st.caption(
-        "Personal invitations count invited → sent → opened → started → completed; open links "
-        "(QR codes, kiosks) count visits, starts and answers. Open rate = opened ÷ invited."
-    )
-
-
 if not fieldwork.has_fieldwork(root):
     st.info(
         "No fieldwork counts yet. An analyst can import them on the Import data screen or with `cx import-fieldwork FILE`."
     )
     if live is not None:
-        live_funnel()
+        ui.fieldwork_funnel(live, filters.wave)
     st.stop()
 
 try:
@@ -52,7 +30,7 @@ try:
 except fieldwork.FieldworkError as exc:
     st.error(f"{exc}. Pick another wave or import fieldwork counts.")
     if live is not None:
-        live_funnel()
+        ui.fieldwork_funnel(live, filters.wave)
     st.stop()
 
 ui.takeaway(fieldwork.takeaway(summary, filters.wave))
@@ -73,18 +51,7 @@ left, right = st.columns(2, gap="large")
 with left:
     st.altair_chart(charts.rate_chart(agencies, "agency", "Agency"), width="stretch")
 with right:
-    st.markdown("#### Agencies by response rate")
-    st.dataframe(
-        fieldwork.agency_table(agencies),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "Response %": st.column_config.NumberColumn(format="%.1f"),
-            "Delivered %": st.column_config.NumberColumn(format="%.1f"),
-            "vs target %": st.column_config.NumberColumn(format="%.0f"),
-            "Responses": st.column_config.NumberColumn(format="localized"),
-        },
-    )
+    ui.fieldwork_agencies(agencies, filters.wave)
 st.caption(
     "Response rate = responses ÷ delivered invitations; delivery rate = delivered ÷ sent. "
     f"An agency lags when its response rate is under {fieldwork.LAG_RATE:.0%} of its scope's rate "
@@ -92,4 +59,4 @@ st.caption(
 )
 
 if live is not None:
-    live_funnel()
+    ui.fieldwork_funnel(live, filters.wave)

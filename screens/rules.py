@@ -17,7 +17,7 @@ except (rule_language.RuleError, store.StaleEdit) as exc:
 with store.session(engine) as s:
     table = rule_store.rules_frame(s)
 ui.takeaway(rule_store.takeaway(table))
-st.dataframe(table.drop("id"), hide_index=True, width="stretch")
+ui.table(table.drop("id"), name="routing rules", key="rules")
 
 st.subheader("Write and test a rule")
 condition = st.text_area(

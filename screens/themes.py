@@ -45,10 +45,10 @@ with st.expander("Candidate new themes: comments no theme matched"):
     if candidates.is_empty():
         st.info("No recurring topic among the untagged comments.")
     else:
-        st.dataframe(
+        ui.table(
             candidates,
-            hide_index=True,
-            width="stretch",
+            name=f"candidate themes {filters.wave or ''}",
+            key="candidate_themes",
             column_config={
                 "share": st.column_config.NumberColumn("share of untagged", format="percent"),
                 "top_terms": st.column_config.ListColumn("top terms"),

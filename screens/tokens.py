@@ -13,7 +13,7 @@ ui.header("API tokens", user)
 
 with store.session(ui.engine()) as s:
     rows = tokens.list_tokens(s)
-st.dataframe(tokens_ui.tokens_frame(rows), hide_index=True, width="stretch")
+ui.table(tokens_ui.tokens_frame(rows), name="API tokens", key="tokens")
 
 if made := st.session_state.pop(tokens_ui.NEW_TOKEN, None):
     tokens_ui.token_notice(*made)

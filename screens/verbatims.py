@@ -14,9 +14,11 @@ options = ui.query(verbatims.verbatim_options, scope, filters)
 picks = ui.verbatim_filters(options, verbatims.theme_labels(), f"Wave {filters.wave}")
 found = ui.query(verbatims.verbatims, scope, filters, **picks)
 ui.takeaway(verbatims.verbatims_takeaway(found))
-ui.verbatim_downloads(
+ui.downloads(
     lambda: ui.query(verbatims.verbatim_export, scope, filters, **picks),
-    verbatims.export_count(found),
+    name="verbatims",
+    key="vb",
+    count=verbatims.export_count(found),
 )
 ui.verbatim_cards(found)
 st.caption(

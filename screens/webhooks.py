@@ -14,7 +14,7 @@ engine = ui.engine()
 with store.session(engine) as s:
     subs = webhooks.subscriptions_frame(s)
     sent = webhooks.deliveries_frame(s)
-st.dataframe(subs, hide_index=True, width="stretch")
+ui.table(subs, name="webhook subscriptions", key="webhooks")
 
 if new := st.session_state.pop("webhook_secret", None):
     webhooks_ui.secret_notice(*new)
@@ -46,4 +46,4 @@ if subs.height:
 ui.flash()
 
 st.subheader("Recent deliveries")
-st.dataframe(sent, hide_index=True, width="stretch")
+ui.table(sent, name="webhook deliveries", key="webhook_deliveries")

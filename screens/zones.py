@@ -31,8 +31,11 @@ map_col, table_col = st.columns([3, 2], gap="large")
 with map_col:
     st.altair_chart(charts.world_map_chart(table), width="stretch")
 with table_col:
-    st.dataframe(
-        zones.zone_view(table), hide_index=True, width="stretch", height=35 * (table.height + 1) + 3
+    ui.table(
+        zones.zone_view(table),
+        name=f"zones {metric} {filters.wave or ''}",
+        key="zones",
+        height=35 * (table.height + 1) + 3,
     )
 st.caption(
     "Grey countries have no responses in this scope. Pale colours mark low bases (n < 30); cells under 5 answers are hidden."

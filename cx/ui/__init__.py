@@ -3,11 +3,11 @@
 Pages call ``ui.X``; each name lives in the module of its concept, lowest first:
 ``data`` (cached scans, rollups, queries, waves, the store's engine), ``navigation`` (screens by
 role), ``state`` (shared filters and the URL), ``actions`` (the one way a page writes and its
-flash messages), ``components`` (CSS, header, takeaway, big figures, tables), ``auth`` (the
-sign-in gate and the current user), then one module per screen family: ``alerts``, ``cases``,
-``ingest`` (the import screen), ``meeting``, ``plans``, ``rules`` and ``voice``. Submodules
-never import this facade; to patch a cache or a constant in a test, patch it in its module
-(``cx.ui.data``, ``cx.ui.auth``…), where it is looked up.
+flash messages), ``components`` (CSS, header, takeaway, big figures, tables and their CSV /
+XLSX downloads), ``auth`` (the sign-in gate and the current user), then one module per screen
+family: ``alerts``, ``cases``, ``ingest`` (the import screen), ``meeting``, ``plans``, ``rules``
+and ``voice``. Submodules never import this facade; to patch a cache or a constant in a test,
+patch it in its module (``cx.ui.data``, ``cx.ui.auth``…), where it is looked up.
 """
 
 from cx.ui.account import render as account_screen
@@ -20,7 +20,10 @@ from cx.ui.components import (
     base_note,
     benchmark_figures,
     breakdown_table,
+    downloads,
+    fieldwork_agencies,
     fieldwork_figures,
+    fieldwork_funnel,
     figure,
     figures,
     fmt_points,
@@ -28,6 +31,7 @@ from cx.ui.components import (
     kpi_row,
     progress_bar,
     style,
+    table,
     takeaway,
 )
 from cx.ui.data import (
@@ -80,7 +84,6 @@ from cx.ui.state import (
 from cx.ui.voice import (
     CARD_CSS,
     verbatim_cards,
-    verbatim_downloads,
     verbatim_filters,
     verbatim_html,
 )
@@ -108,9 +111,12 @@ __all__ = [
     "session_token",
     "current_user",
     "data_root",
+    "downloads",
     "engine",
     "ensure_data",
+    "fieldwork_agencies",
     "fieldwork_figures",
+    "fieldwork_funnel",
     "figure",
     "figures",
     "filter_summary",
@@ -152,6 +158,7 @@ __all__ = [
     "start_outbox_sender",
     "stepper",
     "style",
+    "table",
     "takeaway",
     "url_follows",
     "url_param",
@@ -160,7 +167,6 @@ __all__ = [
     "undo_panel",
     "validation_report",
     "verbatim_cards",
-    "verbatim_downloads",
     "verbatim_filters",
     "verbatim_html",
     "version",

@@ -10,6 +10,7 @@ from cx.core import users
 from cx.core.users import User, UserError
 from cx.store import sessions
 from cx.ui.auth import session_token, sign_out
+from cx.ui.components import table
 from cx.ui.data import engine
 
 
@@ -41,7 +42,7 @@ def sessions_table(user: User) -> None:
             for c in ("This browser", "Signed in", "Last active", "From", "Browser", "Ends")
         },
     )
-    st.dataframe(frame, hide_index=True, width="stretch")
+    table(frame, name="sessions", key="sessions")
     left, right = st.columns(2)
     if left.button("Sign out everywhere else", disabled=len(rows) <= 1, width="stretch"):
         ended = sessions.end_user_sessions(

@@ -15,6 +15,7 @@ from cx.core.users import User
 from cx.loop import cases, replies, rules
 from cx.store.models import Case
 from cx.ui.actions import act
+from cx.ui.components import table
 from cx.ui.data import engine
 
 _WORKLIST_COLUMNS = {
@@ -24,13 +25,13 @@ _WORKLIST_COLUMNS = {
 }
 
 
-def case_worklist(table: pl.DataFrame) -> None:
+def case_worklist(worklist: pl.DataFrame) -> None:
     """The work list (``cx.loop.cases.worklist_frame``), most urgent first, at most ~8 rows high."""
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        height=min(38 * (table.height + 1) + 4, 320),
+    table(
+        worklist,
+        name="case work list",
+        key="case_worklist",
+        height=min(38 * (worklist.height + 1) + 4, 320),
         column_config=_WORKLIST_COLUMNS,
     )
 
@@ -38,12 +39,63 @@ def case_worklist(table: pl.DataFrame) -> None:
 def case_history(events: pl.DataFrame) -> None:
     """What happened to a case, oldest first (``cx.loop.cases.events_frame``)."""
     st.markdown("#### History")
-    st.dataframe(
+    table(
         events,
-        hide_index=True,
-        width="stretch",
+        name="case history",
+        key="case_history",
         column_config={"When": st.column_config.DatetimeColumn(format="D MMM, HH:mm")},
     )
+
+
+_BOARD_COLUMNS = {
+    "country": "Country",
+    "agency": "Agency",
+    "advisor": "Advisor",
+    "cases": "Cases",
+    "open": "Open",
+    "resolved": "Resolved",
+    "closed": "Closed",
+    "sla_breaches": "SLA breaches",
+    "attempts": "Calls",
+    "reached": "Reached",
+    "callbacks_due": "Callbacks due",
+    "callbacks_overdue": "Overdue",
+    "state": "State",
+    "case_id": "Case",
+    "customer_id": "Customer",
+    "assignee": "Assignee",
+    "note": "Note",
+    "hours_to_first_contact": st.column_config.NumberColumn(
+        "Median h to first contact", format="%.1f"
+    ),
+    "hours_to_close": st.column_config.NumberColumn("Median h to close", format="%.1f"),
+    "reach_rate": st.column_config.NumberColumn("Reach rate %", format="%.0f"),
+    "due_at": st.column_config.DatetimeColumn("Due (UTC)", format="D MMM, HH:mm"),
+}
+
+
+def board_tables(board: dict[str, Any]) -> None:
+    """The case dashboard's tables (``cx.loop.cases.dashboard``): by agency, by advisor, and the
+    callbacks due and overdue."""
+    st.subheader("By agency")
+    table(
+        board["by_agency"],
+        name="cases by agency",
+        key="cases_by_agency",
+        column_config=_BOARD_COLUMNS,
+    )
+    st.subheader("By advisor")
+    table(
+        board["by_advisor"],
+        name="cases by advisor",
+        key="cases_by_advisor",
+        column_config=_BOARD_COLUMNS,
+    )
+    st.subheader("Callbacks due and overdue")
+    if board["due"].is_empty():
+        st.info("No callback pending.")
+    else:
+        table(board["due"], name="callbacks due", key="callbacks_due", column_config=_BOARD_COLUMNS)
 
 
 def _case_submit(

@@ -1,21 +1,36 @@
 """Display components shared by the screens: the CSS, the header and takeaway, big figures
-(the benchmark and fieldwork rows among them), the ranked breakdown table and a progress bar."""
+(the benchmark and fieldwork rows among them), tables with their CSV and XLSX downloads (the
+fieldwork ones among them), the ranked breakdown table and a progress bar."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import polars as pl
 import streamlit as st
 
-from cx.core import labels
+from cx.analytics import fieldwork
+from cx.capture import funnel
+from cx.charts.fieldwork import funnel_chart
+from cx.core import export, labels
 from cx.core import text as text_mod
 from cx.core.filters import Filters
 from cx.core.users import User
 from cx.improve import meeting
 from cx.ui.state import filter_summary
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pandas.io.formats.style import Styler
+
+TableData: TypeAlias = "pl.DataFrame | pd.DataFrame | Styler | Sequence[Mapping[str, Any]]"
+"""What a screen may show as a table: Polars, pandas, a pandas Styler or rows of dicts."""
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 _CSS = """
 <style>
@@ -184,6 +199,156 @@ def fieldwork_figures(row: dict[str, Any]) -> None:
     )
 
 
+def as_polars(frame: TableData) -> pl.DataFrame:
+    """The table's data as a Polars frame: pandas (or a Styler's data) converted without its
+    index, which the screens hide; rows of dicts built with a schema read from every row."""
+    if isinstance(frame, pl.DataFrame):
+        return frame
+    import pandas as pd
+    from pandas.io.formats.style import Styler
+
+    data = frame.data if isinstance(frame, Styler) else frame
+    if isinstance(data, pd.DataFrame):
+        return pl.from_pandas(data)
+    return pl.DataFrame(list(data), infer_schema_length=None, strict=False)
+
+
+def slug(name: str) -> str:
+    """A table's name as a lower-case ASCII slug, for its file and sheet names.
+
+    >>> slug("Agency league – Spain (ES)"), slug("Zones — Réunion"), slug("…")
+    ('agency-league-spain-es', 'zones-reunion', 'table')
+    """
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "table"
+
+
+def file_name(name: str, suffix: str) -> str:
+    """``<slug>-<YYYY-MM-DD>.<suffix>``, today in UTC: two downloads of a day sort together."""
+    return f"{slug(name)}-{datetime.now(UTC):%Y-%m-%d}.{suffix}"
+
+
+def downloads(
+    rows: pl.DataFrame | Callable[[], pl.DataFrame],
+    *,
+    name: str,
+    key: str,
+    count: int | None = None,
+) -> None:
+    """The CSV and XLSX buttons of a table, side by side, written by the one writer
+    :mod:`cx.core.export` (formula-looking cells neutralised). ``rows`` is the frame or a function
+    giving it, called only on a click (so no workbook is built on every rerun); ``count`` (the
+    rows it will give) goes on the labels. Nothing to download (an empty frame, a count of 0),
+    no buttons. Keys: ``<key>_csv`` and ``<key>_xlsx``."""
+    if (rows.height if isinstance(rows, pl.DataFrame) else count) == 0:
+        return
+
+    def frame() -> pl.DataFrame:
+        return rows if isinstance(rows, pl.DataFrame) else rows()
+
+    tail = "" if count is None else f" · {count:,}"
+    sheet = slug(name)
+    row = st.container(horizontal=True, gap="small")
+    row.download_button(
+        f"CSV{tail}",
+        data=lambda: export.csv_bytes(frame()),
+        file_name=file_name(name, "csv"),
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/download:",
+        key=f"{key}_csv",
+        help="Download as CSV (UTF-8)",
+    )
+    row.download_button(
+        f"XLSX{tail}",
+        data=lambda: export.xlsx_bytes(frame(), sheet=sheet),
+        file_name=file_name(name, "xlsx"),
+        mime=XLSX_MIME,
+        on_click="ignore",
+        icon=":material/download:",
+        key=f"{key}_xlsx",
+        help="Download as an Excel workbook",
+    )
+
+
+def table(frame: TableData, *, name: str, key: str, **dataframe_kwargs: Any) -> None:
+    """A read-only table (``st.dataframe``, full width, no index) with its CSV and XLSX downloads
+    under it: the file holds exactly the rows shown (already scoped and masked by the screen).
+    Streamlit's own exporter is off (``client.disableDataExport``): it does not neutralise formulas."""
+    data = as_polars(frame)
+    st.dataframe(
+        data if isinstance(frame, Sequence) else frame,
+        width="stretch",
+        hide_index=True,
+        **dataframe_kwargs,
+    )
+    config = dataframe_kwargs.get("column_config") or {}
+    downloads(as_shown(data, config, dataframe_kwargs.get("column_order")), name=name, key=key)
+
+
+def as_shown(
+    data: pl.DataFrame, column_config: Mapping[str, Any], column_order: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """The frame with the columns and headers the table shows: ``column_order`` kept, columns
+    configured as ``None`` (hidden) dropped, each column under its configured label.
+
+    >>> as_shown(pl.DataFrame({"a": [1], "b": [2], "c": [3]}), {"a": "Agency", "b": None}).columns
+    ['Agency', 'c']
+    """
+    names = [c for c in (column_order or data.columns) if c in data.columns]
+    names = [c for c in names if not (c in column_config and column_config[c] is None)]
+
+    def label(c: str) -> str:
+        value = column_config.get(c)
+        found = value if isinstance(value, str) else (value or {}).get("label")
+        return str(found or c)
+
+    headers = [label(c) for c in names]
+    if len(set(headers)) < len(headers):  # two columns under one label: keep the names
+        headers = names
+    return data.select(pl.col(c).alias(h) for c, h in zip(names, headers, strict=True))
+
+
+_FIELDWORK_AGENCY_COLUMNS = {
+    "Response %": st.column_config.NumberColumn(format="%.1f"),
+    "Delivered %": st.column_config.NumberColumn(format="%.1f"),
+    "vs target %": st.column_config.NumberColumn(format="%.0f"),
+    "Responses": st.column_config.NumberColumn(format="localized"),
+}
+
+
+def fieldwork_agencies(agencies: pl.DataFrame, wave: str | None) -> None:
+    """The agencies by response rate (``cx.analytics.fieldwork.agency_table``) and its downloads."""
+    st.markdown("#### Agencies by response rate")
+    table(
+        fieldwork.agency_table(agencies),
+        name=f"fieldwork agencies {wave or ''}",
+        key="fieldwork_agencies",
+        column_config=_FIELDWORK_AGENCY_COLUMNS,
+    )
+
+
+def fieldwork_funnel(live: pl.DataFrame | None, wave: str | None) -> None:
+    """The live survey funnel of captured surveys (``cx.capture.funnel``, from the store, not
+    from the imported counts): the chart by channel, then the totals per agency."""
+    st.markdown("### Survey funnel (live capture)")
+    if live is None or live.is_empty():
+        st.info(f"No survey link was opened or invitation sent in {wave or 'this period'}.")
+        return
+    st.altair_chart(funnel_chart(funnel.stages(live, "channel")), width="stretch")
+    rate = st.column_config.NumberColumn(format="percent")
+    table(
+        funnel.totals(live, "agency"),
+        name=f"survey funnel {wave or ''}",
+        key="fieldwork_funnel",
+        column_config={c: rate for c in ("open_rate", "completion_rate", "response_rate")},
+    )
+    st.caption(
+        "Personal invitations count invited → sent → opened → started → completed; open links "
+        "(QR codes, kiosks) count visits, starts and answers. Open rate = opened ÷ invited."
+    )
+
+
 def _one_decimal(column: str, *, signed: bool = False, prefix: str = "") -> pl.Expr:
     value = pl.col(column).round(1)
     text = pl.lit(prefix) + value.abs().cast(pl.String) if prefix else value.cast(pl.String)
@@ -198,7 +363,8 @@ def _one_decimal(column: str, *, signed: bool = False, prefix: str = "") -> pl.E
 
 def breakdown_table(df: pl.DataFrame, level: str) -> None:
     """Ranked table (a real HTML table, readable on a projector): rank, entity, n, NPS ± MoE,
-    change and a note; low bases flagged and unranked, tiny cells hidden."""
+    change and a note; low bases flagged and unranked, tiny cells hidden; its CSV and XLSX
+    downloads under it (keys ``breakdown_<level>_csv`` and ``_xlsx``)."""
     label = labels.LEVEL_LABELS.get(level, level)
     view = df.select(
         pl.col("rank").cast(pl.String).fill_null("–").alias("#"),
@@ -210,6 +376,7 @@ def breakdown_table(df: pl.DataFrame, level: str) -> None:
         labels.change_note().alias("Note"),
     )
     st.table(view, hide_index=True)
+    downloads(view, name=f"NPS by {label}", key=f"breakdown_{level}")
 
 
 def progress_bar(text: str) -> Callable[[str, float], None]:

@@ -12,7 +12,7 @@ import streamlit as st
 from cx.core.users import User
 from cx.loop import feed
 from cx.ui.actions import act
-from cx.ui.components import Figure, figures
+from cx.ui.components import Figure, figures, table
 
 _COLUMNS: dict[str, Any] = {
     "country": "Country",
@@ -97,17 +97,27 @@ def rating_comments(
                 Figure("Negative ratings", f"{int(commented['negatives'].sum()):,}"),
             ]
         )
-        st.dataframe(commented, hide_index=True, width="stretch", column_config=_COLUMNS)
+        table(
+            commented,
+            name="negative ratings commented",
+            key="feed_commented",
+            column_config=_COLUMNS,
+        )
     st.markdown("#### Waiting for a comment")
     if waiting.is_empty():
         st.success("Every negative rating has been commented.")
     else:
-        st.dataframe(waiting, hide_index=True, width="stretch", column_config=_COLUMNS)
+        table(
+            waiting,
+            name="ratings waiting for a comment",
+            key="feed_waiting",
+            column_config=_COLUMNS,
+        )
         if user.has(*feed.COMMENTERS):
             _comment_form(waiting, user)
     if not latest.is_empty():
         with st.expander("Latest comments"):
-            st.dataframe(latest, hide_index=True, width="stretch", column_config=_COLUMNS)
+            table(latest, name="latest rating comments", key="feed_latest", column_config=_COLUMNS)
     if chats is not None:
         _feed_settings(chats, user)
 
@@ -132,7 +142,7 @@ def _comment_form(waiting: pl.DataFrame, user: User) -> None:
 
 def _feed_settings(chats: pl.DataFrame, user: User) -> None:
     with st.expander("Team chat feed settings"):
-        st.dataframe(chats, hide_index=True, width="stretch", column_config=_COLUMNS)
+        table(chats, name="team chat feeds", key="feed_chats", column_config=_COLUMNS)
         if chats.is_empty():
             return
         current = {r["agency"]: r for r in chats.iter_rows(named=True)}

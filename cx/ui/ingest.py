@@ -14,7 +14,7 @@ from cx import ingest
 from cx.core.data import DataError
 from cx.core.privacy import mask_text
 from cx.ingest import mapping
-from cx.ui.components import Figure, figures
+from cx.ui.components import Figure, figures, table
 
 IMPORT_ERRORS = (ingest.FormatError, ingest.IngestError, ingest.MappingError, DataError)
 """What an import refuses with a one-line reason (anything else is a bug, still shown in one line)."""
@@ -76,15 +76,15 @@ def validation_report(report: ingest.ImportResult, wave: str) -> None:
         st.info(f"This exact file is already in wave {wave}: importing it again changes nothing.")
     if report.quarantined:
         st.markdown("First quarantined rows (the full list is written to the quarantine file):")
-        st.dataframe(report.bad_rows, hide_index=True, width="stretch")
+        table(report.bad_rows, name=f"quarantined rows {wave}", key="import_bad_rows")
     st.markdown("Preview of the mapped columns (first rows as they will be stored):")
-    st.dataframe(report.preview, hide_index=True, width="stretch")
+    table(report.preview, name=f"import preview {wave}", key="import_preview")
 
 
 def import_result(message: str, rows: list[dict[str, Any]]) -> None:
     """What an import wrote: one sentence, then one row per outcome (file written, quarantine reasons)."""
     st.success(message)
-    st.dataframe(rows, hide_index=True, width="stretch")
+    table(rows, name="import result", key="import_result")
 
 
 def geography_accepted() -> bool:
@@ -100,7 +100,7 @@ def geography_accept_step(report: ingest.ImportResult) -> None:
         "There is no org.yaml, so each agency's place comes from the earlier waves. These agencies "
         "are new or moved: their rows stay in quarantine until you accept where they belong."
     )
-    st.dataframe(report.geography, hide_index=True, width="stretch")
+    table(report.geography, name="new or moved agencies", key="import_geography")
     st.checkbox(
         "I checked these agencies, regions and countries: accept them "
         "(recorded in the audit trail under my name)",

@@ -15,7 +15,7 @@ from cx.core import text as text_mod
 from cx.improve import plans
 from cx.store.models import Plan, PlanComment, PlanTask
 from cx.ui.actions import flash
-from cx.ui.components import takeaway
+from cx.ui.components import table, takeaway
 
 _PLAN_COLUMNS = {
     "Progress": st.column_config.ProgressColumn(
@@ -64,8 +64,8 @@ def plan_tracker(tracker: pl.DataFrame) -> None:
                 charts.tracker_chart(plans.tracker_counts(tracker, by), by, label), width="stretch"
             )
     st.markdown("#### All plans")
-    st.dataframe(
-        plans.tracker_view(tracker), hide_index=True, width="stretch", column_config=_PLAN_COLUMNS
+    table(
+        plans.tracker_view(tracker), name="action plans", key="plans", column_config=_PLAN_COLUMNS
     )
 
 

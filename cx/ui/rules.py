@@ -9,7 +9,7 @@ import polars as pl
 import streamlit as st
 
 from cx.ui.actions import flash
-from cx.ui.components import Figure, figure
+from cx.ui.components import Figure, figure, table
 
 
 def rule_matches(counts: dict[str, int], preview: pl.DataFrame, wave: str | None) -> None:
@@ -17,7 +17,7 @@ def rule_matches(counts: dict[str, int], preview: pl.DataFrame, wave: str | None
     figure(
         Figure(f"Matching responses at {wave}", f"{counts['matched']:,}", f"of {counts['total']:,}")
     )
-    st.dataframe(preview, hide_index=True, width="stretch")
+    table(preview, name=f"rule matches {wave or ''}", key="rule_matches")
 
 
 def rule_form(contact_roles: Sequence[str], action_types: Iterable[str]) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ import streamlit as st
 from cx.capture import surveys
 from cx.core import text as text_mod
 from cx.ui.actions import flash
+from cx.ui.components import table
 from cx.ui.state import set_url
 
 _esc = text_mod.escape_markdown
@@ -18,7 +19,7 @@ _esc = text_mod.escape_markdown
 
 def survey_table(rows: Sequence[dict[str, Any]]) -> None:
     """The stored surveys, one row each (their latest version)."""
-    st.dataframe(list(rows), hide_index=True, width="stretch")
+    table(rows, name="surveys", key="surveys")
 
 
 def _follow(param: str, key: str, drop: tuple[str, ...] = ()) -> Any:

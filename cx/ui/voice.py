@@ -1,8 +1,7 @@
-"""Voice of the customer screens: verbatims as HTML cards (every field escaped)."""
+"""Voice of the customer screens: verbatims as HTML cards (every field escaped) and their filters
+(their downloads are the tables' ones, :func:`cx.ui.components.downloads`)."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import polars as pl
 import streamlit as st
@@ -115,30 +114,3 @@ def verbatim_filters(
     )
     picks["search"] = search.strip()
     return {k: (v or None) for k, v in picks.items()}
-
-
-def verbatim_downloads(
-    rows: Callable[[], pl.DataFrame], count: int, name: str = "verbatims"
-) -> None:
-    """CSV and XLSX downloads of the filtered verbatims (``rows`` gives them scoped and masked,
-    only when a button is clicked), written by the one export writer :mod:`cx.core.export`
-    (formula-looking cells neutralised)."""
-    from cx.core import export
-
-    left, right, _ = st.columns([1, 1, 3])
-    left.download_button(
-        f"CSV · {count:,}",
-        data=lambda: export.csv_bytes(rows()),
-        file_name=f"{name}.csv",
-        mime="text/csv",
-        disabled=count == 0,
-        key="vb_csv",
-    )
-    right.download_button(
-        f"XLSX · {count:,}",
-        data=lambda: export.xlsx_bytes(rows(), sheet="verbatims"),
-        file_name=f"{name}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        disabled=count == 0,
-        key="vb_xlsx",
-    )
