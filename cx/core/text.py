@@ -11,6 +11,8 @@ import polars as pl
 _HTML_FROM = ["&", "<", ">", '"', "'"]
 _HTML_TO = ["&amp;", "&lt;", "&gt;", "&quot;", "&#x27;"]
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]#!|<>~$])")
+_AUTOLINK = re.compile(r"(?i)(?<=\w)(?=://)|(?<=\bwww)(?=\.)|(?=@)")
+_JOINER = "\u2060"  # WORD JOINER: invisible, and it breaks a bare URL or address apart
 
 
 def escape_html(text: str) -> str:
@@ -32,9 +34,11 @@ def escape_html_expr(expr: pl.Expr) -> pl.Expr:
 
 
 def escape_markdown(text: str) -> str:
-    """Escape Markdown syntax, so user text shows as text, never as a link, an image or a heading.
+    """Escape Markdown syntax, so user text shows as text, never as a link, an image or a heading;
+    a bare URL or e-mail address (which the browser's Markdown would link by itself) gets an
+    invisible word joiner before its ``://`` or ``@``.
 
-    >>> escape_markdown("[click](http://x) *now*")
-    '\\\\[click\\\\](http://x) \\\\*now\\\\*'
+    >>> escape_markdown("[click](http://x) *now*, ana@x.es")
+    '\\\\[click\\\\](http\u2060://x) \\\\*now\\\\*, ana\u2060@x.es'
     """
-    return _MARKDOWN.sub(r"\\\1", text)
+    return _AUTOLINK.sub(_JOINER, _MARKDOWN.sub(r"\\\1", text))

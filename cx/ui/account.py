@@ -7,6 +7,7 @@ import polars as pl
 import streamlit as st
 
 from cx.core import users
+from cx.core.text import escape_markdown
 from cx.core.users import User, UserError
 from cx.store import sessions
 from cx.ui.auth import session_token, sign_out
@@ -94,7 +95,9 @@ def password_form(user: User) -> None:
 
 
 def render(user: User) -> None:
-    st.markdown(f"## Your account\n**{user.name}** · `{user.username}`")
+    st.markdown(
+        f"## Your account\n**{escape_markdown(user.name)}** · {escape_markdown(user.username)}"
+    )
     st.caption(f"Roles: {', '.join(user.roles)} · scope: {user.scope or 'none'}")
     sessions_table(user)
     password_form(user)

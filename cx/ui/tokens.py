@@ -11,6 +11,7 @@ import polars as pl
 import streamlit as st
 
 from cx.core.roles import ROLES
+from cx.core.text import escape_markdown
 from cx.store.models import ApiToken
 from cx.ui.actions import flash
 
@@ -57,7 +58,7 @@ def token_form() -> dict[str, Any] | None:
 
 def token_notice(name: str, token: str) -> None:
     """The new token, shown this once: the store keeps only its hash."""
-    st.success(f"Token {name} made.")
+    st.success(f"Token {escape_markdown(name)} made.")
     st.warning("Copy it now: it is shown only once and cannot be read again.")
     st.code(token, language=None)
 
