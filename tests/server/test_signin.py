@@ -58,3 +58,40 @@ def test_another_origin_cannot_post_the_form(client: TestClient) -> None:
         headers={"origin": "https://evil.example"},
     )
     assert reply.status_code == 400 and "expired" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("proxied", "secure"),
+    [
+        (False, False),  # plain HTTP on loopback: the cookie could not come back if Secure
+        (True, True),  # behind the TLS proxy (a trusted one, saying https): Secure
+    ],
+)
+def test_the_session_cookie_is_httponly_lax_and_secure_behind_tls(
+    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, proxied: bool, secure: bool
+) -> None:
+    from cx.core import users
+
+    users.add(
+        "ana.lopez",
+        password="violet harbour 2026",
+        name="Ana",
+        email="",
+        roles=["ceo"],
+        scope=["world"],
+        path=tmp_path / "users.yaml",
+    )
+    monkeypatch.setenv("CX_TRUSTED_PROXIES", "testclient")
+    headers = {"x-forwarded-for": "203.0.113.9", "x-forwarded-proto": "https"} if proxied else {}
+    form = client.get("/signin", headers=headers).text
+    token = form.split('name="csrf" value="')[1].split('"')[0]
+    reply = client.post(
+        "/signin",
+        data={"csrf": token, "username": "ana.lopez", "password": "violet harbour 2026"},
+        headers=headers,
+    )
+    assert reply.status_code in (302, 303), reply.text
+    cookie = reply.headers["set-cookie"]
+    attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
+    assert {"httponly", "path"} <= attributes and "samesite=lax" in cookie.lower()
+    assert ("secure" in attributes) is secure
