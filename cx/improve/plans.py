@@ -37,6 +37,15 @@ from cx.store.models import Plan, PlanComment, PlanTask
 PROBLEM_KINDS = ("improvement_area", "attribute", "theme", "alert")
 STATUSES = ("planned", "in_progress", "done", "abandoned")
 OPEN_STATUSES = ("planned", "in_progress")
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "planned": ("in_progress", "done", "abandoned"),
+    "in_progress": ("planned", "done", "abandoned"),
+    "done": ("planned", "in_progress"),
+    "abandoned": (),
+}
+"""The statuses a plan may move to from each status (keeping its status is no move); anything
+else is refused. A done plan reopens (planned again when it needs a new approval); an abandoned
+one, dropped or rejected, stays closed: propose a new plan instead."""
 APPROVALS = ("proposed", "approved", "rejected")
 TARGET_OPS = (">=", "<=")
 EDITABLE = (
@@ -241,6 +250,14 @@ def _check(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _check_move(plan: Plan, status: str) -> None:
+    """Refuse a status change that :data:`TRANSITIONS` does not list, naming both statuses."""
+    if status != plan.status and status not in TRANSITIONS[plan.status]:
+        onward = TRANSITIONS[plan.status]
+        why = f"it may become {', '.join(onward)}" if onward else "it stays so; propose a new plan"
+        raise PlanError(f"status {status!r}: plan {plan.id} is {plan.status}; {why}")
+
+
 def _audit(s: Session, plan: Plan, actor: str, action: str, detail: dict[str, Any]) -> None:
     store.audit(
         s,
@@ -396,6 +413,7 @@ def update_plan(
         if values.get("status", plan.status) in ("in_progress", "done"):
             values["status"] = "planned"
     status = values.get("status", plan.status)
+    _check_move(plan, status)
     if status in ("in_progress", "done") and plan.approval != "approved":
         raise PlanError(
             f"status {status!r}: the plan must be approved first (it is {plan.approval})"
@@ -453,6 +471,7 @@ def decide(
         "updated_at": at,
     }
     if not approve:
+        _check_move(plan, "abandoned")
         values["status"] = "abandoned"
     store.update_versioned(s, Plan, plan_id, expected_version, values)
     _audit(s, plan, user.username, "approve" if approve else "reject", {"note": note.strip()[:500]})

@@ -211,6 +211,124 @@ def test_bad_values_are_refused_with_the_field_named(engine: Engine) -> None:
             plans.update_plan(s, plan.id, user=MAD, expected_version=1, **change)  # type: ignore[arg-type]
 
 
+def _approved_in_progress(engine: Engine, title: str) -> int:
+    """A Madrid plan with a target, approved by Spain and started: its id (at version 3)."""
+    plan = make(
+        engine,
+        MAD,
+        MADRID,
+        title,
+        target_attribute="attr_cleanliness",
+        target_value=7.5,
+        target_wave="2026-Q3",
+    )
+    assert plan.id is not None
+    with store.session(engine) as s:
+        plans.approve_plan(s, plan.id, user=ES, expected_version=1)
+        plans.update_plan(s, plan.id, user=MAD, expected_version=2, status="in_progress")
+    return plan.id
+
+
+def test_an_edit_of_title_target_or_owner_sends_an_approved_plan_back_for_approval(
+    engine: Engine,
+) -> None:
+    resets = {
+        "title": {"title": "Cleaner waiting room, both floors"},
+        "owner": {"owner": "madrid.advisor"},
+        "target attribute": {"target_attribute": "nps"},
+        "target direction": {"target_op": "<="},
+        "target value": {"target_value": 8.0},
+        "target wave": {"target_wave": "2026-Q4"},
+    }
+    for what, edit in resets.items():
+        pid = _approved_in_progress(engine, what)
+        with store.session(engine) as s:
+            plan = plans.update_plan(s, pid, user=MAD, expected_version=3, **edit)  # type: ignore[arg-type]
+            state = (plan.approval, plan.approved_by, plan.approved_at, plan.status)
+            assert state == ("proposed", None, None, "planned"), what
+        with pytest.raises(plans.PlanError, match="must be approved"), store.session(engine) as s:
+            plans.update_plan(s, pid, user=MAD, expected_version=4, status="in_progress")
+        with store.session(engine) as s:
+            assert plans.approve_plan(s, pid, user=ES, expected_version=4).approval == "approved"
+            with pytest.raises(plans.PlanError, match="already approved"):
+                plans.reject_plan(s, pid, user=ES, expected_version=5)
+    keeps = {
+        "progress": {"progress": 40},
+        "due date": {"due_date": date(2026, 12, 24)},
+        "contributors": {"contributors": ["madrid.advisor"]},
+        "problem": {"problem_ref": "attr_staff_attitude"},
+    }
+    for what, edit in keeps.items():
+        pid = _approved_in_progress(engine, what)
+        with store.session(engine) as s:
+            plan = plans.update_plan(s, pid, user=MAD, expected_version=3, **edit)  # type: ignore[arg-type]
+            assert (plan.approval, plan.status, plan.version) == ("approved", "in_progress", 4), (
+                what
+            )
+    # A plan's scope is not edited at all: moving it is a new proposal, so approval cannot leak.
+    pid = _approved_in_progress(engine, "scope")
+    for edit in ({"agency": "Paris"}, {"country": "FR"}, {"region": "Americas"}):
+        with pytest.raises(plans.PlanError, match="cannot be edited"), store.session(engine) as s:
+            plans.update_plan(s, pid, user=ES, expected_version=3, **edit)  # type: ignore[arg-type]
+    with store.session(engine) as s:
+        plan = plans.get_plan(s, pid, CEO.scope)
+        assert (plan.agency, plan.approval, plan.version) == ("Madrid", "approved", 3)
+
+
+ALLOWED_MOVES = {
+    ("planned", "in_progress"),
+    ("planned", "done"),
+    ("planned", "abandoned"),
+    ("in_progress", "planned"),
+    ("in_progress", "done"),
+    ("in_progress", "abandoned"),
+    ("done", "planned"),  # reopened
+    ("done", "in_progress"),
+}
+"""Every status change a plan may make, written out (abandoned is final); the rest is refused."""
+
+
+def test_a_plan_moves_only_along_the_status_table_and_a_rejected_one_stays_abandoned(
+    engine: Engine,
+) -> None:
+    got: dict[tuple[str, str], bool] = {}
+    for start in plans.STATUSES:
+        for to in plans.STATUSES:
+            plan = make(engine, MAD, MADRID, f"{start} to {to}")
+            assert plan.id is not None
+            with store.session(engine) as s:
+                plans.approve_plan(s, plan.id, user=ES, expected_version=1)
+                if start != "planned":
+                    plans.update_plan(s, plan.id, user=MAD, expected_version=2, status=start)
+            version = 2 if start == "planned" else 3
+            try:
+                with store.session(engine) as s:
+                    moved = plans.update_plan(
+                        s, plan.id, user=MAD, expected_version=version, status=to
+                    )
+                got[start, to] = moved.status == to
+            except plans.PlanError as exc:
+                assert f"plan {plan.id} is {start};" in str(exc), exc
+                got[start, to] = False
+    want = {
+        (a, b): a == b or (a, b) in ALLOWED_MOVES for a in plans.STATUSES for b in plans.STATUSES
+    }
+    assert got == want
+    rejected = make(engine, MAD, MADRID, "Rejected")
+    assert rejected.id is not None
+    with store.session(engine) as s:
+        plans.reject_plan(s, rejected.id, user=ES, expected_version=1)
+    for to in ("planned", "in_progress", "done"):
+        with (
+            pytest.raises(plans.PlanError, match="is abandoned; it stays so; propose a new plan"),
+            store.session(engine) as s,
+        ):
+            plans.update_plan(s, rejected.id, user=MAD, expected_version=2, status=to)
+    with store.session(engine) as s:
+        kept = plans.get_plan(s, rejected.id, CEO.scope)
+        assert (kept.approval, kept.status, kept.version) == ("rejected", "abandoned", 2)
+
+
 def test_tracker_flags_late_plans_and_tasks_and_counts_per_owner(engine: Engine) -> None:
     today = date(2026, 11, 25)
     a = make(engine, MAD, MADRID, "Late plan", due_date=date(2026, 11, 20))
