@@ -87,8 +87,13 @@ def no_delay() -> int:
 
 def start_workers() -> object:
     """The capture worker of the data folder, in a child process (``CX_CAPTURE_WORKER=thread``:
-    a thread of this process instead, e.g. where processes cannot be started)."""
-    if os.environ.get("CX_CAPTURE_WORKER") == "thread":
+    a thread of this process instead, e.g. where processes cannot be started; ``off``: none, for
+    the replicas of a deployment whose one worker runs elsewhere as
+    ``python -m cx.server.workers --data DIR``)."""
+    mode = os.environ.get("CX_CAPTURE_WORKER", "process")
+    if mode == "off":
+        return None
+    if mode == "thread":
         return workers.capture(data_dir(), signin.engine())
     return workers.spawn(data_dir())
 

@@ -147,12 +147,15 @@ def warm_up() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The child process: loop and fold until the parent server is gone."""
+    """The capture worker as a process: loop and fold until the parent server is gone (or, run on
+    its own without ``--parent``, until interrupted)."""
     from cx import store
 
     parser = argparse.ArgumentParser(prog="python -m cx.server.workers")
     parser.add_argument("--data", required=True)
-    parser.add_argument("--parent", type=int, required=True)
+    parser.add_argument(
+        "--parent", type=int, help="stop when this process is gone (the server that started it)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="cx capture worker: %(message)s")
     root = Path(args.data)
@@ -169,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     worker.thread.start()
     try:
-        while os.getppid() == args.parent and worker.thread.is_alive():
+        while (args.parent is None or os.getppid() == args.parent) and worker.thread.is_alive():
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass

@@ -26,7 +26,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ PROFILES = ("promoter", "passive", "detractor", "detractor_callback", "low_attri
 UNLOADED_PROBES = 15
 FOLD_WAIT = 60.0
 TIMEOUT = 30.0
+ONE_CONNECTION = httpx.Limits(max_connections=1, max_keepalive_connections=1)
 
 _HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')
 _RADIO = re.compile(r'<input type="radio" id="[^"]*" name="([\w-]+)" value="([^"]*)"')
@@ -310,12 +311,9 @@ async def _load(
 ) -> tuple[Tally, list[float], int, float]:
     """One answer to warm the loop up, the unloaded reference probes, then the load and the
     loaded probes; the tally, the reference probes, their failures and the load's duration."""
-    limits = httpx.Limits(
-        max_connections=respondents + 8, max_keepalive_connections=respondents + 8
-    )
     tally = Tally()
     async with (
-        httpx.AsyncClient(base_url=url, timeout=TIMEOUT, limits=limits) as client,
+        httpx.AsyncClient(base_url=url, timeout=TIMEOUT, limits=ONE_CONNECTION) as client,
         httpx.AsyncClient(base_url=url, timeout=TIMEOUT) as dashboard,
     ):
         await _probe(dashboard, token)  # warm-up: the first page load reads the bundle from disk
@@ -343,23 +341,33 @@ async def _load(
         rng = random.Random(20_260)
         serial = iter(range(1, 1 << 24))
         addresses = (f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}" for n in serial)
-        started = time.monotonic()
-        deadline = started + seconds
-        await asyncio.gather(
-            _probes(dashboard, token, tally, deadline),
-            *(
-                _respondent(
-                    client,
-                    paths,
-                    tally,
-                    deadline,
-                    think,
-                    random.Random(rng.random()),
-                    addresses,
+        # one client (one kept-alive connection) per respondent, as each phone has its own: a
+        # single pool of 200 connections costs the load tool itself seconds per request
+        # (httpx scans its whole pool for every request), which the figures would then show
+        async with AsyncExitStack() as stack:
+            phones = [
+                await stack.enter_async_context(
+                    httpx.AsyncClient(base_url=url, timeout=TIMEOUT, limits=ONE_CONNECTION)
                 )
                 for _ in range(respondents)
-            ),
-        )
+            ]
+            started = time.monotonic()
+            deadline = started + seconds
+            await asyncio.gather(
+                _probes(dashboard, token, tally, deadline),
+                *(
+                    _respondent(
+                        phone,
+                        paths,
+                        tally,
+                        deadline,
+                        think,
+                        random.Random(rng.random()),
+                        addresses,
+                    )
+                    for phone in phones
+                ),
+            )
         return tally, unloaded, failed, time.monotonic() - started
 
 
