@@ -290,15 +290,16 @@ def close_loop(engine: Engine, root: Path, *, now: datetime | None = None) -> di
         )
         for k in ("hits", "cases", "notifications"):
             out[k] += int(done[k])
+    said = privacy.mask_texts([str(row.get("comment") or "") for row in rows])
     with store.session(engine) as s:
-        for answer, row in zip(pending, rows, strict=True):
+        for answer, row, masked in zip(pending, rows, said, strict=True):
             out["callbacks"] += int(_callback(s, answer, row, now))
             if feed.post_answer(s, row, at=answer.received_at) is not None:
                 out["notifications"] += 1
             events.emit(
                 s,
                 "response.created",
-                {**row, "comment": privacy.mask_text(str(row.get("comment") or "")) or None},
+                {**row, "comment": masked or None},
                 region=row.get("region"),
                 country=row.get("country"),
                 agency=row.get("agency"),
@@ -309,19 +310,10 @@ def close_loop(engine: Engine, root: Path, *, now: datetime | None = None) -> di
         s.exec(  # type: ignore[call-overload]
             update(SurveyAnswer).where(col(SurveyAnswer.id).in_(ids)).values(looped_at=now)
         )
-        _scrub(s, ids)
         s.commit()
+    _scrub(engine, ids)
     out["answers"] = len(pending)
     return out
-
-
-def _masked_json(text: str) -> str:
-    values = json.loads(text or "{}")
-    masked = {
-        k: privacy.mask_text(v) if isinstance(v, str) and k not in _KEPT_AS_IS else v
-        for k, v in values.items()
-    }
-    return json.dumps(masked, default=str, ensure_ascii=False)
 
 
 _KEPT_AS_IS = frozenset(
@@ -330,21 +322,48 @@ _KEPT_AS_IS = frozenset(
 )
 
 
-def _scrub(s: Session, ids: list[int]) -> None:
+def _scrub(engine: Engine, ids: list[int]) -> int:
     """Mask the free text of the answers among ``ids`` that are both looped and folded: from
     then on the raw text lives only in the wave's Parquet (the store and its backups keep the
-    masked copy; a callback keeps its own phone number)."""
-    done = s.exec(
-        select(SurveyAnswer).where(
-            col(SurveyAnswer.id).in_(ids),
-            col(SurveyAnswer.looped_at).is_not(None),
-            col(SurveyAnswer.folded_at).is_not(None),
+    masked copy; a callback keeps its own phone number). The masking runs in one pass before a
+    short write transaction, so survey pages never wait on it."""
+    with store.session(engine) as s:
+        done = list(
+            s.exec(
+                select(SurveyAnswer.id, SurveyAnswer.row, SurveyAnswer.followups).where(
+                    col(SurveyAnswer.id).in_(ids),
+                    col(SurveyAnswer.looped_at).is_not(None),
+                    col(SurveyAnswer.folded_at).is_not(None),
+                )
+            )
         )
-    )
-    for answer in done:
-        answer.row = _masked_json(answer.row)
-        answer.followups = _masked_json(answer.followups)
-        s.add(answer)
+    if not done:
+        return 0
+    ids_of = [i for i, _, _ in done if i is not None]
+    parts: list[tuple[dict[str, Any], dict[str, Any]]] = [
+        (json.loads(r or "{}"), json.loads(f or "{}")) for _, r, f in done
+    ]
+    cells = [
+        (values, k)
+        for pair in parts
+        for values in pair
+        for k, v in values.items()
+        if isinstance(v, str) and v and k not in _KEPT_AS_IS
+    ]
+    masked = privacy.mask_texts([str(values[k]) for values, k in cells])
+    for (values, k), text in zip(cells, masked, strict=True):
+        values[k] = text
+    with store.session(engine) as s:
+        for answer_id, (row, followups) in zip(ids_of, parts, strict=True):
+            s.exec(  # type: ignore[call-overload]
+                update(SurveyAnswer)
+                .where(col(SurveyAnswer.id) == answer_id)
+                .values(
+                    row=json.dumps(row, default=str, ensure_ascii=False),
+                    followups=json.dumps(followups, default=str, ensure_ascii=False),
+                )
+            )
+    return len(parts)
 
 
 # ---------------------------------------------------------------- the fold into the wave's Parquet
@@ -406,8 +425,8 @@ def fold(
                 .where(col(SurveyAnswer.id).in_(ids))
                 .values(folded_at=datetime.now(UTC))
             )
-            _scrub(s, ids)
             s.commit()
+    _scrub(engine, ids)
     return written
 
 

@@ -296,7 +296,18 @@ def mask_pii(expr: pl.Expr) -> pl.Expr:
 
 def mask_text(text: str) -> str:
     """:func:`mask_pii` for one Python string (CLI messages, e-mail bodies)."""
-    return str(pl.select(mask_pii(pl.lit(text, pl.String))).item())
+    return mask_texts([text])[0]
+
+
+def mask_texts(texts: list[str]) -> list[str]:
+    """:func:`mask_pii` for many Python strings in one pass (a batch of answers).
+
+    >>> mask_texts(["ana@x.es", "no personal data", ""])
+    ['[email]', 'no personal data', '']
+    """
+    if not texts:
+        return []
+    return [str(v) for v in mask_series(pl.Series(texts, dtype=pl.String)).to_list()]
 
 
 def mask_frame(frame: pl.DataFrame, columns: tuple[str, ...] = ("comment",)) -> pl.DataFrame:
