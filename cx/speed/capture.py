@@ -248,6 +248,8 @@ async def _respondent(
             tally.errors[str(r.status_code)] += 1
         return r
 
+    if think and not once:  # people do not all open the survey in the same millisecond
+        await asyncio.sleep(rng.uniform(0, think))
     while time.monotonic() < deadline:
         headers = {"X-Forwarded-For": next(addresses), "Accept": "text/html"}
         path, profile = rng.choice(paths), rng.choice(PROFILES)
