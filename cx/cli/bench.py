@@ -117,8 +117,9 @@ def add_parsers(sub: Any) -> None:
     p.add_argument(
         "--think",
         type=float,
-        default=1.0,
-        help="with --capture: a respondent's mean seconds on each page (default 1; 0: no pause)",
+        default=5.0,
+        help="with --capture: a respondent's mean seconds on each page (default 5, a person on a "
+        "phone reading one question; 1 or 2 for a stress run; 0: no pause)",
     )
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
 

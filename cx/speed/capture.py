@@ -420,7 +420,7 @@ def run(
     seconds: float = 60.0,
     *,
     rows: int = 50_000,
-    think: float = 1.0,
+    think: float = 5.0,
     workdir: Path | None = None,
 ) -> list[dict[str, Any]]:
     """Run the load and return one row per figure: ``figure``, ``value``, ``unit``."""

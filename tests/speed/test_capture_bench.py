@@ -13,7 +13,8 @@ def test_capture_bench_loses_and_duplicates_no_acknowledged_answer() -> None:
     result = subprocess.run(
         [
             *(sys.executable, "-m", "cx.cli", "bench", "--capture"),
-            *("--respondents", "5", "--seconds", "5", "--rows", "3000", "--format", "json"),
+            *("--respondents", "5", "--seconds", "5", "--think", "0.2", "--rows", "3000"),
+            *("--format", "json"),
         ],
         capture_output=True,
         text=True,
