@@ -143,7 +143,7 @@ def undo(
     root: Path,
     lock_timeout: float = locks.LOCK_TIMEOUT,
     on_wait: Callable[[str], None] | None = None,
-) -> versions.TableRestored:
+) -> versions.Restored:
     """Put the CRM transactions or the fieldwork counts back to the file before their last
     import (under the table's lock)."""
     if table not in versions.TABLES:

@@ -104,22 +104,26 @@ def _place(source: Path, target: Path) -> None:
 
 @dataclass
 class Restored:
-    """What an undo did: the wave, the version put back, its rows, the rows it replaced."""
+    """What an undo did: what was put back (a wave, or the CRM or fieldwork table), its file, the
+    version's time, its rows, the rows it replaced and the versions left."""
 
-    wave: str
+    what: str
+    file: str
     version: str
     rows: int
     replaced_rows: int
     left: int
+    wave: str | None = None
 
     def as_rows(self) -> list[dict[str, object]]:
+        row: dict[str, object] = {"outcome": "restored", "file": self.file}
+        if self.wave is not None:
+            row["wave"] = self.wave
         return [
             {
-                "outcome": "restored",
-                "file": f"waves/wave={self.wave}/part-0.parquet",
-                "wave": self.wave,
+                **row,
                 "rows": self.rows,
-                "reason": f"wave {self.wave} is back to its version of {self.version} "
+                "reason": f"{self.what} is back to its version of {self.version} "
                 f"({self.rows} rows, was {self.replaced_rows}); {self.left} earlier version(s) left",
             }
         ]
@@ -148,7 +152,15 @@ def undo(root: Path, wave: str, part: str) -> Restored:
             f.unlink(missing_ok=True)
     fsync_dir(target.parent)
     newest.unlink()
-    return Restored(wave, _when(newest), rows_in(target), replaced, len(kept) - 1)
+    return Restored(
+        f"wave {wave}",
+        f"waves/wave={wave}/{part}",
+        _when(newest),
+        rows_in(target),
+        replaced,
+        len(kept) - 1,
+        wave=wave,
+    )
 
 
 def _when(version: Path) -> str:
@@ -179,30 +191,7 @@ def keep_table(root: Path, table: str) -> Path | None:
     return target
 
 
-@dataclass
-class TableRestored:
-    """What an undo of a side table did."""
-
-    table: str
-    file: str
-    version: str
-    rows: int
-    replaced_rows: int
-    left: int
-
-    def as_rows(self) -> list[dict[str, object]]:
-        return [
-            {
-                "outcome": "restored",
-                "file": self.file,
-                "rows": self.rows,
-                "reason": f"{self.table} is back to its version of {self.version} "
-                f"({self.rows} rows, was {self.replaced_rows}); {self.left} earlier version(s) left",
-            }
-        ]
-
-
-def undo_table(root: Path, table: str) -> TableRestored:
+def undo_table(root: Path, table: str) -> Restored:
     """Put the newest kept version of a side table back, atomically."""
     target = root / TABLES[table]
     d = root / "versions" / table
@@ -219,6 +208,6 @@ def undo_table(root: Path, table: str) -> TableRestored:
     clean_stale(target.parent)
     _place(newest, target)
     newest.unlink()
-    return TableRestored(
+    return Restored(
         table, str(TABLES[table]), _when(newest), rows_in(target), replaced, len(kept) - 1
     )

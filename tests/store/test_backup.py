@@ -12,6 +12,8 @@ import sys
 import tarfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -129,10 +131,10 @@ def test_a_backup_waits_for_an_import_under_way_and_holds_all_of_it(
     } <= set(names)
 
 
-def test_the_sqlite_snapshot_is_whole_while_the_app_writes(
-    sqlite_engine: Engine, tmp_path: Path
-) -> None:
-    root, url = _folder(tmp_path, sqlite_engine)
+@contextmanager
+def _app_writing(url: str) -> Iterator[list[int]]:
+    """An app thread writing audit rows 0, 1, 2… one transaction each, until the block ends;
+    yields the numbers written so far (at least five when the block starts)."""
     stop = threading.Event()
     written: list[int] = []
 
@@ -148,12 +150,22 @@ def test_the_sqlite_snapshot_is_whole_while_the_app_writes(
 
     t = threading.Thread(target=app)
     t.start()
-    deadline = time.monotonic() + 30
-    while len(written) < 5 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    made = backup.backup(root, tmp_path / "b.tar", url=url)
-    stop.set()
-    t.join(10)
+    try:
+        deadline = time.monotonic() + 30
+        while len(written) < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        yield written
+    finally:
+        stop.set()
+        t.join(10)
+
+
+def test_the_sqlite_snapshot_is_whole_while_the_app_writes(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    root, url = _folder(tmp_path, sqlite_engine)
+    with _app_writing(url) as written:
+        made = backup.backup(root, tmp_path / "b.tar", url=url)
     with tarfile.open(tmp_path / "b.tar") as tar:
         snap = tmp_path / "snap.db"
         snap.write_bytes(tar.extractfile("store/cx.db").read())  # type: ignore[union-attr]
@@ -172,27 +184,8 @@ def test_the_postgresql_dump_is_whole_while_the_app_writes(
 ) -> None:
     """pg_dump takes one snapshot: restored, the audit rows written meanwhile are a prefix."""
     root, url = _folder(tmp_path, pg_engine)
-    stop = threading.Event()
-    written: list[int] = []
-
-    def app() -> None:
-        engine = store.make_engine(url)
-        i = 0
-        while not stop.is_set():
-            with store.session(engine) as s:
-                store.audit(s, actor="app", action="x", entity="t", entity_id=str(i))
-            written.append(i)
-            i += 1
-        engine.dispose()
-
-    t = threading.Thread(target=app)
-    t.start()
-    deadline = time.monotonic() + 30
-    while len(written) < 5 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    made = backup.backup(root, tmp_path / "b.tar", url=url)
-    stop.set()
-    t.join(10)
+    with _app_writing(url) as written:
+        made = backup.backup(root, tmp_path / "b.tar", url=url)
     backup.restore(tmp_path / "b.tar", root, url=url)
     check = store.make_engine(url)
     try:
