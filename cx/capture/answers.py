@@ -34,7 +34,7 @@ from cx.capture.links import Target
 from cx.core import data, keys, privacy
 from cx.core.scope import Scope
 from cx.ingest import atomic, locks
-from cx.loop import cases, events, feed, rules
+from cx.loop import alerts, cases, events, feed, rules
 from cx.store.models import Callback, Case, Invitation, SurveyAnswer
 
 log = logging.getLogger(__name__)
@@ -427,6 +427,11 @@ def fold(
             )
             s.commit()
     _scrub(engine, ids)
+    if any(written.values()):
+        try:  # the answers changed these waves' alerts: tell the subscribers
+            alerts.raise_new(engine, root, [w for w, n in written.items() if n])
+        except Exception as exc:  # folded all the same; the next fold tells them
+            log.warning("alert events after the fold failed: %s", exc)
     return written
 
 

@@ -31,6 +31,7 @@ State of an alert (open / acknowledged / dismissed, linked plan or reference) li
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -46,7 +47,7 @@ from cx.core.filters import Filters
 from cx.core.roles import DASHBOARD_READERS
 from cx.core.scope import Scope, contains, predicate, restrict, restrict_statement
 from cx.core.users import User
-from cx.loop import events
+from cx.loop import events, webhooks
 from cx.store.models import AlertState
 
 WINDOW = 4
@@ -563,6 +564,40 @@ def set_state(
         agency=agency,
     )
     return row
+
+
+def raise_new(engine: Any, root: Path, waves: list[str]) -> int:
+    """Tell the ``alert.raised`` subscribers about every alert of ``waves`` (world scope), once
+    per alert and subscription (dedupe ``alert:<key>``); called when a wave is imported and when
+    survey answers are folded, so an alert reaches them when the data shows it, not when someone
+    first acts on it. Returns the deliveries queued (0 at once when nobody subscribes)."""
+    with store.session(engine) as s:
+        if not any("alert.raised" in sub.events for sub in webhooks.subscriptions(s)):
+            return 0
+    frame = data.scan_responses(root)
+    found = [detect(frame, Scope.world(), Filters(wave=w)) for w in dict.fromkeys(waves)]
+    queued = 0
+    with store.session(engine) as s:
+        for alert in (row for table in found for row in table.iter_rows(named=True)):
+            agency = alert["entity"] if alert["level"] == "agency" else None
+            queued += len(
+                events.emit(
+                    s,
+                    "alert.raised",
+                    {
+                        **{
+                            k: alert.get(k) for k in ("key", "level", "entity", "attribute", "wave")
+                        },
+                        "sentence": alert.get("sentence"),
+                        "status": "open",
+                    },
+                    region=alert["region"],
+                    country=alert["country"],
+                    agency=agency,
+                    key=f"alert:{alert['key']}",
+                )
+            )
+    return queued
 
 
 def with_states(alerts: pl.DataFrame, found: dict[str, AlertState]) -> pl.DataFrame:

@@ -22,7 +22,7 @@ from cx.core import data, privacy
 from cx.core import org as org_mod
 from cx.core.filters import Filters
 from cx.core.scope import Scope, restrict
-from cx.loop import cases, notify
+from cx.loop import alerts, cases, notify
 from cx.loop.rule_language import RuleError, masked_comments, parse_rule, rule_expr, with_themes
 from cx.loop.rule_store import list_rules, sync_file_rules
 from cx.store.models import RoutingRule, RuleHit
@@ -265,4 +265,8 @@ def after_import(root: Path, wave: str, engine: Engine | None) -> str:
         outcome = on_wave_imported(root, wave, engine)
     except Exception as exc:  # the import succeeded; report the rules' failure in one line
         return f"routing rules failed: {exc.__class__.__name__}: {exc}"
-    return f"routing rules ran: {outcome}"
+    try:
+        raised = alerts.raise_new(engine, root, [wave])
+    except Exception as exc:  # the rules ran; the subscribers hear of the alerts next time
+        return f"routing rules ran: {outcome}; alert events failed: {exc.__class__.__name__}"
+    return f"routing rules ran: {outcome}" + (f"; {raised} alert event(s) queued" if raised else "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +14,13 @@ from sqlmodel import select
 
 from cx import store
 from cx.cli import main
+from cx.core import data
 from cx.core.filters import Filters
 from cx.core.scope import Scope
 from cx.core.users import User
-from cx.loop import alerts
+from cx.loop import alerts, rules, webhooks
+from cx.store import Notification
+from tests.support.datadir import write_waves
 
 WAVES = ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2"]
 ATTRS = ["attr_a", "attr_b", "attr_c", "attr_d"]
@@ -433,3 +437,37 @@ def test_benchmarks_never_show_a_rest_of_parent_of_one_or_two_foreign_entities()
     assert mx["world_mean"].is_null().all()
     world = benchmarks.league_table(latam, Scope.world(), Filters(), "country")
     assert world["parent_nps"].is_not_null().all()  # the world sees both: nothing foreign
+
+
+def test_alert_subscribers_hear_of_each_alert_when_its_wave_is_imported_once(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = (
+        synthetic(0)
+        .with_columns(
+            responded_at=pl.lit(datetime(2026, 5, 1, tzinfo=UTC)),
+            customer_id=pl.col("response_id"),
+        )
+        .collect()
+    )
+    root = write_waves(tmp_path / "data", frame)
+    monkeypatch.setenv("CX_WEBHOOKS_ALLOW_LOCAL", "1")
+    with store.session(engine) as s:
+        sub = webhooks.add(
+            s, url="http://127.0.0.1:9/hook", events=["alert.raised"], scope="country:ES", actor="t"
+        )
+        s.commit()
+        s.refresh(sub)
+    expected = alerts.detect(
+        data.scan_responses(root), Scope.parse("country:ES"), Filters(wave=WAVES[-1])
+    )
+    assert expected.height > 0
+    said = rules.after_import(root, WAVES[-1], engine)
+    assert f"{expected.height} alert event(s) queued" in said, said
+    again = rules.after_import(root, WAVES[-1], engine)  # a second run tells nobody twice
+    assert "alert event" not in again
+    with store.session(engine) as s:
+        keys = sorted(
+            s.exec(select(Notification.dedupe_key).where(Notification.channel == "webhook"))
+        )
+    assert keys == sorted(f"webhook:{sub.id}:alert:{k}" for k in expected["key"])
