@@ -93,7 +93,7 @@ def rendered_text(at: AppTest) -> str:
             parts.append(str(ds))
     for el in at.get("html"):
         parts.append(str(getattr(el.proto, "body", "")))
-    return "\n".join(parts)
+    return "\n".join(parts).replace("\u2060", "")  # the invisible joiner that unlinks user URLs
 
 
 def takeaway_of(at: AppTest) -> str:
