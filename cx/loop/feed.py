@@ -29,7 +29,7 @@ from cx.core.roles import FRONT_LINE, MANAGERS
 from cx.core.scope import Scope, contains, restrict, restrict_statement
 from cx.core.users import User
 from cx.store import Notification, utcnow
-from cx.store.models import Case, ChatFeed, RatingComment, SurveyAnswer
+from cx.store.models import ChatFeed, RatingComment, SurveyAnswer
 from cx.store.outbox import RecipientRefused, chat_directory, check_address, org_chat_directory
 
 MODES = ("all", "negatives", "off")
@@ -196,28 +196,10 @@ def answer_message(
     return subject, "\n".join(lines)
 
 
-def _told_by_its_case(s: Session, response_id: str, channel: str, chat: str) -> bool:
-    """Whether the chat already has this answer's new-case alert queued (the routing rules ran
-    first): one message per answer in a chat, not the alert and then the feed line."""
-    opened = s.exec(select(Case.id).where(Case.response_id == response_id)).all()
-    if not opened:
-        return False
-    keys = [f"case:{case_id}:{channel}" for case_id in opened]
-    found = s.exec(
-        select(Notification.id).where(
-            col(Notification.dedupe_key).in_(keys),
-            Notification.channel == channel,
-            Notification.recipient == chat,
-        )
-    ).first()
-    return found is not None
-
-
 def post_answer(s: Session, row: Mapping[str, Any], *, at: datetime) -> Notification | None:
     """Queue the chat message about one answer in the caller's transaction (the answer loop's),
     per the agency's mode; None when the mode skips it, no chat is configured or the configured
-    chat may not see the agency, the answer's new-case alert already went to that chat, or it
-    was already queued (dedupe ``feed:<response_id>``)."""
+    chat may not see the agency, or it was already queued (dedupe ``feed:<response_id>``)."""
     agency = row.get("agency")
     if not agency or row.get("response_id") is None:
         return None
@@ -229,8 +211,6 @@ def post_answer(s: Session, row: Mapping[str, Any], *, at: datetime) -> Notifica
     place = org_mod.load(data_dir()).agency(str(agency))
     own = place.chat if place is not None else {}
     if own.get("kind") in ("slack", "teams") and not (setting and setting.chat_id):
-        if _told_by_its_case(s, str(row["response_id"]), own["kind"], own["target"]):
-            return None
         subject, body = answer_message(row, at)  # the agency's Slack or Teams chat of org.yaml
         return store.enqueue(
             s,
@@ -254,8 +234,6 @@ def post_answer(s: Session, row: Mapping[str, Any], *, at: datetime) -> Notifica
     allowed = directory.get(f"telegram:{chat}")
     if allowed is None or not contains(allowed, **geo):
         return None  # e.g. the configured chat's CX_TELEGRAM_SCOPE is another country
-    if _told_by_its_case(s, str(row["response_id"]), "telegram", chat):
-        return None
     subject, body = answer_message(row, at)
     return store.enqueue(
         s,

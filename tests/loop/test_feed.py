@@ -20,7 +20,7 @@ from cx import store
 from cx.core import org
 from cx.core.scope import Scope
 from cx.core.users import User
-from cx.loop import cases, feed, notify
+from cx.loop import feed, notify
 from cx.loop.notify import NotifySettings
 from cx.store import AuditLog, Notification
 from cx.store.models import RatingComment, SurveyAnswer
@@ -335,20 +335,3 @@ def test_only_staff_of_the_agency_comment_a_rating_and_the_text_is_kept_as_given
         )
         assert saved.agency == "Madrid" and len(saved.text) == 1000
         assert feed.rating_comments(s, Scope.parse("agency:Paris"), "m1") == []
-
-
-def test_an_answer_whose_case_alert_went_to_the_chat_is_not_posted_to_it_again(
-    engine: Engine, organisation: org.Org, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("CX_TELEGRAM_CHAT_ID", "-1001")  # new-case alerts go to this chat
-    with store.session(engine) as s:
-        feed.set_feed(s, demo_user("ceo"), "Madrid", "all", "-1001", organisation=organisation)
-    detractor = answer_row("r8", 1, MADRID, comment="Nadie me atendió")
-    with store.session(engine) as s:
-        case = cases.open_case(s, response=detractor, reason="rule", actor="rules")
-        assert case is not None
-    with store.session(engine) as s:
-        assert feed.post_answer(s, detractor, at=T0) is None  # the case alert said it already
-        assert feed.post_answer(s, answer_row("r9", 10, MADRID), at=T0) is not None
-        told = s.exec(select(Notification.dedupe_key).where(Notification.recipient == "-1001"))
-        assert sorted(told) == [f"case:{case.id}:telegram", "feed:r9"]
