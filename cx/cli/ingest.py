@@ -139,6 +139,16 @@ def cmd_import_fieldwork(args: argparse.Namespace) -> Rows:
     ).as_rows(root)
 
 
+def _add_geography_acceptance(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--accept-geography",
+        action="store_true",
+        help="without org.yaml: accept new agencies and changed regions/countries in the file "
+        "(recorded in the audit trail under --actor)",
+    )
+    p.add_argument("--actor", help="name recorded in the audit trail (default cli:<login>)")
+
+
 def _add_lock_timeout(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--lock-timeout",
@@ -188,13 +198,7 @@ def add_parsers(sub: Any) -> None:
         metavar="WAVE",
         help="put WAVE back to its version before the last replace or append (no FILE)",
     )
-    p.add_argument(
-        "--accept-geography",
-        action="store_true",
-        help="without org.yaml: accept new agencies and changed regions/countries in the file "
-        "(recorded in the audit trail under --actor)",
-    )
-    p.add_argument("--actor", help="name recorded in the audit trail (default cli:<login>)")
+    _add_geography_acceptance(p)
     _add_lock_timeout(p)
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     for name, help_, modes in (
@@ -216,13 +220,7 @@ def add_parsers(sub: Any) -> None:
         if modes:
             q.add_argument("--mode", choices=modes, default="append")
         else:  # fieldwork names agencies: without org.yaml a new one waits for an analyst
-            q.add_argument(
-                "--accept-geography",
-                action="store_true",
-                help="without org.yaml: accept new agencies and changed regions/countries in the "
-                "file (recorded in the audit trail under --actor)",
-            )
-            q.add_argument("--actor", help="name recorded in the audit trail (default cli:<login>)")
+            _add_geography_acceptance(q)
         _add_lock_timeout(q)
         q.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
