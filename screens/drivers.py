@@ -6,8 +6,8 @@ import streamlit as st
 from cx import charts, ui
 from cx.analytics import drivers, evolution
 
-user = ui.require_user(*ui.MANAGERS)
-scope, filters = user.scope, ui.filters()
+user = ui.require_user(*ui.MANAGERS, *ui.OWN)
+scope, filters = ui.data_scope(user), ui.filters()
 ui.header("Strengths & weaknesses", user, filters)
 
 drv = ui.query(drivers.key_drivers, scope, filters)
@@ -36,7 +36,7 @@ for column, (title, items) in zip(columns, lists.items(), strict=True):
         st.markdown(f"#### {title}")
         st.text("\n".join(items) if items else "—")
 
-for attribute, label in drivers.improvement_areas(drv)[:2]:
+for attribute, label in drivers.improvement_areas(drv)[:2] if user.has(*ui.MANAGERS) else []:
     st.page_link(
         "screens/plans.py",
         label=f"Create an action plan for {label.lower()}",

@@ -7,11 +7,11 @@ from cx.analytics import overview, takeaways
 from cx.core import labels
 
 user = ui.require_user()
-scope, filters = user.scope, ui.filters()
+scope, filters = ui.data_scope(user), ui.filters()
 ui.header("NPS overview", user, filters)
 
 head = ui.overview_query("headline", scope, filters)
-levels = overview.breakdown_levels(scope)
+levels = overview.breakdown_levels(scope, peers=user.has(*ui.MANAGERS))
 breakdowns = [ui.overview_query("breakdown", scope, filters, level=level) for level in levels]
 ui.takeaway(takeaways.overview_takeaway(head, breakdowns[0] if breakdowns else None))
 ui.kpi_row(head)

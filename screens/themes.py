@@ -6,8 +6,8 @@ import streamlit as st
 from cx import charts, ui
 from cx.voice import discovery, verbatims, word_cloud
 
-user = ui.require_user(*ui.MANAGERS)
-scope, filters = user.scope, ui.filters()
+user = ui.require_user(*ui.MANAGERS, *ui.OWN)
+scope, filters = ui.data_scope(user), ui.filters()
 ui.header("Comment themes", user, filters)
 
 summary = ui.query(verbatims.theme_summary, scope, filters)

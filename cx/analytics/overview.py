@@ -195,14 +195,19 @@ def nps_trend(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.DataFra
     )
 
 
-def breakdown_levels(scope: Scope) -> list[str]:
-    """The level(s) one below the user's scope: world -> regions and countries, etc."""
-    return {
+def breakdown_levels(scope: Scope, *, peers: bool = True) -> list[str]:
+    """The level(s) one below the user's scope: world -> regions and countries, etc.
+
+    An advisor's own scope (``advisor:`` entries), and anyone without ``peers`` (front-line staff),
+    never get the advisor breakdown: nobody on the front line sees a peer's score.
+    """
+    levels = {
         "world": ["region", "country"],
         "region": ["country"],
         "country": ["agency"],
         "agency": ["advisor_id", "channel"],
     }.get(scope.top_level or "", [])
+    return [lvl for lvl in levels if peers and not scope.staff or lvl != "advisor_id"]
 
 
 def secondary_suppression(df: pl.DataFrame) -> pl.DataFrame:

@@ -125,7 +125,8 @@ def add_parsers(sub: Any) -> None:
     a.add_argument(
         "--scope",
         action="append",
-        help="repeatable: world, region:<name>, country:<code>, agency:<name>",
+        help="repeatable: world, region:<name>, country:<code>, agency:<name>; an advisor also "
+        "advisor:<advisor_id> (their dashboards then show only the customers they served)",
     )
     s = usub.add_parser("set-scope", parents=[common])
     s.add_argument("username")

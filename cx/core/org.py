@@ -201,6 +201,8 @@ def within(inner: Scope, outer: Scope, org: Org) -> bool:
     >>> within(Scope.world(), Scope.parse("region:Europe"), o)
     False
     """
+    if outer.staff and not (inner.staff and set(inner.staff) <= set(outer.staff)):
+        return False  # an advisor's scope holds only their own customers
     if outer.is_world:
         return True
     if inner.is_world or not inner.entries:

@@ -72,3 +72,9 @@ DATA_ADMINS = tuple(r.name for r in TABLE if r.data_admin)
 """Import data and edit routing rules."""
 USER_ADMINS = tuple(r.name for r in TABLE if r.user_admin)
 """Manage accounts and sessions."""
+OWN_DASHBOARDS = ("advisor",)
+"""Open dashboards of the customers they served only (their scope's ``advisor:<id>`` entries):
+Overview, Comment themes, Strengths & weaknesses and their scorecard; never a peer's score."""
+SCORECARD_READERS = ("agency_manager",)
+"""See the front-staff scorecards of their agency's advisors (a person's figures go to their own
+manager only, not to the country or the CEO)."""

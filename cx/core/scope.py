@@ -4,6 +4,14 @@ A scope is a set of entries ``world``, ``region:<name>``, ``country:<code>`` or
 ``agency:<name>``. Deny by default: an empty scope sees nothing, and ``world`` must be
 said explicitly. :func:`restrict` applies a scope to a LazyFrame and
 :func:`restrict_statement` to a SQL statement; no other code filters by geography.
+
+An advisor's scope also carries ``advisor:<id>`` entries (the ``advisor_id`` of the responses
+they served). They *narrow* the geography instead of widening it: ``agency:Madrid,advisor:MAD-03``
+sees the Madrid rows whose ``advisor_id`` is ``MAD-03``, and a frame without an ``advisor_id``
+column shows such a scope nothing (deny by default: an advisor never gets the agency's figures
+as if they were theirs). Operational records (cases, the rating feed) stay geographic: an
+advisor works the agency's complaint cases, so :func:`restrict_statement` and :func:`contains`
+read only the geography (:attr:`Scope.geography`).
 """
 
 from __future__ import annotations
@@ -20,6 +28,8 @@ if TYPE_CHECKING:
 Level = Literal["world", "region", "country", "agency"]
 LEVELS: tuple[Level, ...] = ("world", "region", "country", "agency")
 GEO_COLUMNS: dict[str, str] = {"region": "region", "country": "country", "agency": "agency"}
+STAFF_COLUMN = "advisor_id"
+"""The response column an ``advisor:<id>`` entry narrows on."""
 
 
 def _is_geo_level(text: str) -> TypeGuard[Level]:
@@ -47,6 +57,8 @@ class Scope:
     """An immutable, hashable set of scope entries (usable as a cache key)."""
 
     entries: tuple[Entry, ...] = ()
+    staff: tuple[str, ...] = ()
+    """``advisor:<id>`` entries: only the responses these advisors served (narrows the geography)."""
 
     @classmethod
     def parse(cls, specs: Iterable[str] | str | None) -> Scope:
@@ -54,28 +66,40 @@ class Scope:
 
         >>> str(Scope.parse(["country:ES", "agency:Paris"]))
         'agency:Paris,country:ES'
+        >>> str(Scope.parse("advisor:MAD-03,agency:Madrid"))
+        'agency:Madrid,advisor:MAD-03'
         """
         if specs is None:
             return cls()
         if isinstance(specs, str):
             specs = [s for s in specs.split(",") if s.strip()]
         entries: set[Entry] = set()
+        staff: set[str] = set()
         for raw in specs:
             spec = raw.strip()
             if spec == "world":
                 entries.add(Entry("world"))
                 continue
             level, sep, value = spec.partition(":")
+            if sep and level == "advisor" and value.strip():
+                staff.add(value.strip())
+                continue
             if not sep or not _is_geo_level(level) or not value.strip():
                 raise ScopeError(
-                    f"bad scope {spec!r}: use world, region:<name>, country:<code> or agency:<name>"
+                    f"bad scope {spec!r}: use world, region:<name>, country:<code>, "
+                    "agency:<name> (and advisor:<id> to narrow to one advisor's customers)"
                 )
             entries.add(Entry(level, value.strip()))
-        return cls(tuple(sorted(entries)))
+        return cls(tuple(sorted(entries)), tuple(sorted(staff)))
 
     @classmethod
     def world(cls) -> Scope:
         return cls((Entry("world"),))
+
+    @property
+    def geography(self) -> Scope:
+        """The same scope without its ``advisor:`` narrowing (for operational records)."""
+        return Scope(self.entries) if self.staff else self
 
     @property
     def is_world(self) -> bool:
@@ -98,18 +122,22 @@ class Scope:
         return None
 
     def __str__(self) -> str:
-        return ",".join(str(e) for e in self.entries)
+        return ",".join([*(str(e) for e in self.entries), *(f"advisor:{a}" for a in self.staff)])
 
 
 def predicate(scope: Scope) -> pl.Expr:
-    """The row predicate of a scope: OR of its entries; an empty scope is ``False``."""
+    """The row predicate of a scope: OR of its geography entries, AND its advisors (if any);
+    an empty scope is ``False``. Needs an ``advisor_id`` column when the scope has advisors."""
     if scope.is_world:
-        return pl.lit(True)
-    expr = pl.lit(False)
-    for level, column in GEO_COLUMNS.items():
-        names = scope.values(level)
-        if names:
-            expr = expr | pl.col(column).is_in(list(names))
+        expr = pl.lit(True)
+    else:
+        expr = pl.lit(False)
+        for level, column in GEO_COLUMNS.items():
+            names = scope.values(level)
+            if names:
+                expr = expr | pl.col(column).is_in(list(names))
+    if scope.staff:
+        expr = expr & pl.col(STAFF_COLUMN).is_in(list(scope.staff))
     return expr
 
 
@@ -122,7 +150,11 @@ def restrict(frame: pl.LazyFrame, scope: Scope) -> pl.LazyFrame:
     ['Madrid', 'Boston']
     >>> restrict(lf, Scope()).collect().height
     0
+    >>> restrict(lf, Scope.parse("agency:Madrid,advisor:MAD-03")).collect().height
+    0
     """
+    if scope.staff and STAFF_COLUMN not in frame.collect_schema().names():
+        return frame.filter(pl.lit(False))
     return frame.filter(predicate(scope))
 
 
@@ -139,7 +171,8 @@ def restrict_statement(statement: StatementT, scope: Scope, model: type[Any]) ->
     """The SQL twin of :func:`restrict`: add the scope's WHERE clause to a SQLModel select.
 
     ``model`` must have ``region``, ``country`` and ``agency`` columns (nullable for
-    records of a wider level: a country-level record has ``agency`` NULL).
+    records of a wider level: a country-level record has ``agency`` NULL). Operational records
+    are geographic: a scope's ``advisor:`` narrowing does not apply here (see the module doc).
     """
     from sqlalchemy import false, or_
 

@@ -34,7 +34,7 @@ import bcrypt
 import yaml
 
 from cx.core import settings
-from cx.core.roles import MANAGERS, ROLES, USER_ADMINS
+from cx.core.roles import DASHBOARD_READERS, MANAGERS, OWN_DASHBOARDS, ROLES, USER_ADMINS
 from cx.core.scope import Scope
 
 USERS_FILE = "users.yaml"
@@ -69,6 +69,22 @@ class User:
     @property
     def is_manager(self) -> bool:
         return self.has(*MANAGERS)
+
+
+def analytics_scope(user: User) -> Scope:
+    """The rows a user's dashboards are computed from: their scope; for an advisor only the
+    customers they served (the scope's ``advisor:<id>`` entries), and nothing when the account
+    has no advisor id (never the agency's figures shown as theirs).
+
+    >>> adv = User("a", "A", "", ("advisor",), Scope.parse("agency:Madrid,advisor:MAD-03"))
+    >>> str(analytics_scope(adv))
+    'agency:Madrid,advisor:MAD-03'
+    >>> analytics_scope(User("b", "B", "", ("advisor",), Scope.parse("agency:Madrid"))).is_empty
+    True
+    """
+    if user.has(*OWN_DASHBOARDS) and not user.has(*DASHBOARD_READERS) and not user.scope.staff:
+        return Scope()
+    return user.scope
 
 
 def users_file(path: str | Path | None = None) -> Path:
@@ -225,9 +241,12 @@ def _check_roles(roles: list[str]) -> list[str]:
 
 def _scope_entries(scope: list[str]) -> list[str]:
     try:
-        return [str(e) for e in Scope.parse(scope).entries]
+        parsed = Scope.parse(scope)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    if parsed.staff and parsed.is_empty:
+        raise UserError("an advisor: entry narrows a geography: give the agency too")
+    return [*(str(e) for e in parsed.entries), *(f"advisor:{a}" for a in parsed.staff)]
 
 
 def authorize(by: User | None, target_scope: list[str] | Scope, username: str = "") -> None:

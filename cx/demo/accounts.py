@@ -9,6 +9,8 @@ from typing import Any
 from cx.core import users
 
 DEMO_PASSWORD = "cx-demo"
+DEMO_ADVISOR = "MAD-03"
+"""The ``advisor_id`` of the demo advisor: their dashboards show only the customers they served."""
 
 DEMO_USERS: list[dict[str, Any]] = [
     {"username": "ceo", "name": "Carmen Ortega (CEO)", "roles": ["ceo"], "scope": ["world"]},
@@ -40,7 +42,7 @@ DEMO_USERS: list[dict[str, Any]] = [
         "username": "madrid.advisor",
         "name": "Pablo Navarro (Madrid advisor)",
         "roles": ["advisor"],
-        "scope": ["agency:Madrid"],
+        "scope": ["agency:Madrid", f"advisor:{DEMO_ADVISOR}"],
     },
     {
         "username": "madrid.teleop",

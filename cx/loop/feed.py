@@ -65,7 +65,7 @@ def feed_mode(s: Session, agency: str) -> ChatFeed | None:
 
 def feeds(s: Session, scope: Scope, organisation: org_mod.Org) -> pl.DataFrame:
     """Every agency of the organisation inside ``scope`` with its mode and chat (defaults shown)."""
-    inside = restrict(organisation.frame().lazy(), scope).collect()
+    inside = restrict(organisation.frame().lazy(), scope.geography).collect()
     rows = s.exec(
         select(ChatFeed.agency, ChatFeed.mode, ChatFeed.chat_id, ChatFeed.updated_by)  # type: ignore[call-overload]
     ).all()

@@ -15,6 +15,7 @@ from urllib.parse import quote, urlsplit
 
 import streamlit as st
 
+from cx.core import users
 from cx.core.scope import Scope
 from cx.core.text import escape_html
 from cx.core.users import User
@@ -148,6 +149,11 @@ def require_user(*roles: str) -> User:
         st.error("Your role does not give access to this screen.")
         st.stop()
     return user
+
+
+def data_scope(user: User) -> Scope:
+    """The scope a dashboard computes from (an advisor's: only the customers they served)."""
+    return users.analytics_scope(user)
 
 
 def scope() -> Scope:

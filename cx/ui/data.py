@@ -67,8 +67,9 @@ def _run(
 
 def overview_query(name: str, scope: Scope, filters: Filters, **kwargs: Any) -> Any:
     """Run an overview query of ``cx.analytics.overview`` on the cached rollup (same answers, far fewer rows);
-    only the advisor breakdown needs the advisor-level rollup."""
-    source = "rollup_fine" if kwargs.get("level") == "advisor_id" else "rollup"
+    the advisor breakdown and an advisor's own scope need the advisor-level rollup."""
+    fine = kwargs.get("level") == "advisor_id" or bool(scope.staff)
+    source = "rollup_fine" if fine else "rollup"
     fn: Callable[..., Any] = getattr(overview, name)
     return _run(
         f"cx.analytics.overview:{name}",

@@ -93,14 +93,14 @@ def test_front_line_roles_and_anonymous_visitors_get_no_data(demo_root: Path, pa
     assert not at.exception and not any(
         'class="cx-takeaway"' in el.proto.body for el in at.get("html")
     )
-    advisor = users.get("madrid.advisor", demo_root / "users.yaml")
-    assert advisor is not None
+    teleop = users.get("madrid.teleop", demo_root / "users.yaml")
+    assert teleop is not None
     assert page not in [
-        p.path for p in ui.PAGES if ui.allowed(p, advisor)
+        p.path for p in ui.PAGES if ui.allowed(p, teleop)
     ]  # not in their navigation
-    # Opened directly with an advisor's session, the page refuses before computing anything.
+    # Opened directly with a teleoperator's session, the page refuses before computing anything.
     direct = AppTest.from_file(str(ROOT / page), default_timeout=60)
-    signed_in(direct, "madrid.advisor")
+    signed_in(direct, "madrid.teleop")
     direct.run()
     assert not direct.exception and [e.value for e in direct.error] == [
         "Your role does not give access to this screen."

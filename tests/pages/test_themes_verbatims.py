@@ -70,13 +70,16 @@ def test_verbatim_filters_and_search_highlight_the_matches(demo_root: Path) -> N
     assert "No comment matches" in rendered_text(at)
 
 
-def test_front_line_roles_cannot_open_the_voice_screens(demo_root: Path) -> None:
+def test_front_line_roles_cannot_open_the_voice_screens_but_an_advisor_sees_own_themes(
+    demo_root: Path,
+) -> None:
     from cx import ui
 
-    user = demo_user("madrid.advisor")
-    assert user is not None
-    allowed = [p.path for p in ui.PAGES if ui.allowed(p, user)]
+    teleop, advisor = demo_user("madrid.teleop"), demo_user("madrid.advisor")
+    allowed = [p.path for p in ui.PAGES if ui.allowed(p, teleop)]
     assert "screens/themes.py" not in allowed and "screens/verbatims.py" not in allowed
+    own = [p.path for p in ui.PAGES if ui.allowed(p, advisor)]
+    assert "screens/themes.py" in own and "screens/verbatims.py" not in own
 
 
 def test_verbatim_filters_come_from_the_url(demo_root) -> None:  # type: ignore[no-untyped-def]
