@@ -5,6 +5,7 @@ import streamlit as st
 from cx import charts, ui
 from cx.analytics import benchmarks
 from cx.core.labels import LEVEL_LABELS
+from cx.ui import indices as indices_ui
 
 user = ui.require_user(*ui.MANAGERS)
 scope, filters = user.scope, ui.filters()
@@ -69,3 +70,5 @@ if attrs is not None:
             )
         wider = f"{parent} and world figures are" if parent else "World figures are"
         st.caption(f"{wider} aggregates only: no other site's name, rows or comments are shown.")
+
+indices_ui.indices_section(scope, filters, key="benchmark_indices")

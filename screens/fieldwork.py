@@ -6,6 +6,7 @@ import streamlit as st
 from cx import charts, store, ui
 from cx.analytics import fieldwork
 from cx.capture import funnel
+from cx.ui import indices as indices_ui
 
 user = ui.require_user(*ui.MANAGERS)
 scope, filters = user.scope, ui.filters()
@@ -20,6 +21,8 @@ if not fieldwork.has_fieldwork(root):
     )
     if live is not None:
         ui.fieldwork_funnel(live, filters.wave)
+    indices_ui.indices_section(scope, filters, key="fieldwork_indices")
+    indices_ui.served_form(user)
     st.stop()
 
 try:
@@ -60,3 +63,6 @@ st.caption(
 
 if live is not None:
     ui.fieldwork_funnel(live, filters.wave)
+
+indices_ui.indices_section(scope, filters, key="fieldwork_indices")
+indices_ui.served_form(user)

@@ -25,6 +25,7 @@ from cx.core import roles, users
 from cx.core.scope import Scope
 from cx.core.users import User
 from cx.improve import plans
+from cx.ingest import served
 from cx.loop import alerts, cases, rule_store
 from tests.support.datadir import write_org
 
@@ -111,6 +112,9 @@ EXPECTED: dict[str, Callable[[str, str], bool]] = {
     "user.set_roles": lambda a, p: role(a) in USER_ADMINS and inside(a, p),
     "user.set_password": lambda a, p: role(a) in USER_ADMINS and inside(a, p),
     "user.disable": lambda a, p: role(a) in USER_ADMINS and inside(a, p),
+    # customers served by hand: the managers of the agency's geography and data admins
+    "served.set": lambda a, p: role(a) in (*MANAGERS, *DATA_ADMINS) and inside(a, p),
+    "served.delete": lambda a, p: role(a) in (*MANAGERS, *DATA_ADMINS) and inside(a, p),
 }
 FILE_ACTIONS = tuple(a for a in sorted(EXPECTED) if a.split(".")[0] in ("survey", "user"))
 """Writes to files (surveys, the users file): the same on either store, so run once."""
@@ -215,6 +219,7 @@ def world(backend: Engine, root: Path) -> dict[str, Any]:
             assert plan.id is not None
             owner = "madrid.advisor" if name == "Madrid" else "paris.manager"
             task = plans.add_task(s, plan.id, user=ceo, title="Retrain", owner=owner)
+            served.set_served(s, ceo, agency=name, month="2024-01", served=900, root=root)
             made[name] = {
                 "case": new,
                 "solved": solved,
@@ -288,6 +293,12 @@ def _store_action(action: str, w: dict[str, Any], place: str) -> Callable[[Sessi
             scope=f"agency:{place}",
             actions=[{"type": "open_case"}],
             actor=u,
+        ),
+        "served.set": lambda s, u: served.set_served(
+            s, u, agency=place, month="2024-02", served=1200, root=w["root"]
+        ),
+        "served.delete": lambda s, u: served.delete_served(
+            s, u, agency=place, month="2024-01", expected_version=1, root=w["root"]
         ),
     }[action]
 
@@ -403,6 +414,8 @@ COVERS: dict[str, Callable[..., object]] = {
     "user.set_roles": users.set_roles,
     "user.set_password": users.set_password,
     "user.disable": users.set_disabled,
+    "served.set": served.set_served,
+    "served.delete": served.delete_served,
 }
 NOT_WRITES = {
     plans.may_edit: "a check",
@@ -412,13 +425,15 @@ NOT_WRITES = {
     plans.decide: "approve_plan and reject_plan",
     plans.propose: "create_plan from the form",
     plans.toggle_task: "complete_task from a checkbox",
+    served.may_enter: "a check",
+    users.analytics_scope: "a read: the rows an advisor's dashboards use (tests/core/test_advisor_scope.py)",
 }
 """Functions taking the acting user that are not writes of their own, and what covers them."""
 
 
 def test_every_function_taking_the_acting_user_is_a_row_of_the_matrix() -> None:
     takes_user = set()
-    for module in (cases, plans, alerts, rule_store, surveys, users):
+    for module in (cases, plans, alerts, rule_store, surveys, users, served):
         for name, fn in inspect.getmembers(module, inspect.isfunction):
             if fn.__module__ != module.__name__ or name.startswith("_"):
                 continue

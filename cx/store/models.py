@@ -455,3 +455,21 @@ class HelpdeskTicket(SQLModel, table=True):
     status: str = ""
     created_at: datetime = ts_field(default_factory=utcnow)
     updated_at: datetime = ts_field(default_factory=utcnow)
+
+
+# ---------------------------------------------------------------- customers served (manual entry)
+
+
+class ServedCount(GeoFields, table=True):
+    """Customers served by one agency in one month, entered by hand where no till feed exists
+    (the basic level of the support and criticality indices); ``fieldwork.parquet`` wins when it
+    has a count for the wave (:mod:`cx.analytics.indices`)."""
+
+    __table_args__ = (UniqueConstraint("agency", "month"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    month: str = Field(index=True)  # YYYY-MM
+    served: int = 0
+    entered_by: str = ""
+    entered_at: datetime = ts_field(default_factory=utcnow)
+    version: int = 1

@@ -17,7 +17,9 @@ def test_fieldwork_page_names_leeds_as_lagging_for_the_ceo(demo_root: Path) -> N
     text = rendered_text(at)
     assert "Leeds lags behind" in text
     assert "Response rate" in text
-    assert len(at.get("arrow_vega_lite_chart") + at.get("vega_lite_chart")) == 4
+    assert (
+        len(at.get("arrow_vega_lite_chart") + at.get("vega_lite_chart")) == 5
+    )  # progress, channels, daily, and the indices chart
 
 
 def test_fieldwork_page_shows_only_the_managers_country(demo_root: Path) -> None:

@@ -15,10 +15,14 @@ from tests.support.apptest import run_page
 
 SCREENS = [
     ("screens/overview.py", "es.manager", ["breakdown_agency"]),
-    ("screens/benchmarks.py", "es.manager", ["league_agency", "attribute_benchmark"]),
+    (
+        "screens/benchmarks.py",
+        "es.manager",
+        ["league_agency", "attribute_benchmark", "benchmark_indices"],
+    ),
     ("screens/zones.py", "ceo", ["zones"]),
     ("screens/evolution.py", "ceo", ["compare"]),
-    ("screens/fieldwork.py", "ceo", ["fieldwork_agencies"]),
+    ("screens/fieldwork.py", "ceo", ["fieldwork_agencies", "fieldwork_indices"]),
     ("screens/rules.py", "analyst", ["rules"]),
     ("screens/account.py", "madrid.advisor", ["sessions"]),
 ]
