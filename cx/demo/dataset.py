@@ -75,6 +75,10 @@ CHANNEL_P = {
 }
 TOUCHPOINTS = (None, "purchase", "delivery", "support")
 TOUCHPOINT_P = (0.30, 0.32, 0.20, 0.18)
+DRAG_TOUCHPOINT = "delivery"
+"""The touchpoint whose bad experiences drag the relational score (the demo's story)."""
+DRAG_RHO = 0.8
+"""How closely a paired customer's relational answer follows their delivery answer (0: not at all)."""
 RESPONSE_RATE = {
     "email": 0.12,
     "sms": 0.09,
@@ -262,6 +266,11 @@ def generate(
     advisor = rng.integers(1, 9, size=n)
     weight = np.round(np.clip(np.exp(rng.normal(0, 0.25, size=n)), 0.4, 2.5), 3)
     excluded = rng.random(n) < 0.01
+    # The touchpoint story deals answers out again after every draw: the random stream is unchanged.
+    dealt = _touchpoint_drag(
+        cust_idx, wave_idx, agency_idx, seg, responded, tp_idx, score, excluded, seed
+    )
+    score, csat, weight = score[dealt], csat[dealt], weight[dealt]
 
     agencies = geo["agency"].to_numpy()
     codes = np.array([agency_code(a) for a in agencies])
@@ -273,7 +282,7 @@ def generate(
             "customer_i": cust_idx.astype(np.int64),
             "nps": score.astype(np.int8),
             "csat": csat.astype(np.int8),
-            "csat_missing": rng.random(n) < 0.1,
+            "csat_missing": (rng.random(n) < 0.1)[dealt],
             "channel": np.array(channels)[channel_idx],
             "tp_i": tp_idx.astype(np.int8),
             "advisor_n": advisor.astype(np.int8),
@@ -348,6 +357,75 @@ def generate(
         "transactions": _transactions(customers, rng),
         "fieldwork": _fieldwork(responses, rng),
     }
+
+
+def _touchpoint_drag(
+    customer: np.ndarray,
+    wave: np.ndarray,
+    agency: np.ndarray,
+    segment: np.ndarray,
+    responded: np.ndarray,
+    touchpoint: np.ndarray,
+    score: np.ndarray,
+    excluded: np.ndarray,
+    seed: int,
+) -> np.ndarray:
+    """Row order that makes :data:`DRAG_TOUCHPOINT` drag the relationship: an index per row.
+
+    A relational answer is paired, as ``cx.analytics.touchpoints`` pairs them, with the same
+    customer's latest answer at the touchpoint given before it, in the same wave or the wave
+    before. Within each wave × agency × segment, the paired relational answers (score, CSAT and
+    weight together) are dealt out again so that a worse touchpoint answer tends to get a worse
+    relational one (rank order of ``DRAG_RHO`` × the touchpoint score plus noise). Every
+    wave × agency × segment figure keeps exactly the answers it had; other rows keep their own.
+    """
+    n = score.size
+    rows = pl.DataFrame(
+        {
+            "i": np.arange(n),
+            "c": customer,
+            "w": wave.astype(np.int32),
+            "a": agency.astype(np.int32),
+            "g": segment.astype(np.int32),
+            "at": responded,
+            "tp": touchpoint.astype(np.int8),
+            "s": score,
+            "x": excluded,
+        }
+    )
+    experience = rows.filter(
+        (pl.col("tp") == TOUCHPOINTS.index(DRAG_TOUCHPOINT)) & ~pl.col("x")
+    ).select("c", tw="w", t_at="at", t_score="s")
+    paired = (
+        rows.filter((pl.col("tp") == TOUCHPOINTS.index(None)) & ~pl.col("x"))
+        .join(experience, on="c")
+        .filter((pl.col("t_at") < pl.col("at")) & (pl.col("tw") >= pl.col("w") - 1))
+        .sort("i", "t_at")
+        .group_by("i", maintain_order=True)
+        .agg(pl.col("w", "a", "g", "s", "t_score").last())
+    )
+    dealt = np.arange(n)
+    if paired.is_empty():
+        return dealt
+    t = paired["t_score"].to_numpy().astype(np.float64)
+    spread = t.std() or 1.0
+    noise = np.random.default_rng([seed, 18]).normal(0, 1, size=paired.height)
+    key = DRAG_RHO * (t - t.mean()) / spread + np.sqrt(1 - DRAG_RHO**2) * noise
+    cell = ["w", "a", "g"]
+    takers = (
+        paired.with_columns(key=key)
+        .sort([*cell, "key", "i"])
+        .with_columns(k=pl.int_range(pl.len()).over(cell))
+        .select(*cell, "k", "i")
+    )
+    answers = (
+        paired.sort([*cell, "s", "i"])
+        .with_columns(k=pl.int_range(pl.len()).over(cell))
+        .select(*cell, "k", src="i")
+    )
+    moved = takers.join(answers, on=[*cell, "k"])
+    dealt[moved["i"].to_numpy()] = moved["src"].to_numpy()
+    return dealt
 
 
 def _with_comments(responses: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
