@@ -13,8 +13,9 @@ from cx.core.filters import Filters
 from cx.core.org import COUNTRY_NAMES
 from cx.core.scope import Scope
 
-MAX_TABLE_ROWS = 14
-"""Rows of one table on a page or slide; longer tables are cut and say how many rows were left out."""
+MAX_TABLE_ROWS = 36
+"""Rows of one table in a report (split over as many pages as they need, see
+:func:`cx.reports.layout.paginate`); longer tables are cut and say how many rows were left out."""
 
 
 class ReportError(ValueError):
@@ -54,8 +55,18 @@ class Section:
     charts: tuple[Any, ...] = ()  # Altair charts, the same functions as the screens
     tables: tuple[Table, ...] = ()
     notes: tuple[str, ...] = ()
-    layout: str = "side"  # "side": chart left, table right; "stack": chart full width, table below
+    layout: str = "side"
+    """``side``: chart left, table right; ``stack``: chart above, table below; ``split``: the chart
+    on its page, the table on the next."""
     highlights: tuple[str, ...] = ()
+    part: tuple[int, int] = (1, 1)
+    """Page ``i`` of ``n`` of this section when its table or list is split over several pages."""
+
+    @property
+    def heading(self) -> str:
+        """The title the page shows: ``Alerts (2/2)`` on the second page of two."""
+        i, n = self.part
+        return self.title if n == 1 else f"{self.title} ({i}/{n})"
 
 
 @dataclass(frozen=True)
@@ -97,6 +108,7 @@ def scope_label(scope: Scope) -> str:
             parts.append(f"{name} ({e.value})" if name else e.value)
         else:
             parts.append(e.value)
+    parts += [f"advisor {a}" for a in scope.staff]
     return ", ".join(parts)
 
 

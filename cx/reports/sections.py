@@ -1,7 +1,7 @@
 """The report's agenda: one builder per section, from the same queries and charts as the screens.
 
 Every row comes through the scope (``cx.analytics.overview`` and the areas' query functions, which
-restrict first); the only comments quoted are ``cx.voice.verbatims.verbatims``, masked by
+restrict first); the only comments quoted are ``cx.voice.verbatims.quotes``, masked by
 ``cx.core.privacy.mask_pii``. A failing section of another area is left out and named on the cover.
 """
 
@@ -20,6 +20,7 @@ from cx.core.labels import LEVEL_LABELS, QUADRANT_LABELS
 from cx.core.scope import Scope
 from cx.improve import plans
 from cx.loop import alerts
+from cx.reports.layout import paginate
 from cx.reports.model import (
     Figure,
     Report,
@@ -157,8 +158,9 @@ def attribute_evolution_section(ctx: ReportContext) -> Section | None:
         "attribute_evolution",
         "Attributes over time",
         evolution.takeaway(nps, trend, ctx.wave),
-        charts=(charts.attribute_trend_chart(trend, columns=2),),
+        charts=(charts.attribute_trend_chart(trend, columns=4),),
         tables=(cut(f"Attributes in {ctx.wave}", view),),
+        layout="split",  # the small multiples need the whole page to be read from the back
     )
 
 
@@ -178,7 +180,7 @@ def breakdowns_section(ctx: ReportContext) -> list[Section]:
                 f"{worst['nps']:.1f}; {ranked.height} ranked (low bases are never ranked)."
             )
         else:
-            text = f"{df.height} {label.lower()} row(s) in scope; too few with n ≥ 30 to rank."
+            text = f"{labels.count(df.height, level)} in scope; too few with n ≥ 30 to rank."
         out.append(
             Section(
                 f"by_{level}",
@@ -253,7 +255,7 @@ def benchmarks_section(ctx: ReportContext) -> list[Section] | None:
                     f"{label} league table",
                     benchmarks.league_takeaway(league, level),
                     charts=(charts.league_chart(league, level, label),),
-                    tables=(cut(f"{label}s ranked by NPS, {ctx.wave}", view),),
+                    tables=(cut(f"Ranked by NPS, {ctx.wave}", view),),
                 )
             )
     bench = benchmarks.attribute_benchmark(ctx.frame, ctx.scope, ctx.filters)
@@ -284,14 +286,14 @@ def benchmarks_section(ctx: ReportContext) -> list[Section] | None:
 
 
 QUOTES = 4
-"""Verbatims quoted under the themes: the newest detractor comments on the costliest theme."""
+"""Verbatims quoted under the themes: distinct detractor comments about the costliest theme."""
 
 
 def themes_section(ctx: ReportContext) -> list[Section] | None:
     """What customers talk about, how each theme moves NPS, and a few of their words.
 
-    Quotes come from ``cx.voice.verbatims.verbatims``: masked by ``cx.core.privacy.mask_pii``, never from a cell
-    of fewer than 5 responses.
+    Quotes come from ``cx.voice.verbatims.quotes``: about the theme, each text once, masked by
+    ``cx.core.privacy.mask_pii``, never from a cell of fewer than 5 responses.
     """
     summary = verbatims.theme_summary(ctx.frame, ctx.scope, ctx.filters)
     if summary.is_empty():
@@ -321,9 +323,8 @@ def themes_section(ctx: ReportContext) -> list[Section] | None:
     costly = shown.filter(pl.col("nps_impact") < 0).sort("nps_impact")
     if costly.height:
         theme, label = costly["theme"][0], costly["label"][0]
-        quotes = verbatims.verbatims(
-            ctx.frame, ctx.scope, ctx.filters, theme=theme, score_band="detractor", limit=QUOTES
-        )
+        # About the theme, each text once (one page never quotes the same words twice).
+        quotes = verbatims.quotes(ctx.frame, ctx.scope, ctx.filters, theme, limit=QUOTES)
         if not quotes.is_empty():
             lines = tuple(
                 f"{r['agency']} · NPS {r['nps']}|“{clip(r['comment'])}”"
@@ -333,8 +334,8 @@ def themes_section(ctx: ReportContext) -> list[Section] | None:
                 Section(
                     "quotes",
                     f"In their words: {label}",
-                    f"The newest detractor comments on {label.lower()}, the theme that costs the most NPS "
-                    "(personal data masked).",
+                    f"Detractors on {label.lower()}, the theme that costs the most NPS: the newest "
+                    "comments about it, each once (personal data masked).",
                     highlights=lines,
                 )
             )
@@ -387,7 +388,7 @@ def plans_section(ctx: ReportContext) -> Section | None:
     done = int((tracker["status"] == "done").sum())
     open_ = int(tracker["status"].is_in(["planned", "in_progress"]).sum())
     late = int(tracker["late"].sum())
-    text = f"{tracker.height} plan(s): {open_} open, {late} late, {done} done."
+    text = f"{labels.count(tracker.height, 'plan')}: {open_} open, {late} late, {done} done."
     return Section(
         "plans",
         "Action plans",
@@ -397,12 +398,53 @@ def plans_section(ctx: ReportContext) -> Section | None:
     )
 
 
+def touchpoints_section(ctx: ReportContext) -> Section | None:
+    """Relational vs transactional NPS side by side, with each touchpoint's drag on the
+    relationship (``cx.analytics.touchpoints``; the touchpoint filter is ignored, as on screen)."""
+    from cx.analytics import touchpoints
+    from cx.charts.touchpoints import touchpoint_nps_chart
+
+    side = touchpoints.side_by_side(ctx.frame, ctx.scope, ctx.filters)
+    if side.is_empty():
+        return None
+    dragged = touchpoints.drag(ctx.frame, ctx.scope, ctx.filters)
+    view = side.join(
+        dragged.select(pl.col("touchpoint").alias(touchpoints.MOMENT), "gap"),
+        on=touchpoints.MOMENT,
+        how="left",
+        maintain_order="left",
+    ).select(
+        pl.col("label").alias("Survey"),
+        pl.col("n").cast(pl.String).alias("n"),
+        _num("nps").alias("NPS"),
+        _num("nps_moe").alias("± MoE"),
+        _num("change", signed=True).alias("Δ prev."),
+        labels.change_note().alias("Note"),
+        pl.col("gap").round(0).cast(pl.Int64).cast(pl.String).fill_null("–").alias("Drag"),
+    )
+    return Section(
+        "touchpoints",
+        "Relational vs transactional",
+        touchpoints.finding(side, dragged),
+        charts=(touchpoint_nps_chart(side),) if not side["suppressed"].all() else (),
+        tables=(
+            cut(
+                f"{ctx.wave}; drag = relational NPS after a promoter minus after a detractor "
+                "touchpoint answer (30+ customers paired)",
+                view,
+            ),
+        ),
+        layout="stack",
+    )
+
+
 SectionBuilder = Callable[[ReportContext], "Section | list[Section] | None"]
 SECTIONS: tuple[SectionBuilder, ...] = (
     key_figures_section,
     evolution_section,
     attribute_evolution_section,
     breakdowns_section,
+    touchpoints_section,
     strengths_weaknesses_section,
     benchmarks_section,
     themes_section,
@@ -453,4 +495,5 @@ def build_sections(
             ),
         )
         sections.insert(0, summary)
-    return Report(ctx, sections, skipped)
+    # One page per section, each built to fit: long tables split, text-only sections left out.
+    return Report(ctx, paginate(sections), skipped)
