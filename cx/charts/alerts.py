@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from cx.charts.theme import PALETTE, records
+from cx.charts.theme import MIN_FONT, PALETTE, records
 
 MIN_SPAN = 2.0
 """Smallest y range of a sparkline, in points of the 0-10 scale."""
@@ -31,7 +31,7 @@ def sparkline_chart(history: pl.DataFrame, *, height: int = 90) -> alt.LayerChar
             "mean:Q",
             title=None,
             scale=alt.Scale(domain=[round(lo - 0.2, 2), round(hi + 0.2, 2)], nice=False),
-            axis=alt.Axis(tickCount=3, labelFontSize=12, grid=False),
+            axis=alt.Axis(tickCount=3, labelFontSize=MIN_FONT, grid=False),
         ),
         tooltip=[alt.Tooltip("wave:N"), alt.Tooltip("mean:Q", format=".2f", title="mean (0-10)")],
     )

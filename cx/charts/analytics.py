@@ -6,14 +6,21 @@ Suppressed cells (n < 5) never become a chart point; low bases are greyed or hol
 
 from __future__ import annotations
 
+import math
+
 import altair as alt
 import polars as pl
 
+from cx.charts import placement
 from cx.charts.overview import nps_bar_chart
-from cx.charts.theme import PALETTE, records
+from cx.charts.theme import PALETTE, label_angle, records, wave_axis
 from cx.core.labels import QUADRANT_LABELS
 
 AnyChart = alt.LayerChart | alt.FacetChart
+QUADRANT_HEIGHT = 520
+QUADRANT_FONT = 16
+SEGMENT_TREND_HEIGHT = 360
+HEATMAP_STEP = 120
 
 QUADRANT_COLOURS = {
     "Key strength": PALETTE["promoter"],
@@ -33,31 +40,61 @@ def _stat(value: object, default: float) -> float:
     return float(value) if isinstance(value, int | float) else default
 
 
+def _nice_ceiling(value: float) -> float:
+    """The next multiple of 2, 5 or 10 (by size) at or above ``value``: an axis end that reads."""
+    step = 2.0 if value <= 20 else 5.0 if value <= 50 else 10.0
+    return max(step, math.ceil(value / step) * step)
+
+
 def quadrant_chart(drivers: pl.DataFrame) -> AnyChart:
-    """Importance (x, % of explained NPS) vs performance (y, mean 0-10), split at the scope's means."""
-    shown = drivers.filter(
-        pl.col("importance").is_not_null() & pl.col("mean").is_not_null()
-    ).with_columns(
-        importance_pct=100 * pl.col("importance"),
-        quadrant_label=pl.col("quadrant").replace_strict(QUADRANT_LABELS, default=None),
-        sig=pl.when(pl.col("significant"))
-        .then(pl.lit("significant"))
-        .otherwise(pl.lit("not significant")),
+    """Importance (x, % of explained NPS) vs performance (y, mean 0-10), split at the scope's means.
+
+    Each attribute's name sits in a slot of :mod:`cx.charts.placement` (nearest free one, the
+    most important attributes first), so no two names overlap at any size the chart is drawn;
+    a name moved away from its point is tied to it by a thin line.
+    """
+    shown = (
+        drivers.filter(pl.col("importance").is_not_null() & pl.col("mean").is_not_null())
+        .with_columns(
+            importance_pct=100 * pl.col("importance"),
+            quadrant_label=pl.col("quadrant").replace_strict(QUADRANT_LABELS, default=None),
+            sig=pl.when(pl.col("significant"))
+            .then(pl.lit("significant"))
+            .otherwise(pl.lit("not significant")),
+        )
+        .sort(["importance_pct", "label"], descending=[True, False])
     )
     cut_x, cut_y = _stat(shown["importance_pct"].mean(), 0.0), _stat(shown["mean"].mean(), 0.0)
     lo_y = min(_stat(shown["mean"].min(), 0.0), cut_y) - 0.4
     hi_y = max(_stat(shown["mean"].max(), 10.0), cut_y) + 0.4
-    shown = shown.with_columns(cut_x=pl.lit(cut_x), cut_y=pl.lit(cut_y))
+    hi_x = _nice_ceiling(1.1 * max(_stat(shown["importance_pct"].max(), 0.0), cut_x, 1.0))
+    slots = placement.place(
+        [
+            (x / hi_x, (hi_y - y) / (hi_y - lo_y))
+            for x, y in shown.select("importance_pct", "mean").rows()
+        ],
+        [str(t) for t in shown["label"].to_list()],
+        font_size=QUADRANT_FONT,
+    )
+    used = list(dict.fromkeys(slots))
+    shown = shown.with_columns(
+        cut_x=pl.lit(cut_x),
+        cut_y=pl.lit(cut_y),
+        label_slot=pl.Series([used.index(slot) for slot in slots], dtype=pl.Int64),
+        label_align=pl.Series([slot.align for slot in slots], dtype=pl.String),
+        label_dx=pl.Series([slot.dx for slot in slots], dtype=pl.Float64),
+        label_dy=pl.Series([slot.dy for slot in slots], dtype=pl.Float64),
+    )
     base = alt.Chart(records(shown)).encode(
         x=alt.X(
             "importance_pct:Q",
             title="Importance (% of the NPS variance explained)",
-            scale=alt.Scale(zero=True, nice=True),
+            scale=alt.Scale(domain=[0, hi_x], nice=False, zero=True),
         ),
         y=alt.Y(
             "mean:Q",
             title="Performance (mean score, 0–10)",
-            scale=alt.Scale(domain=[lo_y, hi_y], zero=False),
+            scale=alt.Scale(domain=[lo_y, hi_y], zero=False, nice=False),
         ),
     )
     points = base.mark_circle(size=420, opacity=0.9).encode(
@@ -76,17 +113,35 @@ def quadrant_chart(drivers: pl.DataFrame) -> AnyChart:
             alt.Tooltip("sig:N", title="Driver"),
         ],
     )
-    labels = base.mark_text(
-        align="left", dx=14, fontSize=16, fontWeight=600, color=PALETTE["ink"]
-    ).encode(text="label:N")
+    leaders: list[alt.Chart] = []
+    names: list[alt.Chart] = []
+    for k, slot in enumerate(used):  # one layer per slot: Vega-Lite offsets are per mark
+        mine = base.transform_filter(f"datum.label_slot == {k}")
+        if slot.leader:
+            leaders.append(
+                mine.mark_rule(
+                    color=PALETTE["muted"], strokeWidth=1, x2Offset=slot.dx, y2Offset=slot.dy
+                ).encode(x2="importance_pct:Q", y2="mean:Q")
+            )
+        names.append(
+            mine.mark_text(
+                align=slot.align,  # type: ignore[arg-type]
+                baseline="middle",
+                dx=slot.dx,
+                dy=slot.dy,
+                fontSize=QUADRANT_FONT,
+                fontWeight=600,
+                color=PALETTE["ink"],
+            ).encode(text="label:N")
+        )
     vline = base.mark_rule(strokeDash=[6, 4], color=PALETTE["muted"]).encode(
         x="cut_x:Q", y=alt.Y(), tooltip=alt.value(None)
     )
     hline = base.mark_rule(strokeDash=[6, 4], color=PALETTE["muted"]).encode(
         y="cut_y:Q", x=alt.X(), tooltip=alt.value(None)
     )
-    return alt.layer(vline, hline, points, labels).properties(
-        height=520, title="Importance vs performance"
+    return alt.layer(vline, hline, *leaders, points, *names).properties(
+        height=QUADRANT_HEIGHT, title="Importance vs performance"
     )
 
 
@@ -125,7 +180,12 @@ def importance_chart(drivers: pl.DataFrame) -> AnyChart:
 
 
 def attribute_trend_chart(trend: pl.DataFrame, columns: int = 4, width: int = 250) -> AnyChart:
-    """One small panel per attribute: mean per wave, ▲/▼ where the change is significant."""
+    """One small panel per attribute: mean per wave, ▲/▼ where the change is significant.
+
+    Panels keep the theme's type (horizontal wave labels, thinned to the panel's width) and the
+    whole grid stays landscape (flatter panels when there are many rows), so it can be shown
+    big without its text shrinking.
+    """
     shown = trend.filter(~pl.col("suppressed") & pl.col("mean").is_not_null()).with_columns(
         mark=pl.when(pl.col("significant") & (pl.col("change") > 0))
         .then(pl.lit("▲"))
@@ -135,9 +195,17 @@ def attribute_trend_chart(trend: pl.DataFrame, columns: int = 4, width: int = 25
     )
     waves = shown.sort("order")["wave"].unique(maintain_order=True).to_list()
     lo, hi = _stat(shown["mean"].min(), 0.5) - 0.5, _stat(shown["mean"].max(), 9.5) + 0.5
+    panels = max(shown["label"].n_unique(), 1)
+    rows = math.ceil(panels / max(min(columns, panels), 1))
+    height = int(min(max(0.75 * width * min(columns, panels) / rows - 60, 100), 180))
     base = alt.Chart().encode(
-        x=alt.X("wave:N", sort=waves, title=None, axis=alt.Axis(labelAngle=-45, labelFontSize=12)),
-        y=alt.Y("mean:Q", title="Mean (0–10)", scale=alt.Scale(domain=[lo, hi], zero=False)),
+        x=alt.X("wave:N", sort=waves, title=None, axis=wave_axis(waves, size="child_width")),
+        y=alt.Y(
+            "mean:Q",
+            title="Mean (0–10)",
+            scale=alt.Scale(domain=[lo, hi], zero=False),
+            axis=alt.Axis(tickCount=4),
+        ),
     )
     line = base.mark_line(
         color=PALETTE["brand"],
@@ -164,10 +232,10 @@ def attribute_trend_chart(trend: pl.DataFrame, columns: int = 4, width: int = 25
     )
     return (
         alt.layer(line, arrows, data=records(shown))
-        .properties(width=width, height=170)
+        .properties(width=width, height=height)
         .facet(
             facet=alt.Facet(
-                "label:N", title=None, header=alt.Header(labelFontSize=17, labelFontWeight=600)
+                "label:N", title=None, header=alt.Header(labelFontSize=18, labelFontWeight=600)
             ),
             columns=columns,
         )
@@ -205,7 +273,7 @@ def comparison_chart(compare: pl.DataFrame) -> AnyChart:
         color=alt.Color(
             "verdict:N",
             title=None,
-            legend=alt.Legend(orient="bottom"),
+            legend=alt.Legend(orient="bottom", columns=2),
             scale=alt.Scale(
                 domain=["significant rise", "significant fall", "not significant"],
                 range=[PALETTE["up"], PALETTE["down"], PALETTE["low_base"]],
@@ -234,16 +302,23 @@ def segment_nps_chart(df: pl.DataFrame, column: str, label: str) -> AnyChart:
     return nps_bar_chart(df, column, label)
 
 
-def segment_trend_chart(trend: pl.DataFrame) -> AnyChart:
-    """NPS per segment across waves, one coloured line each, labelled at the last wave."""
+def segment_trend_chart(
+    trend: pl.DataFrame, title: str | None = "NPS by segment over waves"
+) -> AnyChart:
+    """NPS per segment across waves, one coloured line each, named at the last wave (names
+    pushed apart vertically when two segments end close together)."""
     shown = trend.filter(~pl.col("suppressed") & pl.col("nps").is_not_null())
     waves = shown["wave"].unique(maintain_order=True).to_list()
-    last = shown.group_by("segment").agg(pl.all().last()).sort("segment")
+    last = shown.group_by("segment").agg(pl.all().last()).sort("nps", "segment")
+    lo = _stat(shown["nps"].min(), 0.0)
+    hi = _stat(shown["nps"].max(), 0.0)
+    pad = max(0.08 * (hi - lo), 2.0)
+    domain = [lo - pad, hi + pad]
     base = alt.Chart(records(shown)).encode(
-        x=alt.X("wave:N", sort=waves, title=None, axis=alt.Axis(labelAngle=0))
+        x=alt.X("wave:N", sort=waves, title=None, axis=wave_axis(waves))
     )
     lines = base.mark_line(strokeWidth=3, point=alt.OverlayMarkDef(size=70)).encode(
-        y=alt.Y("nps:Q", title="NPS (points)"),
+        y=alt.Y("nps:Q", title="NPS (points)", scale=alt.Scale(domain=domain, nice=False)),
         color=alt.Color("segment:N", title=None),
         tooltip=[
             alt.Tooltip("segment:N"),
@@ -253,17 +328,25 @@ def segment_trend_chart(trend: pl.DataFrame) -> AnyChart:
             alt.Tooltip("n:Q"),
         ],
     )
+    # Names one line apart at least: from the lowest up, each at or above the one before it.
+    step = 22 * (domain[1] - domain[0]) / SEGMENT_TREND_HEIGHT
+    spread: list[float] = []
+    for value in last["nps"].to_list():
+        spread.append(max(float(value), spread[-1] + step) if spread else float(value))
+    overflow = max((spread[-1] - domain[1]) if spread else 0.0, 0.0)
+    last = last.with_columns(tag_y=pl.Series([v - overflow for v in spread], dtype=pl.Float64))
     tags = (
         alt.Chart(records(last))
         .mark_text(align="left", dx=10, fontSize=15, fontWeight=600)
         .encode(
             x=alt.X("wave:N", sort=waves),
-            y="nps:Q",
+            y=alt.Y("tag_y:Q", scale=alt.Scale(domain=domain, nice=False)),
             text="segment:N",
             color=alt.Color("segment:N", legend=None),
         )
     )
-    return alt.layer(lines, tags).properties(height=360, title="NPS by segment over waves")
+    chart = alt.layer(lines, tags).properties(height=SEGMENT_TREND_HEIGHT)
+    return chart.properties(title=title) if title else chart
 
 
 def tier_segment_heatmap(grid: pl.DataFrame, tiers: list[str]) -> AnyChart:
@@ -280,12 +363,16 @@ def tier_segment_heatmap(grid: pl.DataFrame, tiers: list[str]) -> AnyChart:
         tone=pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("nps")),
     )
     order = [t for t in tiers if t in set(shown["rfm_tier"].to_list())]
+    columns = shown["segment"].unique(maintain_order=True).to_list()
     base = alt.Chart(records(shown)).encode(
         x=alt.X(
             "segment:N",
             title=None,
-            axis=alt.Axis(
-                orient="top", labelAngle=0, labelFontSize=15, labelLimit=120, labelOverlap=False
+            axis=alt.Axis(  # every column is named: tilted only if a name is wider than it
+                orient="top",
+                labelAngle=label_angle(columns, HEATMAP_STEP),
+                labelLimit=160,
+                labelOverlap=False,
             ),
         ),
         y=alt.Y("rfm_tier:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)),
@@ -316,7 +403,7 @@ def tier_segment_heatmap(grid: pl.DataFrame, tiers: list[str]) -> AnyChart:
             ),
         ),
     )
-    return alt.layer(cells, text).properties(height=alt.Step(46), width=alt.Step(120))
+    return alt.layer(cells, text).properties(height=alt.Step(46), width=alt.Step(HEATMAP_STEP))
 
 
 def value_chart(value: pl.DataFrame, title: str) -> AnyChart:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from cx.charts.theme import PALETTE, records
+from cx.charts.theme import MIN_FONT, PALETTE, records
 
 
 def rate_chart(
@@ -130,7 +130,7 @@ def funnel_chart(df: pl.DataFrame, by: str = "channel") -> alt.LayerChart:
             alt.Tooltip("count:Q", format=",", title="Count"),
         ],
     )
-    text = base.mark_text(dy=-8, fontSize=13, fontWeight=600, color=PALETTE["ink"]).encode(
+    text = base.mark_text(dy=-8, fontSize=MIN_FONT, fontWeight=600, color=PALETTE["ink"]).encode(
         y="count:Q", text=alt.Text("count:Q", format=",")
     )
     return alt.LayerChart(

@@ -5,13 +5,18 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from cx.charts.theme import PALETTE, records
+from cx.charts.theme import PALETTE, kept, records, slot_width, wave_axis
 
 
 def nps_trend_chart(
     trend: pl.DataFrame, title: str = "NPS over waves"
 ) -> alt.LayerChart | alt.FacetChart:
-    """NPS per wave with its 95 % band; hollow points for low bases, ▲/▼ for significant changes."""
+    """NPS per wave with its 95 % band; hollow points for low bases, ▲/▼ for significant changes.
+
+    Waves, and the NPS values above the points, are written every k-th wave back from the latest
+    when there are too many to write all on the chart's width (:func:`cx.charts.theme.wave_axis`,
+    values thinned by their own, shorter, width); every point keeps its tooltip.
+    """
     shown = trend.filter(~pl.col("suppressed")).with_columns(
         base=pl.when(pl.col("low_base"))
         .then(pl.lit("low base (n < 30)"))
@@ -23,8 +28,10 @@ def nps_trend_chart(
         .otherwise(pl.lit("")),
     )
     order = shown["wave"].to_list()
+    value_texts = [f"{v:.1f}" for v in shown["nps"].drop_nulls().to_list()]
+    shown = shown.with_columns(wave_index=pl.int_range(pl.len(), dtype=pl.Int64))
     base = alt.Chart(records(shown)).encode(
-        x=alt.X("wave:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
+        x=alt.X("wave:N", sort=order, title=None, axis=wave_axis(order)),
     )
     band = base.mark_area(opacity=0.35, color=PALETTE["band"]).encode(
         y=alt.Y("lo:Q", title="NPS (points)", scale=alt.Scale(zero=False, padding=24)),
@@ -53,8 +60,10 @@ def nps_trend_chart(
             alt.Tooltip("base:N", title="base"),
         ],
     )
-    labels = base.mark_text(dy=-18, fontSize=16, fontWeight=600, color=PALETTE["ink"]).encode(
-        y="nps:Q", text=alt.Text("nps:Q", format=".1f")
+    labels = (
+        base.transform_filter(kept(len(order), slot_width(value_texts, 16), "datum.wave_index"))
+        .mark_text(dy=-18, fontSize=16, fontWeight=600, color=PALETTE["ink"])
+        .encode(y="nps:Q", text=alt.Text("nps:Q", format=".1f"))
     )
     arrows = base.mark_text(dy=22, fontSize=18).encode(
         y="nps:Q",
@@ -75,6 +84,7 @@ def nps_bar_chart(df: pl.DataFrame, level: str, label: str) -> alt.LayerChart | 
     shown = df.filter(~pl.col("suppressed")).with_columns(
         lo=pl.col("nps") - pl.col("nps_moe"),
         hi=pl.col("nps") + pl.col("nps_moe"),
+        text_x=pl.max_horizontal(pl.col("nps") + pl.col("nps_moe"), pl.lit(0.0)),
         base=pl.when(pl.col("low_base"))
         .then(pl.lit("low base (n < 30)"))
         .otherwise(pl.lit("n ≥ 30")),
@@ -107,9 +117,11 @@ def nps_bar_chart(df: pl.DataFrame, level: str, label: str) -> alt.LayerChart | 
         ],
     )
     errors = base.mark_rule(color=PALETTE["ink"], strokeWidth=1.5).encode(x="lo:Q", x2="hi:Q")
+    # The value right of the interval's end, or of the zero line for a negative NPS: never on
+    # the bar, never over the names on the left.
     text = base.mark_text(
         align="left", dx=6, fontSize=15, fontWeight=600, color=PALETTE["ink"]
-    ).encode(x="hi:Q", text=alt.Text("nps:Q", format=".1f"))
+    ).encode(x="text_x:Q", text=alt.Text("nps:Q", format=".1f"))
     return alt.layer(bars, errors, text).properties(height=alt.Step(40))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from cx.charts.theme import PALETTE, records
+from cx.charts.theme import PALETTE, records, wave_axis
 from cx.core.labels import QUADRANT_LABELS
 
 STATUS_COLOURS = {
@@ -28,7 +28,7 @@ def plan_effect_chart(
     )
     order = shown["wave"].to_list()
     base = alt.Chart(records(shown)).encode(
-        x=alt.X("wave:N", sort=order, title=None, axis=alt.Axis(labelAngle=0))
+        x=alt.X("wave:N", sort=order, title=None, axis=wave_axis(order))
     )
     phases = alt.Scale(
         domain=["before the plan", "since the plan"], range=[PALETTE["low_base"], PALETTE["brand"]]
@@ -119,11 +119,12 @@ def daily_responses_chart(daily: pl.DataFrame) -> alt.Chart:
         .drop_nulls("responses")
     )
     domain = ["Promoters", "Passives", "Detractors", "Hidden (n < 5)"]
+    days = sorted({str(d) for d in long["day"].to_list()})
     return (
         alt.Chart(records(long.with_columns(pl.col("day").cast(pl.String))))
         .mark_bar()
         .encode(
-            x=alt.X("day:N", title=None, axis=alt.Axis(labelAngle=0)),
+            x=alt.X("day:N", title=None, axis=wave_axis(days)),
             y=alt.Y("responses:Q", title="Responses"),
             color=alt.Color(
                 "group:N",

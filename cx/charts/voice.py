@@ -8,7 +8,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from cx.charts.theme import PALETTE, records
+from cx.charts.theme import PALETTE, records, wave_axis
 
 
 def theme_volume_chart(summary: pl.DataFrame) -> alt.LayerChart | alt.FacetChart:
@@ -121,7 +121,7 @@ def theme_trend_chart(trend: pl.DataFrame) -> alt.LayerChart | alt.FacetChart:
         .sort(["mentions", "label"], descending=[True, False])
     )
     base = alt.Chart(records(shown)).encode(
-        x=alt.X("wave:N", sort=wave_order, title=None, axis=alt.Axis(labelAngle=0, orient="top")),
+        x=alt.X("wave:N", sort=wave_order, title=None, axis=wave_axis(wave_order, orient="top")),
         y=alt.Y(
             "label:N", sort=volume["label"].to_list(), title=None, axis=alt.Axis(labelLimit=260)
         ),
@@ -234,7 +234,7 @@ def theme_polarity_trend_chart(trend: pl.DataFrame) -> alt.LayerChart | alt.Face
         .sort(["mentions", "label"], descending=[True, False])
     )
     base = alt.Chart(records(shown)).encode(
-        x=alt.X("wave:N", sort=wave_order, title=None, axis=alt.Axis(labelAngle=0, orient="top")),
+        x=alt.X("wave:N", sort=wave_order, title=None, axis=wave_axis(wave_order, orient="top")),
         y=alt.Y(
             "label:N", sort=volume["label"].to_list(), title=None, axis=alt.Axis(labelLimit=260)
         ),

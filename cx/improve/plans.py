@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from cx import store
 from cx.analytics import overview
-from cx.core import metrics, users
+from cx.core import labels, metrics, users
 from cx.core import org as org_mod
 from cx.core.data import attribute_label, attributes, data_dir, sort_waves, wave_period
 from cx.core.filters import Filters
@@ -673,10 +673,14 @@ def tracker_view(tracker: pl.DataFrame) -> pl.DataFrame:
         pl.col("approval").alias("Approval"),
         pl.col("progress").alias("Progress"),
         pl.col("due_date").alias("Due"),
-        pl.when(pl.col("late"))
+        pl.when(pl.col("late") & (pl.col("days_late") == 1))
+        .then(pl.lit("⚠ 1 day late"))
+        .when(pl.col("late"))
         .then(pl.format("⚠ {} days late", pl.col("days_late")))
+        .when(pl.col("tasks_late") == 1)
+        .then(pl.lit("⚠ 1 task late"))
         .when(pl.col("tasks_late") > 0)
-        .then(pl.format("⚠ {} task(s) late", pl.col("tasks_late")))
+        .then(pl.format("⚠ {} tasks late", pl.col("tasks_late")))
         .otherwise(pl.lit(""))
         .alias("Late"),
         pl.col("problem").alias("Problem"),
@@ -899,9 +903,8 @@ class Digest:
         late = sum(1 for p in self.plans if p.due_date and p.due_date < self.day) + sum(
             1 for t, _ in self.tasks if t.due_date and t.due_date < self.day
         )
-        return f"CX Review: {len(self.plans)} plan(s) and {len(self.tasks)} task(s) due" + (
-            f", {late} late" if late else ""
-        )
+        plans, tasks = labels.count(len(self.plans), "plan"), labels.count(len(self.tasks), "task")
+        return f"CX Review: {plans} and {tasks} due" + (f", {late} late" if late else "")
 
     @property
     def body(self) -> str:

@@ -19,8 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from cx import store
-from cx.core import catalog, privacy, users
-from cx.core.data import attribute_label
+from cx.core import catalog, labels, privacy, users
 from cx.core.roles import FRONT_LINE, MANAGERS
 from cx.core.scope import Scope, contains, restrict_statement
 from cx.core.users import User
@@ -599,11 +598,15 @@ def close(
 
 def call_script(case: Case, agent: str = "", asked: Callback | None = None) -> str:
     """A plain-text call script in the customer's language (English when unknown), from the response;
-    its texts are the ``case.call_script.*`` entries of the catalog (:mod:`cx.core.catalog`).
+    its texts are the ``case.call_script.*`` entries of the catalog (:mod:`cx.core.catalog`), its
+    attribute and theme names those of :func:`cx.core.labels.attribute_name` / ``theme_name``.
     ``asked``: the callback the customer asked for on the survey page (number and time slot)."""
 
     def t(name: str, **values: object) -> str:
         return catalog.text(f"case.call_script.{name}", case.language, **values)
+
+    def attribute(column: str) -> str:  # read out to the customer: in their language too
+        return labels.attribute_name(column, case.language)
 
     low = sorted(case.score_map.items(), key=lambda kv: (kv[1], kv[0]))[:3]
     low = [(k, v) for k, v in low if v <= 6]
@@ -615,8 +618,9 @@ def call_script(case: Case, agent: str = "", asked: Callback | None = None) -> s
         f"{t('agency')}: {case.agency or '–'}",
         f"{t('wave')}: {case.wave}",
         f"{t('nps')}: {nps}/10",
-        f"{t('low')}: " + (", ".join(f"{attribute_label(k)} {v}/10" for k, v in low) or t("none")),
-        f"{t('themes')}: " + (", ".join(case.theme_list) or t("none")),
+        f"{t('low')}: " + (", ".join(f"{attribute(k)} {v}/10" for k, v in low) or t("none")),
+        f"{t('themes')}: "
+        + (", ".join(labels.theme_name(th, case.language) for th in case.theme_list) or t("none")),
         f"{t('comment')}: " + (f"“{case.comment}”" if case.comment else t("none")),
         *(
             [
@@ -633,7 +637,7 @@ def call_script(case: Case, agent: str = "", asked: Callback | None = None) -> s
         f"{t('questions')}:",
         f"1. {t('q_general')}",
         *(
-            f"{i}. {t('q_attr', label=attribute_label(k), score=v)}"
+            f"{i}. {t('q_attr', label=attribute(k), score=v)}"
             for i, (k, v) in enumerate(low, start=2)
         ),
         f"{len(low) + 2}. {t('q_fix')}",

@@ -13,7 +13,7 @@ patch it in its module (``cx.ui.data``, ``cx.ui.auth``…), where it is looked u
 from cx.ui.account import render as account_screen
 from cx.ui.actions import act, flash, keep_flash, seen_version
 from cx.ui.alerts import alert_card
-from cx.ui.auth import current_user, login_gate, require_user, scope, session_token
+from cx.ui.auth import current_user, data_scope, login_gate, require_user, scope, session_token
 from cx.ui.cases import case_actions, case_history, case_worklist
 from cx.ui.components import (
     Figure,
@@ -59,7 +59,7 @@ from cx.ui.ingest import (
     wave_import_options,
 )
 from cx.ui.meeting import kicker, slide, slide_style, stepper
-from cx.ui.navigation import FRONT_LINE, MANAGERS, PAGES, PageSpec, allowed, navigation
+from cx.ui.navigation import FRONT_LINE, MANAGERS, OWN, PAGES, PageSpec, allowed, navigation
 from cx.ui.plans import (
     approve_or_reject,
     plan_comments,
@@ -71,6 +71,9 @@ from cx.ui.plans import (
     plan_tracker,
 )
 from cx.ui.rules import rule_form, rule_matches
+from cx.ui.scorecards import load as scorecard_rows
+from cx.ui.scorecards import period_picker as scorecard_period
+from cx.ui.scorecards import show as scorecard_show
 from cx.ui.state import (
     filter_summary,
     filters,
@@ -96,6 +99,7 @@ __all__ = [
     "FRONT_LINE",
     "Figure",
     "MANAGERS",
+    "OWN",
     "PAGES",
     "PageSpec",
     "act",
@@ -146,9 +150,13 @@ __all__ = [
     "progress_bar",
     "query",
     "require_user",
+    "data_scope",
     "responses",
     "rule_form",
     "rule_matches",
+    "scorecard_period",
+    "scorecard_rows",
+    "scorecard_show",
     "scope",
     "seen_version",
     "set_url",

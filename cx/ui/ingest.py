@@ -11,6 +11,7 @@ import polars as pl
 import streamlit as st
 
 from cx import ingest
+from cx.core import labels
 from cx.core.data import DataError
 from cx.core.privacy import mask_text
 from cx.ingest import mapping
@@ -129,7 +130,7 @@ def undo_panel(root: Path) -> None:
         wave = st.selectbox(
             "Wave",
             list(kept),
-            format_func=lambda w: f"{w} ({kept[w]} earlier version(s) kept)",
+            format_func=lambda w: f"{w} ({labels.count(kept[w], 'earlier version')} kept)",
             key="undo_wave",
         )
         if st.button(f"Restore the previous version of {wave}", key="undo_button"):

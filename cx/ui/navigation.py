@@ -27,6 +27,8 @@ class PageSpec:
 
 MANAGERS = roles.DASHBOARD_READERS
 FRONT_LINE = roles.FRONT_LINE
+OWN = roles.OWN_DASHBOARDS
+"""Advisors open the analytics screens computed on the customers they served only."""
 
 
 PAGES: tuple[PageSpec, ...] = (
@@ -45,7 +47,7 @@ PAGES: tuple[PageSpec, ...] = (
         ":material/balance:",
         "drivers",
         "Dashboards",
-        MANAGERS,
+        (*MANAGERS, *OWN),
     ),
     PageSpec(
         "screens/benchmarks.py",
@@ -64,6 +66,14 @@ PAGES: tuple[PageSpec, ...] = (
         MANAGERS,
     ),
     PageSpec(
+        "screens/touchpoints.py",
+        "Relational vs transactional",
+        ":material/compare_arrows:",
+        "touchpoints",
+        "Dashboards",
+        MANAGERS,
+    ),
+    PageSpec(
         "screens/zones.py",
         "World zones",
         ":material/public:",
@@ -78,7 +88,7 @@ PAGES: tuple[PageSpec, ...] = (
         ":material/forum:",
         "themes",
         "Voice of the customer",
-        MANAGERS,
+        (*MANAGERS, *OWN),
     ),
     PageSpec(
         "screens/verbatims.py",
@@ -119,6 +129,14 @@ PAGES: tuple[PageSpec, ...] = (
         "rules",
         "Close the loop",
         roles.DATA_ADMINS,
+    ),
+    PageSpec(
+        "screens/scorecards.py",
+        "Staff scorecards",
+        ":material/badge:",
+        "scorecards",
+        "Improve",
+        (*roles.SCORECARD_READERS, *OWN),
     ),
     PageSpec(
         "screens/plans.py", "Action plans", ":material/task_alt:", "plans", "Improve", MANAGERS

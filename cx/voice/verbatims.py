@@ -507,6 +507,72 @@ def verbatims(
     return out.collect()
 
 
+def normalised_text(text: pl.Expr) -> pl.Expr:
+    """A comment as compared for duplicates: case and accents folded, letters and digits only.
+
+    >>> df = pl.DataFrame({"c": ["Los precios son  demasiado caros.", "los PRECIOS son demasiado caros"]})
+    >>> df.select(normalised_text(pl.col("c")))["norm"].unique().to_list()
+    ['los precios son demasiado caros']
+    """
+    return themes.fold(text).str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars().alias("norm")
+
+
+def names_theme(theme: str) -> pl.Expr:
+    """Whether ``comment`` names ``theme`` once the phrases of other concepts the taxonomy lists
+    under the theme's ``except`` are blanked: "rubbish in the waiting room" does not name the
+    wait, "we waited an hour in the waiting room" does."""
+    found = themes.load_taxonomy().theme(theme)
+    naming = themes.highlight_regex(
+        [themes.inflected(e, lang) for lang, ex in (*found.expressions, *found.weak) for e in ex]
+    )
+    other = themes.highlight_regex([e for _, ex in found.exclude for e in ex])
+    text = pl.col("comment")
+    if other is not None:
+        text = text.str.replace_all(other, "${1} ~ ${3}")
+    return text.str.contains(naming) if naming is not None else pl.lit(True)
+
+
+def is_main_theme() -> pl.Expr:
+    """Whether the chosen theme is what the comment is most about: no other theme of it carries a
+    stronger polarity (ties count for both)."""
+    strongest = pl.col("theme_sentiment").list.eval(pl.element().abs()).list.max()
+    return pl.col("theme_polarity").abs() >= strongest - 1e-9
+
+
+def quotes(
+    frame: pl.LazyFrame,
+    scope: Scope,
+    filters: Filters,
+    theme: str,
+    *,
+    score_band: str | None = "detractor",
+    polarity: str | None = "negative",
+    limit: int = 4,
+) -> pl.DataFrame:
+    """Comments that illustrate ``theme``, for a report or a slide: each names it outside another
+    concept ("waiting room" is no wait, :func:`names_theme`); those whose main theme it is come
+    first (:func:`is_main_theme`), about it alone before those about more, newest first within
+    each; each text once (compared by :func:`normalised_text`); masked like the explorer, never
+    from an agency x wave cell of fewer than 5 responses."""
+    rows = _matching(frame, scope, filters, theme, None, None, score_band, None, None, polarity)
+    if rows is None:
+        return pl.DataFrame()
+    return (
+        rows.filter(names_theme(theme))
+        .with_columns(
+            normalised_text(pl.col("comment")),
+            main=is_main_theme(),
+            alone=pl.col("themes").list.len() == 1,
+        )
+        .unique(subset="norm", keep="first", maintain_order=True)
+        .sort("main", "alone", descending=True, maintain_order=True)
+        .head(limit)
+        .with_columns(score_band=_SCORE_BAND)
+        .select(*_keep(frame), "score_band", "themes", "theme_polarity", "comment")
+        .collect()
+    )
+
+
 def export_count(found: pl.DataFrame) -> int:
     """How many verbatims a download of the screen's filters holds (its ``matches``, capped)."""
     return 0 if found.is_empty() else min(int(found["matches"][0]), EXPORT_LIMIT)

@@ -400,7 +400,7 @@ def test_digests_enqueue_one_email_per_owner_per_day(
         )  # type: ignore[arg-type]
         d = plans.digest(s, "madrid.manager", today=date(2026, 11, 25))
     assert [p.title for p in d.plans] == ["Late plan"] and d.tasks == ()
-    assert d.subject == "CX Review: 1 plan(s) and 0 task(s) due, 1 late"
+    assert d.subject == "CX Review: 1 plan and 0 tasks due, 1 late"
     now = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)
     assert plans.send_digests(engine, now, users_file=users_file) == {
         "owners": 3,

@@ -380,7 +380,8 @@ def test_call_script_speaks_the_customer_language_and_uses_the_response(engine: 
     script = cases.call_script(case, agent="Elena")
     assert "Guion de llamada" in script and f"n.º {case.id}" in script
     assert "C-s1" in script and "2/10" in script
-    assert "Cleanliness 2/10" in script and "Price" not in script  # only low scores are asked about
+    assert "Limpieza 2/10" in script and "Precio" not in script  # only low scores are asked about
+    assert "Cleanliness" not in script  # the attribute's name in the customer's language
     assert "ana@example.com" not in script
     english = Case(
         id=9,
