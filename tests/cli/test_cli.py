@@ -242,7 +242,7 @@ def test_demo_users_file_has_the_documented_users_and_scopes(demo_root: Path) ->
         "fr.manager": (("country_manager",), "country:FR"),
         "madrid.manager": (("agency_manager",), "agency:Madrid"),
         "paris.manager": (("agency_manager",), "agency:Paris"),
-        "madrid.advisor": (("advisor",), "agency:Madrid"),
+        "madrid.advisor": (("advisor",), "agency:Madrid,advisor:MAD-03"),
         "madrid.teleop": (("teleoperator",), "agency:Madrid"),
         "analyst": (("analyst",), "world"),
     }
