@@ -21,6 +21,8 @@ QUADRANT_HEIGHT = 520
 QUADRANT_FONT = 16
 SEGMENT_TREND_HEIGHT = 360
 HEATMAP_STEP = 120
+DARK_CELL = 35
+"""|NPS| from which a heatmap cell is dark enough to take white figures."""
 
 QUADRANT_COLOURS = {
     "Key strength": PALETTE["promoter"],
@@ -359,6 +361,8 @@ def tier_segment_heatmap(grid: pl.DataFrame, tiers: list[str]) -> AnyChart:
         .then(pl.lit("hidden"))
         .when(pl.col("low_base"))
         .then(pl.lit("low base"))
+        .when(pl.col("nps").abs() >= DARK_CELL)  # dark red or green: white figures read
+        .then(pl.lit("on dark"))
         .otherwise(pl.lit("n ≥ 30")),
         tone=pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("nps")),
     )
@@ -398,8 +402,8 @@ def tier_segment_heatmap(grid: pl.DataFrame, tiers: list[str]) -> AnyChart:
             "base:N",
             legend=None,
             scale=alt.Scale(
-                domain=["n ≥ 30", "low base", "hidden"],
-                range=[PALETTE["ink"], PALETTE["muted"], PALETTE["muted"]],
+                domain=["n ≥ 30", "low base", "hidden", "on dark"],
+                range=[PALETTE["ink"], PALETTE["muted"], PALETTE["muted"], "white"],
             ),
         ),
     )
