@@ -121,8 +121,12 @@ class Scope:
                 return level
         return None
 
+    def specs(self) -> list[str]:
+        """The entries as text, geography first, then ``advisor:`` (what :meth:`parse` reads)."""
+        return [*(str(e) for e in self.entries), *(f"advisor:{a}" for a in self.staff)]
+
     def __str__(self) -> str:
-        return ",".join([*(str(e) for e in self.entries), *(f"advisor:{a}" for a in self.staff)])
+        return ",".join(self.specs())
 
 
 def predicate(scope: Scope) -> pl.Expr:

@@ -246,7 +246,7 @@ def _scope_entries(scope: list[str]) -> list[str]:
         raise UserError(str(exc)) from None
     if parsed.staff and parsed.is_empty:
         raise UserError("an advisor: entry narrows a geography: give the agency too")
-    return [*(str(e) for e in parsed.entries), *(f"advisor:{a}" for a in parsed.staff)]
+    return parsed.specs()
 
 
 def authorize(by: User | None, target_scope: list[str] | Scope, username: str = "") -> None:

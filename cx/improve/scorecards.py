@@ -65,8 +65,8 @@ def readable_scope(user: User) -> Scope:
     )
 
 
-def period_expr(period: str) -> pl.Expr:
-    """The period label of ``responded_at``: ``2026-03`` (month) or ``2026-Q1`` (quarter).
+def period_expr(period: str, column: str = "responded_at") -> pl.Expr:
+    """The period label of ``column``: ``2026-03`` (month) or ``2026-Q1`` (quarter).
 
     >>> from datetime import datetime
     >>> df = pl.DataFrame({"responded_at": [datetime(2026, 2, 14), datetime(2026, 11, 1)]})
@@ -75,7 +75,7 @@ def period_expr(period: str) -> pl.Expr:
     >>> df.select(period_expr("month"))["period"].to_list()
     ['2026-02', '2026-11']
     """
-    at = pl.col("responded_at")
+    at = pl.col(column)
     if period == "month":
         return at.dt.strftime("%Y-%m").alias("period")
     if period == "quarter":
@@ -108,7 +108,7 @@ def _cases(s: Session, scope: Scope, period: str) -> pl.DataFrame:
         [tuple(r) for r in rows],
         schema={
             "advisor_id": pl.String,
-            "responded_at": pl.Datetime("us", "UTC"),
+            "created_at": pl.Datetime("us", "UTC"),
             "closed_at": pl.Datetime("us", "UTC"),
         },
         orient="row",
@@ -116,11 +116,11 @@ def _cases(s: Session, scope: Scope, period: str) -> pl.DataFrame:
     if scope.staff:
         frame = frame.filter(pl.col("advisor_id").is_in(list(scope.staff)))
     return (
-        frame.with_columns(period_expr(period))
+        frame.with_columns(period_expr(period, "created_at"))
         .group_by("advisor_id", "period")
         .agg(
             cases=pl.len().cast(pl.Int64),
-            within_sla=(pl.col("closed_at") - pl.col("responded_at") <= CLOSE_SLA)
+            within_sla=(pl.col("closed_at") - pl.col("created_at") <= CLOSE_SLA)
             .fill_null(False)
             .sum()
             .cast(pl.Int64),
@@ -163,22 +163,17 @@ def scorecards(
     )
     if "weight" not in cols:
         rows = rows.with_columns(weight=pl.lit(1.0))
+    rows = rows.with_columns(period_expr(period))
     got = (
-        rows.with_columns(period_expr(period))
-        .group_by("region", "country", "agency", "advisor_id", "period")
-        .agg(
-            *metrics.base_aggs(),
-            *([metrics.csat()] if has_csat else []),
-            negatives=metrics.is_detractor().sum().cast(pl.Int64),
-        )
-        .with_columns(metrics.moe_from_columns())
+        rows.group_by("region", "country", "agency", "advisor_id", "period")
+        .agg(*metrics.base_aggs(), *([metrics.csat()] if has_csat else []))
+        .with_columns(metrics.moe_from_columns(), negatives=pl.col("detractors").cast(pl.Int64))
         .collect()
     )
     if not has_csat:
         got = got.with_columns(csat=pl.lit(None, pl.Float64))
     commented = (
         rows.filter(metrics.is_detractor())
-        .with_columns(period_expr(period))
         .select("response_id", "advisor_id", "period")
         .collect()
         .join(_commented(s, scope), on="response_id", how="semi")
