@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import json
 import os
 import secrets
+import tempfile
 import time
 import tomllib
 from collections.abc import Mapping
@@ -115,14 +117,21 @@ def _from_secrets() -> str | None:
 
 
 def _generated() -> str:
+    """The key made on first use beside the data: written whole to a temporary file, then linked
+    into place (never overwriting), so a process starting at the same time never reads it half
+    written."""
     if not GENERATED_FILE.exists():
         GENERATED_FILE.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".signing-key-", dir=GENERATED_FILE.parent)
         try:
-            fd = os.open(GENERATED_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it first
-            return GENERATED_FILE.read_text().strip()
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+                fh.flush()
+                os.fsync(fh.fileno())
+            with contextlib.suppress(FileExistsError):  # another process made it first
+                os.link(tmp, GENERATED_FILE)
+        finally:
+            os.unlink(tmp)
     return GENERATED_FILE.read_text().strip()
 
 

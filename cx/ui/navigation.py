@@ -203,7 +203,7 @@ def navigation(user: User) -> Any:
     for page in PAGES:
         if allowed(page, user):
             sections.setdefault(page.section, []).append(_st_page(page))
-    return st.navigation(sections)
+    return st.navigation(sections, expanded=True)  # every screen listed, no "View more"
 
 
 def hidden_navigation() -> Any:
