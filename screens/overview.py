@@ -32,6 +32,7 @@ for level, table in zip(levels, breakdowns, strict=True):
     if table.is_empty():
         st.info(f"No {label.lower()} data in this scope.")
         continue
+    table = labels.shown_values(table, level)
     chart_col, table_col = st.columns([1, 1], gap="large")
     with chart_col:
         st.altair_chart(charts.nps_bar_chart(table, level, label), width="stretch")

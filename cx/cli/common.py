@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -68,10 +69,11 @@ def scope_of(args: argparse.Namespace) -> Scope:
     if getattr(args, "user", None):
         if getattr(args, "scope", None):
             raise CliError("give --user or --scope, not both")
-        user = users.get(args.user)
+        users_path = None if os.environ.get("CX_USERS_FILE") else root_of(args) / users.USERS_FILE
+        user = users.get(args.user, users_path)
         if user is None:
             raise CliError(f"unknown user {args.user!r}")
-        return user.scope
+        return users.analytics_scope(user)
     return Scope.parse(args.scope) if getattr(args, "scope", None) else Scope.world()
 
 

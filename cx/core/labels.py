@@ -40,6 +40,28 @@ ENTITIES: Mapping[str, tuple[str, str]] = MappingProxyType(
 
 _ALIASES = {"advisor_id": "advisor", "agencies": "agency", "countries": "country"}
 
+CHANNELS: Mapping[str, str] = MappingProxyType(
+    {
+        "email": "E-mail",
+        "sms": "SMS",
+        "web": "Web",
+        "qr": "QR code",
+        "ivr": "IVR",
+        "phone": "Phone",
+        "in_person": "In person",
+        "chat": "Chat",
+    }
+)
+"""Channel code (as stored) -> its name on a screen, a chart or a report."""
+
+
+def shown_values(frame: pl.DataFrame, level: str) -> pl.DataFrame:
+    """``frame`` with the codes of its ``level`` column replaced by their display names (channels:
+    ``in_person`` reads "In person"); other levels, already names, unchanged."""
+    if level != "channel" or level not in frame.columns:
+        return frame
+    return frame.with_columns(pl.col(level).replace(dict(CHANNELS)))
+
 
 def _forms(entity: str) -> tuple[str, str]:
     key = _ALIASES.get(entity, entity)

@@ -362,6 +362,24 @@ def _column_widths(
     return natural, least
 
 
+def _shared_out(natural: Sequence[float], least: Sequence[float], width: float) -> list[float]:
+    """Column widths in ``width`` when not every column fits on one line: the columns that need
+    least to unwrap (a short note, a two-word header) get their whole text first, then the spare
+    is shared by the long texts in proportion to what they lack, so few rows grow."""
+    widths = list(least)
+    spare = width - sum(least)
+    order = sorted(range(len(natural)), key=lambda j: natural[j] - least[j])
+    for j in order:
+        lack = natural[j] - least[j]
+        if lack <= spare:
+            widths[j], spare = natural[j], spare - lack
+    short = [j for j in order if widths[j] < natural[j]]
+    lacking = sum(natural[j] - widths[j] for j in short)
+    for j in short:
+        widths[j] += spare * (natural[j] - widths[j]) / lacking
+    return widths
+
+
 def grid(table: Table, width: float, size: float, fmt: Format) -> Grid | None:
     """The table at ``size`` pt in ``width`` points: columns as wide as their longest text when
     that fits, else the longer texts wrapped at words; None when even one word per line is too wide."""
@@ -374,9 +392,7 @@ def grid(table: Table, width: float, size: float, fmt: Format) -> Grid | None:
         spare = width - sum(natural)
         widths = [n + spare * n / sum(natural) for n in natural]
     else:
-        stretch = [n - m for n, m in zip(natural, least, strict=True)]
-        spare = width - sum(least)
-        widths = [m + spare * s / sum(stretch) for m, s in zip(least, stretch, strict=True)]
+        widths = _shared_out(natural, least, width)
     cells = tuple(
         tuple(
             tuple(wrap(text, size, fmt.room(widths[j] - 2 * pad_x) + 0.01, bold=i == 0))

@@ -168,7 +168,9 @@ def breakdowns_section(ctx: ReportContext) -> list[Section]:
     """One section per level below the scope (regions and countries for the world, …)."""
     out = []
     for level in overview.breakdown_levels(ctx.scope):
-        df = overview.breakdown(ctx.frame, ctx.scope, ctx.filters, level)
+        df = labels.shown_values(
+            overview.breakdown(ctx.frame, ctx.scope, ctx.filters, level), level
+        )
         label = LEVEL_LABELS[level]
         if df.is_empty():
             continue

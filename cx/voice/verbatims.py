@@ -552,12 +552,13 @@ def quotes(
     """Comments that illustrate ``theme``, for a report or a slide: each names it outside another
     concept ("waiting room" is no wait, :func:`names_theme`); those whose main theme it is come
     first (:func:`is_main_theme`), about it alone before those about more, newest first within
-    each; each text once (compared by :func:`normalised_text`); masked like the explorer, never
+    each; each text once (compared by :func:`normalised_text`; a text inside another chosen one
+    counts as the same); masked like the explorer, never
     from an agency x wave cell of fewer than 5 responses."""
     rows = _matching(frame, scope, filters, theme, None, None, score_band, None, None, polarity)
     if rows is None:
         return pl.DataFrame()
-    return (
+    candidates = (
         rows.filter(names_theme(theme))
         .with_columns(
             normalised_text(pl.col("comment")),
@@ -566,10 +567,18 @@ def quotes(
         )
         .unique(subset="norm", keep="first", maintain_order=True)
         .sort("main", "alone", descending=True, maintain_order=True)
-        .head(limit)
+        .head(limit * 8)
         .with_columns(score_band=_SCORE_BAND)
-        .select(*_keep(frame), "score_band", "themes", "theme_polarity", "comment")
         .collect()
+    )
+    chosen: list[int] = []
+    for i, norm in enumerate(candidates["norm"]):
+        if not any(norm in other or other in norm for other in candidates["norm"][chosen]):
+            chosen.append(i)
+        if len(chosen) == limit:
+            break
+    return candidates[chosen].select(
+        *_keep(frame), "score_band", "themes", "theme_polarity", "comment"
     )
 
 

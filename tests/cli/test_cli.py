@@ -261,3 +261,21 @@ def test_kpis_by_segment_and_rfm_tier(demo_root: Path, capsys: pytest.CaptureFix
     assert main(["kpis", "--data", str(demo_root), "--by", "segment", "--format", "json"]) == 0
     segments = {r["segment"] for r in json.loads(capsys.readouterr().out)}
     assert segments == {"Business", "Premium", "Retail", "Young"}
+
+
+def test_user_is_found_in_the_users_file_of_the_data_folder_given(demo_root: Path) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("CX_DATA_DIR", "CX_USERS_FILE")}
+    args = [sys.executable, "-m", "cx.cli", "kpis", "--data", str(demo_root), "--format", "json"]
+    run = subprocess.run(
+        [*args, "--user", "madrid.advisor"], capture_output=True, text=True, cwd=ROOT, env=env
+    )
+    assert run.returncode == 0, run.stderr
+    advisor = json.loads(run.stdout)[0]
+    agency = json.loads(
+        subprocess.run(
+            [*args, "--scope", "agency:Madrid"], capture_output=True, text=True, cwd=ROOT, env=env
+        ).stdout
+    )[0]
+    assert 0 < advisor["n"] < agency["n"]  # the advisor's own customers, not the whole agency

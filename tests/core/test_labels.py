@@ -3,6 +3,7 @@ names in the reader's language (``cx/config/locale/names.yaml``)."""
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 
 from cx.core import labels
@@ -55,3 +56,11 @@ def test_attribute_and_theme_names_fall_back_to_english_then_to_the_id() -> None
     assert labels.attribute_name("attr_parking_space", "fr") == "Parking space"  # unknown id
     assert labels.theme_name("waiting_time", "ru") == "Время ожидания"
     assert labels.theme_name("no_such_theme", "es") == "No such theme"
+
+
+def test_channel_codes_read_as_names_and_other_levels_are_left_alone() -> None:
+    frame = pl.DataFrame({"channel": ["in_person", "ivr", "email", "kiosk"], "nps": [1, 2, 3, 4]})
+    shown = labels.shown_values(frame, "channel")
+    assert shown["channel"].to_list() == ["In person", "IVR", "E-mail", "kiosk"]
+    agencies = pl.DataFrame({"agency": ["in_person"]})
+    assert labels.shown_values(agencies, "agency").equals(agencies)

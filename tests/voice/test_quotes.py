@@ -55,6 +55,19 @@ def test_a_comment_is_quoted_once_even_when_many_customers_wrote_it() -> None:
     assert plain.height == 4  # the explorer lists every answer; only the quotes are distinct
 
 
+def test_a_comment_that_repeats_a_quoted_one_with_more_words_is_not_quoted_again() -> None:
+    longer = WAIT + " Nobody apologised."
+    rows = [
+        {"nps": 2, "comment": WAIT},
+        {"nps": 1, "comment": longer},
+        {"nps": 0, "comment": "The queue took forever, nobody at the desks."},
+        {"nps": 9, "comment": "Lovely staff."},
+        {"nps": 10, "comment": "Great advice."},  # five answers: the cell is not suppressed
+    ]
+    found = verbatims.quotes(frame(rows), Scope.world(), F, "waiting_time", limit=4)
+    assert found["comment"].to_list() == [WAIT, "The queue took forever, nobody at the desks."]
+
+
 def test_the_waiting_room_is_not_a_wait() -> None:
     rows = [{"nps": 2, "comment": ROOM}, {"nps": 1, "comment": ROOM_AND_WAIT}] + [
         {"nps": 9, "comment": "Fine."}
