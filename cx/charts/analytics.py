@@ -70,7 +70,7 @@ def quadrant_chart(drivers: pl.DataFrame) -> AnyChart:
     lo_y = min(_stat(shown["mean"].min(), 0.0), cut_y) - 0.4
     hi_y = max(_stat(shown["mean"].max(), 10.0), cut_y) + 0.4
     hi_x = _nice_ceiling(1.1 * max(_stat(shown["importance_pct"].max(), 0.0), cut_x, 1.0))
-    slots = placement.place(
+    slots, least_plot = placement.place_within(
         [
             (x / hi_x, (hi_y - y) / (hi_y - lo_y))
             for x, y in shown.select("importance_pct", "mean").rows()
@@ -143,7 +143,10 @@ def quadrant_chart(drivers: pl.DataFrame) -> AnyChart:
         y="cut_y:Q", x=alt.X(), tooltip=alt.value(None)
     )
     return alt.layer(vline, hline, *leaders, points, *names).properties(
-        height=QUADRANT_HEIGHT, title="Importance vs performance"
+        height=QUADRANT_HEIGHT,
+        title="Importance vs performance",
+        # the smallest plot its labels hold apart at: a report draws it no smaller (cx.reports.images)
+        usermeta={"least_plot": list(least_plot)},
     )
 
 

@@ -150,13 +150,25 @@ def place(
     >>> len({(s.align, s.dx, s.dy) for s in slots})
     3
     """
+    return place_within(points, texts, font_size=font_size, radius=radius)[0]
+
+
+def place_within(
+    points: Sequence[tuple[float, float]],
+    texts: Sequence[str],
+    *,
+    font_size: float = 16,
+    radius: float = 12,
+) -> tuple[list[Slot], tuple[float, float]]:
+    """:func:`place`, and the smallest plot (width, height px) the layout holds at: a chart drawn
+    smaller must be drawn at that size and scaled down whole (labels would meet otherwise)."""
     widths = [width for width in (text_width(t, font_size) for t in texts)]
     dots = [point_box(fx, fy, radius) for fx, fy in points]
     for span in (WIDTHS, *RELAXED):
         found = _search(points, widths, dots, span)
         if found is not None:
-            return found
-    return _fewest_clashes(points, widths, dots)
+            return found, (span[0], HEIGHTS[0])
+    return _fewest_clashes(points, widths, dots), (RELAXED[-1][0], HEIGHTS[0])
 
 
 def _candidates(

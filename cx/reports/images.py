@@ -112,6 +112,16 @@ def _fitted(spec: dict[str, Any], width: int, height: int) -> dict[str, Any]:
     plot_h = (height - around_h) / rows
     least = MIN_STEP * natural_h / rows
     scale = (rows * least + around_h) / height if plot_h < least else 1.0
+    least_plot = (spec.get("usermeta") or {}).get("least_plot")
+    if least_plot and columns == rows == 1:
+        # labels laid out for a plot at least this big (cx.charts.placement): drawn at that
+        # size and scaled into the box, so they keep apart
+        need_w, need_h = float(least_plot[0]), float(least_plot[1])
+        scale = max(scale, (need_w + around_w) / width, (need_h + around_h) / height)
+        if scale > 1:
+            target["width"] = int(width * scale - around_w)
+            target["height"] = int(height * scale - around_h)
+            return spec
     target["width"] = max(int((width * scale - around_w) // columns), 40)
     target["height"] = max(int(max(plot_h, least if scale > 1 else 0)), 40)
     return spec

@@ -203,3 +203,15 @@ def test_a_negative_nps_is_written_right_of_the_zero_line_never_on_its_bar() -> 
     assert text["encoding"]["x"]["field"] == "text_x" and text["mark"]["align"] == "left"
     at = {r["segment"]: r["text_x"] for r in spec["data"]["values"]}
     assert at == {"Business": 34.5, "Young": 0.0, "New": pytest.approx(7.3)}
+
+
+def test_a_crowded_quadrant_in_a_small_report_box_is_drawn_at_its_layout_size_then_scaled() -> None:
+    from cx.reports import images
+
+    spec = charts.quadrant_chart(drivers()).to_dict()
+    least_w, least_h = spec["usermeta"]["least_plot"]
+    assert least_w > placement.WIDTHS[0]  # this crowd holds apart only on a wider plot
+    fitted = images._fitted(spec, 420, 300)  # a slide's half-width box, in px
+    assert fitted["width"] >= least_w and fitted["height"] >= least_h
+    boxes = label_boxes(fitted, fitted["width"], fitted["height"])
+    assert not any(overlap(a, b) for a, b in itertools.combinations(boxes.values(), 2))
