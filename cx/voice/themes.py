@@ -23,7 +23,7 @@ from typing import TypeVar
 
 import polars as pl
 
-from cx.voice import lemmas
+from cx.voice import lemmas, model
 from cx.voice.normalise import (
     _REPEAT_PATTERN,
     _REPEAT_REPLACE,
@@ -82,7 +82,7 @@ __all__ = [
 
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
-_ROW, _NORM, _LANG, _SEG = "__cx_row", "__cx_norm", "__cx_lang", "__cx_seg"
+_ROW, _NORM, _LANG, _SEG = model.ROW, "__cx_norm", "__cx_lang", "__cx_seg"
 _SENTENCE = "\x1f"  # splits a comment into sentences (full stops, contrast words)
 _SENTENCE_MARKS = [".", ";", "!", "?", "\n", "\r"]
 _BEFORE_CONTRAST = "\x04"
@@ -191,10 +191,15 @@ def _per_sentence(part: pl.LazyFrame, keyed: pl.Expr, compiled: Compiled) -> pl.
         text = seg.str.replace_all(x, " ~ ") if x else seg
         strong[tid] = text.str.contains(s) if s else pl.lit(False)
         weak[tid] = text.str.contains(w) if w else pl.lit(False)
-    sentences = part.select(_ROW, keyed.str.split(_SENTENCE).alias(_SEG)).explode(_SEG)
+    sentences = (
+        part.select(_ROW, keyed.str.split(_SENTENCE).alias(_SEG))
+        .explode(_SEG)
+        .with_row_index(model.SID)
+    )
     first = seg.str.strip_chars(" |").str.slice(0, 1)
     with_flags = sentences.with_columns(
-        [e.alias(f"__s_{t}") for t, e in strong.items()]
+        [(first == CONTRAST_MARK).fill_null(False).alias("__after")]
+        + [e.alias(f"__s_{t}") for t, e in strong.items()]
         + [e.alias(f"__w_{t}") for t, e in weak.items()]
         + [
             (
@@ -209,7 +214,7 @@ def _per_sentence(part: pl.LazyFrame, keyed: pl.Expr, compiled: Compiled) -> pl.
             (clause_score(seg, compiled.sentiment) if compiled.sentiment else pl.lit(0.0)).alias(
                 "__raw"
             ),
-        ]
+        ],
     )
     ids = [t for t, *_ in compiled.themes]
 
@@ -223,8 +228,129 @@ def _per_sentence(part: pl.LazyFrame, keyed: pl.Expr, compiled: Compiled) -> pl.
     ).drop([f"__s_{t}" for t in ids] + [f"__w_{t}" for t in ids])
 
 
+def _sentences(part: pl.LazyFrame, compiled: Compiled, vocabulary: list[str]) -> pl.LazyFrame:
+    """The sentences of one language's rows, keyed and flagged, with their weighted score."""
+    return _per_sentence(part, _keyed(pl.col(_NORM), compiled, vocabulary), compiled).with_columns(
+        (pl.col("__weight") * pl.col("__raw")).alias("__score")
+    )
+
+
+def _features(
+    sentences: pl.LazyFrame, compiled: Compiled
+) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    """Per sentence and per comment, the model's features (:mod:`cx.voice.model`); and the
+    lexicon's whole-comment score (``__total``)."""
+    flags = {t: f"__t_{t}" for t, *_ in compiled.themes}
+    totals = sentences.group_by(_ROW).agg(pl.col("__score").sum().alias("__total"))
+    per_sentence = model.sentence_features(sentences, flags, _MARKS, seg=_SEG, after="__after")
+    return per_sentence, model.comment_features(per_sentence, totals), totals
+
+
+def _tag_learned(
+    part: pl.LazyFrame, compiled: Compiled, vocabulary: list[str], learned: model.Model
+) -> pl.LazyFrame:
+    """:func:`_tag_part` with the learned model: themes the model knows are named by it (the
+    taxonomy's expressions are some of its features), a theme it does not know by its
+    expressions alone; sentiment from the model; a theme's polarity is the sentiment of the
+    sentence that speaks most of it (the comment's when that sentence is neutral)."""
+    ids = [t for t, *_ in compiled.themes]
+    order = {t: k for k, t in enumerate(ids)}
+    known = [t for t in ids if t in learned.themes]
+    custom = [t for t in ids if t not in learned.themes]
+    sentences = _sentences(part, compiled, vocabulary).cache()
+    flags = {t: f"__t_{t}" for t in ids}
+    totals = sentences.group_by(_ROW).agg(pl.col("__score").sum().alias("__total"))
+    per_sentence = model.sentence_features(sentences, flags, _MARKS, seg=_SEG, after="__after")
+    by_sentence, by_comment = model.scored(per_sentence, totals, learned)
+    sentence_sums = (
+        by_sentence.with_columns(model.sentiment_of(learned).alias("__s"))
+        .join(sentences.select(_ROW, model.SID, "__raw"), on=[_ROW, model.SID], how="left")
+        .with_columns(
+            # a sentence the model finds neutral keeps the lexicon's polarity, if it has one
+            pl.when((pl.col("__s").abs() < NEUTRAL_SENTENCE) & (pl.col("__raw") != 0))
+            .then((pl.col("__raw") / 2).tanh())
+            .otherwise(pl.col("__s"))
+            .alias("__s")
+        )
+    )
+    comment_sums = by_comment.with_columns(model.sentiment_of(learned).alias("sentiment"))
+    cuts = pl.LazyFrame(
+        {
+            "__theme": list(learned.themes),
+            "__bias": list(learned.theme_bias),
+            "__cut": list(learned.theme_cut),
+        }
+    ).filter(pl.col("__theme").is_in(known))
+    named = (
+        comment_sums.select(_ROW, *[pl.col(f"t:{t}").alias(t) for t in known])
+        .unpivot(index=_ROW, variable_name="__theme", value_name="__z")
+        .join(cuts, on="__theme")
+        .filter(pl.col("__z") + pl.col("__bias") > pl.col("__cut"))
+        .select(_ROW, "__theme")
+    )
+    # only the sentences of the comments that name a theme, and only for the themes named
+    strongest = (
+        sentence_sums.join(named.select(_ROW).unique(), on=_ROW, how="semi")
+        .select(_ROW, "__s", *[pl.col(f"t:{t}").alias(t) for t in known])
+        .unpivot(index=[_ROW, "__s"], variable_name="__theme", value_name="__c")
+        .join(named, on=[_ROW, "__theme"], how="inner")
+        .group_by(_ROW, "__theme")
+        .agg(pl.col("__s").get(pl.col("__c").fill_null(-1e9).arg_max()).alias("__ts"))
+    )
+    parts = [named.join(strongest, on=[_ROW, "__theme"], how="left")]
+    if custom:
+        flagged = (
+            sentences.select(_ROW, model.SID, *[pl.col(f"__t_{t}").alias(t) for t in custom])
+            .unpivot(index=[_ROW, model.SID], variable_name="__theme", value_name="__hit")
+            .filter(pl.col("__hit"))
+            .join(sentence_sums.select(_ROW, model.SID, "__s"), on=[_ROW, model.SID], how="left")
+            .group_by(_ROW, "__theme")
+            .agg(pl.col("__s").fill_null(0.0).mean().alias("__ts"))
+        )
+        parts.append(flagged)
+    has_text = pl.col(_NORM).str.contains(r"[^ |\x1f]")
+    sentiment = comment_sums.select(_ROW, "sentiment")
+    mentions = (
+        pl.concat(parts, how="vertical")
+        .join(sentiment, on=_ROW, how="left")
+        .with_columns(
+            pl.when(pl.col("__ts").is_null() | (pl.col("__ts").abs() < NEUTRAL_SENTENCE))
+            .then(pl.col("sentiment").fill_null(0.0))
+            .otherwise(pl.col("__ts"))
+            .alias("__ts"),
+            pl.col("__theme").replace_strict(order, return_dtype=pl.Int64).alias("__order"),
+        )
+        .sort(_ROW, "__order")
+        .group_by(_ROW, maintain_order=True)
+        .agg(pl.col("__theme").alias("themes"), pl.col("__ts").alias("theme_sentiment"))
+    )
+    return (
+        part.select(_ROW, _LANG, has_text.alias("__has_text"))
+        .join(sentiment, on=_ROW, how="left")
+        .join(mentions, on=_ROW, how="left")
+        .select(
+            _ROW,
+            _LANG,
+            pl.col("themes").fill_null(pl.lit([], pl.List(pl.String))),
+            # no feature the model knows: nothing is known of the comment's feeling (0)
+            pl.when(pl.col("__has_text"))
+            .then(pl.col("sentiment").fill_null(0.0))
+            .otherwise(None)
+            .cast(pl.Float64)
+            .alias("sentiment"),
+            pl.col("theme_sentiment").fill_null(pl.lit([], pl.List(pl.Float64))),
+        )
+    )
+
+
+NEUTRAL_SENTENCE = 0.15
+"""A sentence scoring closer to 0 than this says nothing of a theme's polarity: the comment's
+sentiment is used instead."""
+
+
 def _tag_part(part: pl.LazyFrame, compiled: Compiled, vocabulary: list[str]) -> pl.LazyFrame:
-    """Themes, sentiment and per-theme polarity of one language's rows (row id and the three)."""
+    """Themes, sentiment and per-theme polarity of one language's rows (row id and the three),
+    from the taxonomy's expressions and the lexicons alone (no learned model)."""
     ids = [t for t, *_ in compiled.themes]
     flags = [f"__t_{t}" for t in ids]
     sentences = _per_sentence(
@@ -277,48 +403,15 @@ def _tag_part(part: pl.LazyFrame, compiled: Compiled, vocabulary: list[str]) -> 
     )
 
 
-def tag(
-    frame: Frame,
-    text: str = "comment",
-    language: str | None = "language",
-    taxonomy: Taxonomy | None = None,
-    *,
-    lexicons: dict[str, Lexicon] | None = None,
-    per_theme: bool = True,
-) -> Frame:
-    """Add ``themes`` (list of theme ids), ``sentiment`` (-1..1, null without text),
-    ``theme_sentiment`` (one value in -1..1 per entry of ``themes``: the polarity of that theme
-    in the comment) and, when the ``language`` column is absent, a detected ``language``.
-    ``per_theme=False`` leaves ``theme_sentiment`` out.
-    """
-    taxonomy = taxonomy or load_taxonomy()
-    lexicons = lexicons if lexicons is not None else load_lexicons()
-    lazy = frame.lazy()
-    columns = lazy.collect_schema().names()
-    if text not in columns:
-        raise ThemeError(f"no text column {text!r}; columns are {', '.join(columns)}")
-    rows = lazy.with_row_index(_ROW)
-    raw = pl.col(text).cast(pl.String)
-    if language is not None and language in columns:
-        given = pl.col(language).cast(pl.String).str.to_lowercase().str.slice(0, 2)
-        out_language = None
-    else:
-        given = pl.lit(None, pl.String)
-        out_language = "language"
-    # One eager pass: the language (detected only where none is given) and the normalised text,
-    # read by the vocabulary and by every language's patterns below.
-    base = rows.select(_ROW, given.alias(_LANG), raw.alias(_NORM)).collect()
-    if base[_LANG].null_count():
-        base = base.with_columns(
-            pl.when(pl.col(_LANG).is_null())
-            .then(detect_language(pl.col(_NORM)))
-            .otherwise(pl.col(_LANG))
-            .alias(_LANG)
-        )
+def _language_parts(
+    base: pl.DataFrame, taxonomy: Taxonomy, lexicons: dict[str, Lexicon]
+) -> list[tuple[pl.LazyFrame, Compiled, list[str]]]:
+    """Each language's rows with its compiled patterns and its vocabulary (rows of an unknown
+    or undetected language share the merged lexicons, without lemmas)."""
     base = base.with_columns(_segmented(pl.col(_NORM)).alias(_NORM))
     vocabulary = _vocabulary(base.lazy())
     known: list[str] = sorted(set(taxonomy.languages) | set(lexicons))
-    parts: list[pl.LazyFrame] = []
+    parts: list[tuple[pl.LazyFrame, Compiled, list[str]]] = []
     for code in [*known, None]:
         if code is None:
             part = base.lazy().filter(pl.col(_LANG).is_null() | ~pl.col(_LANG).is_in(known))
@@ -330,10 +423,93 @@ def tag(
             part = base.lazy().filter(pl.col(_LANG) == code)
             words_of = vocabulary[code]
             compiled = compile_language(taxonomy, lexicons.get(code), code)
-        parts.append(_tag_part(part, compiled, words_of))
+        parts.append((part, compiled, words_of))
     if not parts:
-        parts.append(_tag_part(base.lazy(), compile_language(taxonomy, None, None), []))
-    result = pl.concat(parts, how="vertical")
+        parts.append((base.lazy(), compile_language(taxonomy, None, None), []))
+    return parts
+
+
+def _base(lazy: pl.LazyFrame, text: str, language: str | None) -> tuple[pl.DataFrame, bool]:
+    """Row id, language (given, else detected) and raw text, in one eager pass; and whether the
+    language was detected (the output then gets a ``language`` column)."""
+    columns = lazy.collect_schema().names()
+    if text not in columns:
+        raise ThemeError(f"no text column {text!r}; columns are {', '.join(columns)}")
+    raw = pl.col(text).cast(pl.String)
+    detected = not (language is not None and language in columns)
+    given = (
+        pl.lit(None, pl.String)
+        if detected
+        else pl.col(language).cast(pl.String).str.to_lowercase().str.slice(0, 2)  # type: ignore[arg-type]
+    )
+    base = lazy.with_row_index(_ROW).select(_ROW, given.alias(_LANG), raw.alias(_NORM)).collect()
+    if base[_LANG].null_count():
+        base = base.with_columns(
+            pl.when(pl.col(_LANG).is_null())
+            .then(detect_language(pl.col(_NORM)))
+            .otherwise(pl.col(_LANG))
+            .alias(_LANG)
+        )
+    return base, detected
+
+
+def features(
+    frame: pl.DataFrame | pl.LazyFrame,
+    text: str = "comment",
+    language: str | None = "language",
+    taxonomy: Taxonomy | None = None,
+    *,
+    lexicons: dict[str, Lexicon] | None = None,
+) -> pl.DataFrame:
+    """The learned model's features of each comment (what ``python -m cx.voice.train`` fits
+    on): ``row`` (the comment's position in ``frame``), ``f`` and its value ``v``."""
+    taxonomy = taxonomy or load_taxonomy()
+    lexicons = lexicons if lexicons is not None else load_lexicons()
+    base, _ = _base(frame.lazy(), text, language)
+    out = [
+        _features(_sentences(part, compiled, words_of), compiled)[1]
+        for part, compiled, words_of in _language_parts(base, taxonomy, lexicons)
+    ]
+    return (
+        pl.concat(out, how="vertical")
+        .select(pl.col(_ROW).alias("row"), "f", "v")
+        .sort("row", "f")
+        .collect()
+    )
+
+
+def tag(
+    frame: Frame,
+    text: str = "comment",
+    language: str | None = "language",
+    taxonomy: Taxonomy | None = None,
+    *,
+    lexicons: dict[str, Lexicon] | None = None,
+    per_theme: bool = True,
+    learned: bool = True,
+) -> Frame:
+    """Add ``themes`` (list of theme ids), ``sentiment`` (-1..1, null without text),
+    ``theme_sentiment`` (one value in -1..1 per entry of ``themes``: the polarity of that theme
+    in the comment) and, when the ``language`` column is absent, a detected ``language``.
+    ``per_theme=False`` leaves ``theme_sentiment`` out. With the learned model
+    (:mod:`cx.voice.model`, unless ``learned=False`` or none is installed) it decides themes
+    and sentiment; without it the expressions and lexicons alone do.
+    """
+    taxonomy = taxonomy or load_taxonomy()
+    lexicons = lexicons if lexicons is not None else load_lexicons()
+    found = model.load() if learned else None
+    lazy = frame.lazy()
+    columns = lazy.collect_schema().names()
+    rows = lazy.with_row_index(_ROW)
+    base, detected = _base(lazy, text, language)
+    out_language = "language" if detected else None
+    tagged = [
+        _tag_learned(part, compiled, words_of, found)
+        if found is not None
+        else _tag_part(part, compiled, words_of)
+        for part, compiled, words_of in _language_parts(base, taxonomy, lexicons)
+    ]
+    result = pl.concat(tagged, how="vertical")
     if not out_language:
         result = result.drop(_LANG)
     if not per_theme:

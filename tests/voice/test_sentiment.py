@@ -12,11 +12,14 @@ from cx.voice import themes
 DATA = Path(__file__).parents[1] / "data"
 
 
-def sentiment_of(texts: list[str], lang: str | None = None) -> list[float | None]:
+def sentiment_of(
+    texts: list[str], lang: str | None = None, *, learned: bool = True
+) -> list[float | None]:
     df = pl.DataFrame({"comment": texts})
     if lang:
         df = df.with_columns(language=pl.lit(lang))
-    return themes.tag(df, language="language" if lang else None)["sentiment"].to_list()
+    tagged = themes.tag(df, language="language" if lang else None, learned=learned)
+    return tagged["sentiment"].to_list()
 
 
 @pytest.mark.parametrize("lang", ["es", "fr", "en", "ru"])
@@ -68,19 +71,20 @@ def test_negation_does_not_cross_and_or_punctuation() -> None:
     assert score is not None and score < -0.5
 
 
-def test_intensifier_strengthens_and_score_stays_in_minus_one_one() -> None:
-    plain, strong = sentiment_of(["Servicio lento", "Servicio muy lento"], "es")
+def test_lexicon_intensifier_strengthens_and_score_stays_in_minus_one_one() -> None:
+    # the lexicon's own score (the learned model reads it as one of its features)
+    plain, strong = sentiment_of(["Servicio lento", "Servicio muy lento"], "es", learned=False)
     assert plain is not None and strong is not None
     assert strong < plain < 0
-    scores = sentiment_of(["excelente " * 40, "horrible " * 40, "ok"], "es")
+    scores = sentiment_of(["excelente " * 40, "horrible " * 40, "ok"], "es", learned=False)
     assert scores[0] == pytest.approx(1.0) and scores[1] == pytest.approx(-1.0) and scores[2] == 0.0
 
 
-def test_score_is_tanh_of_half_the_weighted_count() -> None:
+def test_lexicon_score_is_tanh_of_half_the_weighted_count() -> None:
     # "bien" (+1) and "excelente" (+2): raw = 3, sentiment = tanh(1.5)
     import math
 
-    (score,) = sentiment_of(["bien, excelente"], "es")
+    (score,) = sentiment_of(["bien, excelente"], "es", learned=False)
     assert score == pytest.approx(math.tanh(1.5))
 
 
@@ -108,3 +112,12 @@ def test_lexicon_with_an_unquoted_no_is_rejected_with_a_hint(tmp_path: Path) -> 
     path.write_text("es:\n  positive: {1: [bien]}\n  negators: [no, nunca]\n", encoding="utf-8")
     with pytest.raises(themes.ThemeError, match=r"negators must be a list of strings \(quote"):
         themes.load_lexicons(path)
+
+
+def test_learned_sentiment_stays_in_minus_one_one_and_reads_intensity_and_unknown_text() -> None:
+    plain, strong = sentiment_of(["Servicio lento", "Servicio muy lento, horrible"], "es")
+    assert plain is not None and strong is not None
+    assert strong < plain < 0
+    scores = sentiment_of(["excelente " * 40, "horrible " * 40, "zzqx"], "es")
+    assert 0.5 < scores[0] <= 1.0 and -1.0 <= scores[1] < -0.5  # type: ignore[operator]
+    assert scores[2] == 0.0  # no word the model knows: nothing is known of the feeling
