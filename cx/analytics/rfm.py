@@ -23,6 +23,18 @@ from cx.core.data import DataError, sort_waves, wave_period
 CRM_FILE = Path("crm") / "transactions.parquet"
 WINDOW_DAYS = 365
 RFM_COLUMNS = ("recency", "frequency", "monetary", "r", "f", "m", "rfm_tier")
+RFM_DTYPES: dict[str, pl.DataType] = {
+    "recency": pl.Int64(),
+    "frequency": pl.Int64(),
+    "monetary": pl.Float64(),
+    "r": pl.Int8(),
+    "f": pl.Int8(),
+    "m": pl.Int8(),
+    "rfm_tier": pl.String(),
+}
+"""The type of each RFM column, also for the null columns added when there is no CRM file."""
+MONEY = pl.Decimal(38, 10)
+"""Amounts are summed in this type: exact, so the sum does not depend on the order of the rows."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +134,10 @@ def scan_transactions(root: Path) -> pl.LazyFrame:
         raise DataError(
             f"{path}: no CRM transactions file (RFM tiers need crm/transactions.parquet)"
         )
-    names = pq.read_schema(path).names
+    try:
+        names = pq.read_schema(path).names
+    except Exception as exc:  # pyarrow raises several types for unreadable files
+        raise DataError(f"{path}: not a readable Parquet file ({exc.__class__.__name__})") from None
     for column in ("customer_id", "date", "amount"):
         if column not in names:
             raise DataError(f"{path}: required column {column!r} is missing")
@@ -143,6 +158,9 @@ def rfm_scores(
     tiers = tiers or load_tiers()
     start = as_of - timedelta(days=WINDOW_DAYS - 1)
     in_window = pl.col("date") >= start
+    # Summed as exact decimals: a float sum's last bits depend on how the threads split the rows,
+    # so the same purchases could rank a customer into another quintile from one run to the next.
+    spend = pl.when(in_window).then(pl.col("amount")).otherwise(0.0)
     return (
         transactions.lazy()
         .filter(pl.col("date") <= as_of)
@@ -150,7 +168,7 @@ def rfm_scores(
         .agg(
             recency=(pl.lit(as_of) - pl.col("date").max()).dt.total_days().cast(pl.Int64),
             frequency=in_window.sum().cast(pl.Int64),
-            monetary=pl.col("amount").filter(in_window).sum().fill_null(0.0),
+            monetary=spend.cast(MONEY, strict=False).sum().cast(pl.Float64),
         )
         .with_columns(
             r=quintile_score(-pl.col("recency")),
@@ -175,37 +193,33 @@ def with_rfm(
 ) -> pl.LazyFrame:
     """Add RFM columns to responses, each as of its own wave's last day (null: no history).
 
-    ``waves`` limits the work to the waves a query reads (rows of other waves get nulls).
-    Without a CRM file the columns are added as nulls, so screens degrade gracefully.
+    ``waves`` limits the work to the waves a query reads (rows of other waves get nulls). The
+    scores come from the precomputed per-wave tables (:mod:`cx.analytics.precompute`, a missing
+    one built on first need). Without a CRM file the columns are added as nulls, so screens
+    degrade gracefully.
     """
-    dtypes = {
-        "recency": pl.Int64,
-        "frequency": pl.Int64,
-        "monetary": pl.Float64,
-        "r": pl.Int8,
-        "f": pl.Int8,
-        "m": pl.Int8,
-        "rfm_tier": pl.String,
-    }
+    # precompute stores this module's scores, so it imports this module: imported when used.
+    from cx.analytics import precompute
+
+    nulls = [pl.lit(None, RFM_DTYPES[c]).alias(c) for c in columns]
     if not transactions_path(root).exists():
-        return frame.with_columns([pl.lit(None, dtypes[c]).alias(c) for c in columns])
+        return frame.with_columns(nulls)
     if waves is None:
         waves = sort_waves(
             frame.select(pl.col("wave").unique()).collect().to_series().drop_nulls().to_list()
         )
-    tx = scan_transactions(root)
-    tiers = load_tiers()
-    by_wave = [
-        rfm_scores(tx, wave_period(w)[1], tiers).select(
-            pl.lit(w).alias("wave"), "customer_id", *columns
-        )
-        for w in waves
-    ]
-    if not by_wave:
-        return frame.with_columns([pl.lit(None, dtypes[c]).alias(c) for c in columns])
-    # Materialised once: a query that reads the frame twice (wave and previous wave) reuses it.
-    tiers_table = pl.concat(pl.collect_all(by_wave)).lazy()
-    return frame.join(tiers_table, on=["wave", "customer_id"], how="left")
+    if not waves:
+        return frame.with_columns(nulls)
+    tiers_table = precompute.rfm_tables(root, waves, columns).lazy()
+    # Rows of the other waves skip the join: listing the waves, or reading one of them, costs
+    # what it costs on the responses alone.
+    read = pl.col("wave").is_in(list(waves))
+    return pl.concat(
+        [
+            frame.filter(read).join(tiers_table, on=["wave", "customer_id"], how="left"),
+            frame.filter(~read | pl.col("wave").is_null()).with_columns(nulls),
+        ]
+    )
 
 
 def with_rfm_tier(frame: pl.LazyFrame, root: Path) -> pl.LazyFrame:

@@ -145,10 +145,19 @@ def has_waves(root: Path) -> bool:
     return bool(wave_files(root))
 
 
+PRECOMPUTED_DIR = "precomputed"
+"""The folder of the data folder that holds tables derived from the data (e.g. the RFM tables
+of :mod:`cx.analytics.precompute`), never data itself."""
+
+
 def data_version(root: Path) -> str:
-    """A short fingerprint of every data file (path, size, mtime); part of every cache key."""
+    """A short fingerprint of every data file (path, size, mtime); part of every cache key.
+
+    The derived tables under ``precomputed/`` are left out: storing one is not new data.
+    """
     h = hashlib.sha256()
-    for p in sorted(root.rglob("*.parquet")) + sorted(root.glob("*.yaml")):
+    files = [p for p in root.rglob("*.parquet") if p.relative_to(root).parts[0] != PRECOMPUTED_DIR]
+    for p in sorted(files) + sorted(root.glob("*.yaml")):
         st = p.stat()
         h.update(f"{p.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}".encode())
     return h.hexdigest()[:16]

@@ -3,7 +3,9 @@
 Every query these screens run is timed; DuckDB answers the same question in SQL on the same
 files where that is reasonable (NPS by segment and tier, attribute means and their SE, RFM
 scores by rank quintiles). The key-driver analysis has no SQL twin (eigen-decomposition), so its
-reference is None.
+reference is None. The ``rfm_precompute.*`` cases time one wave's precomputed RFM table against
+the same aggregates and rank quintiles in DuckDB, and NPS by RFM tier before the precomputed
+tables (scores from the raw transactions on every question) and now (read from them).
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cx.analytics import drivers, evolution, rfm, segments
+import polars as pl
+
+from cx.analytics import drivers, evolution, overview, precompute, rfm, segments
 from cx.analytics.overview import waves
 from cx.core.data import attributes, wave_period
 from cx.core.filters import Filters
@@ -19,6 +23,7 @@ from cx.core.scope import Scope
 from cx.speed.harness import NPS_SQL, BenchCase, BenchContext, duckdb_where
 
 Pick = Callable[[BenchContext], Scope]
+RFM_SQL_COLUMNS = "recency, frequency, monetary, r, f, m, rfm_tier"
 SCOPES: tuple[tuple[str, Pick], ...] = (
     ("world", lambda c: c.world),
     ("country:ES", lambda c: c.country),
@@ -62,7 +67,7 @@ def _tier_case() -> str:
     return f"CASE {' '.join(whens)} ELSE '{fallback}' END"
 
 
-def _rfm_sql(ctx: BenchContext, waves: tuple[str, ...]) -> str:
+def _rfm_sql(ctx: BenchContext, waves: tuple[str, ...], columns: str = "monetary, rfm_tier") -> str:
     """RFM tiers per (wave, customer) as of each wave's last day, in SQL."""
     ends = " UNION ALL ".join(
         f"SELECT '{w}' AS wave, DATE '{wave_period(w)[1]}' AS as_of" for w in waves
@@ -77,8 +82,88 @@ def _rfm_sql(ctx: BenchContext, waves: tuple[str, ...]) -> str:
         "s AS (SELECT *, 1 + (5 * (rank() OVER (PARTITION BY wave ORDER BY -recency) - 1)) // count(*) OVER (PARTITION BY wave) AS r, "
         "1 + (5 * (rank() OVER (PARTITION BY wave ORDER BY frequency) - 1)) // count(*) OVER (PARTITION BY wave) AS f, "
         "1 + (5 * (rank() OVER (PARTITION BY wave ORDER BY monetary) - 1)) // count(*) OVER (PARTITION BY wave) AS m FROM a) "
-        f"SELECT wave, customer_id, monetary, {_tier_case()} AS rfm_tier FROM s"
+        f"SELECT wave, customer_id, {columns} FROM (SELECT *, {_tier_case()} AS rfm_tier FROM s)"
     )
+
+
+def _raw_tier_nps(ctx: BenchContext, scope: Scope) -> Any:
+    """NPS by RFM tier as the Segments screen asked it before the precomputed tables: both waves'
+    scores from the raw transactions on every question, then the same breakdown."""
+    tx, tiers, read = rfm.scan_transactions(ctx.root), rfm.load_tiers(), _waves(ctx)
+    by_wave = [
+        rfm.rfm_scores(tx, wave_period(w)[1], tiers).select(
+            pl.lit(w).alias("wave"), "customer_id", "rfm_tier"
+        )
+        for w in read
+    ]
+    table = pl.concat(pl.collect_all(by_wave)).lazy()
+    enriched = ctx.responses.join(table, on=["wave", "customer_id"], how="left")
+    df = overview.breakdown(enriched, scope, Filters(wave=ctx.latest), "rfm_tier")
+    return df.filter(pl.col("rfm_tier").is_not_null())
+
+
+def _stored_tables(ctx: BenchContext, waves: tuple[str, ...]) -> str:
+    """The stored RFM tables of ``waves``, for DuckDB's read_parquet."""
+    version = precompute.rfm_version(ctx.root, rfm.load_tiers())
+    return ", ".join(f"'{precompute.rfm_path(ctx.root, version, w)}'" for w in waves)
+
+
+def precompute_cases() -> list[BenchCase]:
+    """The precomputed RFM tables: one wave's table against DuckDB's same aggregates and rank
+    quintiles on the same transactions file, and NPS by RFM tier before and after them."""
+
+    def scores(ctx: BenchContext) -> Any:
+        tx = rfm.scan_transactions(ctx.root)
+        return rfm.rfm_scores(tx, wave_period(ctx.latest)[1], rfm.load_tiers()).collect()
+
+    def scores_ref(con: Any, ctx: BenchContext) -> Any:
+        return con.sql(_rfm_sql(ctx, (ctx.latest,), RFM_SQL_COLUMNS)).to_arrow_table()
+
+    def table(ctx: BenchContext) -> Any:
+        return precompute.store_rfm(ctx.root, ctx.latest)
+
+    def table_ref(con: Any, ctx: BenchContext) -> Any:
+        out = ctx.root / "duckdb-rfm.parquet"
+        sql = _rfm_sql(ctx, (ctx.latest,), RFM_SQL_COLUMNS)
+        return con.execute(f"COPY ({sql}) TO '{out}' (FORMAT parquet)").fetchall()
+
+    cases = [
+        BenchCase("rfm_precompute.scores [one wave, in memory]", scores, scores_ref),
+        BenchCase("rfm_precompute.table [one wave, scored and stored]", table, table_ref),
+    ]
+    for label, pick in SCOPES:
+
+        def before(ctx: BenchContext, pick: Pick = pick) -> Any:
+            return _raw_tier_nps(ctx, pick(ctx))
+
+        def before_ref(con: Any, ctx: BenchContext, pick: Pick = pick) -> Any:
+            waves = _waves(ctx)
+            return con.execute(
+                f"WITH t AS ({_rfm_sql(ctx, waves)}) SELECT t.rfm_tier, x.wave, {NPS_SQL} "
+                f"FROM read_parquet('{ctx.glob}') x JOIN t ON t.wave = x.wave AND t.customer_id = x.customer_id "
+                f"WHERE ({duckdb_where(pick(ctx))}) AND NOT excluded AND x.wave IN ('{waves[0]}', '{waves[1]}') "
+                "GROUP BY t.rfm_tier, x.wave ORDER BY t.rfm_tier"
+            ).fetchall()
+
+        def now(ctx: BenchContext, pick: Pick = pick) -> Any:
+            return segments.tier_nps(
+                ctx.responses, pick(ctx), Filters(wave=ctx.latest), str(ctx.root)
+            )
+
+        def now_ref(con: Any, ctx: BenchContext, pick: Pick = pick) -> Any:
+            waves = _waves(ctx)
+            return con.execute(
+                f"SELECT t.rfm_tier, x.wave, {NPS_SQL} FROM read_parquet('{ctx.glob}') x "
+                f"JOIN read_parquet([{_stored_tables(ctx, waves)}]) t ON t.wave = x.wave AND t.customer_id = x.customer_id "
+                f"WHERE ({duckdb_where(pick(ctx))}) AND NOT excluded AND x.wave IN ('{waves[0]}', '{waves[1]}') "
+                "GROUP BY t.rfm_tier, x.wave ORDER BY t.rfm_tier"
+            ).fetchall()
+
+        cases += [
+            BenchCase(f"rfm_precompute.tier_nps_before [{label}]", before, before_ref),
+            BenchCase(f"rfm_precompute.tier_nps_now [{label}]", now, now_ref),
+        ]
+    return cases
 
 
 def bench_cases() -> list[BenchCase]:
@@ -184,4 +269,4 @@ def bench_cases() -> list[BenchCase]:
             BenchCase(f"segments.tier_segment_grid [{label}]", grid, grid_ref),
             BenchCase(f"segments.value_by [{label}]", value, value_ref),
         ]
-    return cases
+    return cases + precompute_cases()
