@@ -18,6 +18,7 @@ from cx.core.filters import Filters
 from cx.core.scope import Scope
 from cx.demo import complaints
 from cx.server import workers
+from cx.voice import stored
 
 CACHE_TTL = 3600
 CACHE_ENTRIES = 512
@@ -42,6 +43,13 @@ def responses() -> pl.LazyFrame:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
+def _tagged(root: str, version: str) -> pl.LazyFrame:
+    """The responses with the stored themes and sentiment of their comments (each wave tagged
+    once per data version and engine, :mod:`cx.voice.stored`)."""
+    return stored.with_tags(_scan(root, version), Path(root))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _rollups(root: str, version: str) -> dict[str, pl.LazyFrame]:
     fine = rollup.build(_scan(root, version))
     return {"rollup_fine": fine.lazy(), "rollup": rollup.coarsen(fine).lazy()}
@@ -60,6 +68,8 @@ def _run(
     """``_fn`` is left out of the cache key (leading underscore); ``name`` stands for it."""
     if source.startswith("rollup"):
         frame = _rollups(str(data_root()), data_version)[source]
+    elif source == "tagged":
+        frame = _tagged(str(data_root()), data_version)
     else:
         frame = _scan(str(data_root()), data_version)
     return _fn(frame, scope, filters, **dict(kwargs))
@@ -91,9 +101,9 @@ def query(fn: str | Callable[..., Any], scope: Scope, filters: Filters, **kwargs
     """
     query_fn: Callable[..., Any] = getattr(overview, fn) if isinstance(fn, str) else fn
     name = f"{query_fn.__module__}:{query_fn.__qualname__}"
-    return _run(
-        name, scope, filters, version(), tuple(sorted(kwargs.items())), "responses", query_fn
-    )
+    # comment queries read the stored tags instead of tagging their rows again
+    source = "tagged" if query_fn.__module__.startswith("cx.voice.") else "responses"
+    return _run(name, scope, filters, version(), tuple(sorted(kwargs.items())), source, query_fn)
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=64, show_spinner=False)

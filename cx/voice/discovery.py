@@ -16,7 +16,7 @@ from cx.core import metrics
 from cx.core.filters import Filters
 from cx.core.privacy import mask_pii
 from cx.core.scope import Scope
-from cx.voice import themes
+from cx.voice import stored, themes
 
 _EPS = 1e-9
 
@@ -45,7 +45,7 @@ def untagged_comments(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl
         )
         .with_columns(comment=mask_pii(pl.col("comment")))
     )
-    tagged = themes.tag(rows, language="language" if "language" in cols else None)
+    tagged = stored.tagged(rows, "language" if "language" in cols else None)
     return (
         tagged.filter(pl.col("themes").list.len() == 0)
         .select(

@@ -21,7 +21,7 @@ from cx.core.filters import Filters
 from cx.core.privacy import mask_pii
 from cx.core.scope import Scope
 from cx.core.text import escape_html, escape_html_expr
-from cx.voice import themes
+from cx.voice import stored, themes
 
 SENTIMENT_BANDS = {"positive": (0.05, None), "negative": (None, -0.05), "neutral": (-0.05, 0.05)}
 POLARITY_CUT = 0.05  # |polarity| at or under it is a neutral mention
@@ -47,7 +47,7 @@ def _comments(
             theme_sentiment=pl.lit([], pl.List(pl.Float64)),
         )
     rows = rows.filter(pl.col("comment").str.strip_chars().str.len_chars() > 0)
-    return themes.tag(rows, language="language" if "language" in cols else None)
+    return stored.tagged(rows, "language" if "language" in cols else None)
 
 
 def _weighted(cond: pl.Expr) -> pl.Expr:
@@ -409,7 +409,7 @@ def _matching(
                 themes.fold_text(search.strip()), literal=True
             )
         )
-    tagged = themes.tag(rows, language="language" if "language" in cols else None)
+    tagged = stored.tagged(rows, "language" if "language" in cols else None)
     if theme:
         themes.load_taxonomy().theme(theme)  # unknown theme -> ThemeError naming the themes
         tagged = tagged.filter(pl.col("themes").list.contains(theme))
