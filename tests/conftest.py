@@ -7,6 +7,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -30,6 +31,18 @@ from tests.support.smtp import Sink
 
 # bcrypt at its lowest cost in the suite (the cost is a setting; the timing test sets 12 itself)
 os.environ.setdefault("CX_BCRYPT_ROUNDS", "4")
+
+
+_MAIN = sys.modules["__main__"]
+"""The interpreter's own ``__main__``, before any AppTest ran a page as ``__main__``."""
+
+
+@pytest.fixture
+def spawn_safe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process started with "spawn" first runs its parent's ``__main__`` again; after an
+    AppTest in the same worker that is a Streamlit page (dashboard.py), which then signs in and
+    creates the store in the child. The test's processes get the interpreter's own back."""
+    monkeypatch.setitem(sys.modules, "__main__", _MAIN)
 
 
 @pytest.fixture(scope="session", autouse=True)

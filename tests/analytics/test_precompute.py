@@ -247,7 +247,7 @@ def _reader(root: str, start: Any, done: Any) -> None:
 
 
 def test_two_builders_and_a_reader_in_real_processes_end_with_whole_correct_files(
-    demo_root: Path, tmp_path: Path
+    demo_root: Path, tmp_path: Path, spawn_safe: None
 ) -> None:
     root = copy_demo(demo_root, tmp_path / "data")
     ctx = multiprocessing.get_context("spawn")

@@ -564,7 +564,9 @@ def _save_in_another_process(root: str, name: str, start: object) -> None:
     surveys.save(Path(root), survey, by=demo_user("analyst"))
 
 
-def test_two_saves_at_once_from_two_processes_give_v2_and_v3(tmp_path: Path) -> None:
+def test_two_saves_at_once_from_two_processes_give_v2_and_v3(
+    tmp_path: Path, spawn_safe: None
+) -> None:
     surveys.ensure_default(tmp_path)
     ctx = multiprocessing.get_context("spawn")
     for attempt in range(3):  # three rounds: the race is real, not a lucky ordering once

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from cx import store
 from cx.core.scope import Scope
-from cx.loop import cases, feed
+from cx.loop import cases, feed, rules
 from cx.store import Notification, utcnow
 from cx.store.models import CaseEvent, ChatFeed, RatingComment, ReplyTemplate, SurveyAnswer
 from tests.support.apptest import demo_user, rendered_text, run_page
@@ -146,10 +146,19 @@ def test_an_advisor_replies_from_a_case_and_the_history_shows_it(
 ) -> None:
     at = run_page("screens/cases.py", "madrid.advisor", demo_root)
     assert not at.exception
-    case_id = at.selectbox(key="case_pick").value
+    # the first open case with a customer to write to (other tests of the session may have
+    # closed or added cases in this store)
+    listed = [int(o.split(" ")[0].lstrip("#")) for o in at.selectbox(key="case_pick").options]
     with store.session(app_store) as s:
-        case = cases.get_case(s, Scope.parse("agency:Madrid"), case_id)
-    assert case is not None and case.language == "es"
+        found = [cases.get_case(s, Scope.parse("agency:Madrid"), i) for i in listed]
+    case = next(
+        c
+        for c in found
+        if c is not None and c.status != "closed" and not rules.is_anonymous(c.customer_id)
+    )
+    case_id = case.id
+    assert case_id is not None and case.language == "es"
+    at.selectbox(key="case_pick").set_value(case_id).run()
     at.selectbox(key="rp_template").set_value("apology_callback").run()
     key = f"{case_id}:apology_callback:es"
     ref = f"CX-{case_id:06d}"

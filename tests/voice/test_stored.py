@@ -130,7 +130,9 @@ def _build(root: str) -> None:
     stored.build(Path(root))
 
 
-def test_two_processes_building_at_once_leave_one_whole_table_per_wave(folder: Path) -> None:
+def test_two_processes_building_at_once_leave_one_whole_table_per_wave(
+    folder: Path, spawn_safe: None
+) -> None:
     spawn = multiprocessing.get_context("spawn")
     builders = [spawn.Process(target=_build, args=(str(folder),)) for _ in range(2)]
     for b in builders:
