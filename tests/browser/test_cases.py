@@ -114,6 +114,8 @@ def test_teleoperator_closes_a_case_manager_sees_it_other_country_never(
         wait_idle(foreign)
         body = foreign.inner_text("body")
         assert "Paris" in body
-        assert "Madrid" not in body and customer not in body and f"#{case_id} " not in body
+        assert "Madrid" not in body and f"#{case_id} " not in body
+        # an anonymous answer's case (opened by another test of the session) has no customer id
+        assert not customer or customer not in body
         shot(foreign, f"cases-05-{path}-fr-manager")
     foreign.context.close()
