@@ -108,6 +108,23 @@ def _stored_tables(ctx: BenchContext, waves: tuple[str, ...]) -> str:
     return ", ".join(f"'{precompute.rfm_path(ctx.root, version, w)}'" for w in waves)
 
 
+def _tier_nps(ctx: BenchContext, scope: Scope) -> Any:
+    """NPS by RFM tier as the Segments screen asks it (from the stored tables)."""
+    return segments.tier_nps(ctx.responses, scope, Filters(wave=ctx.latest), str(ctx.root))
+
+
+def _tier_nps_ref(con: Any, ctx: BenchContext, scope: Scope, tiers: str) -> Any:
+    """DuckDB's NPS by RFM tier for the wave and the one before, joining ``tiers`` (a subquery
+    or a read_parquet of the stored tables)."""
+    waves = _waves(ctx)
+    return con.execute(
+        f"SELECT t.rfm_tier, x.wave, {NPS_SQL} FROM read_parquet('{ctx.glob}') x "
+        f"JOIN {tiers} t ON t.wave = x.wave AND t.customer_id = x.customer_id "
+        f"WHERE ({duckdb_where(scope)}) AND NOT excluded AND x.wave IN ('{waves[0]}', '{waves[1]}') "
+        "GROUP BY t.rfm_tier, x.wave ORDER BY t.rfm_tier"
+    ).fetchall()
+
+
 def precompute_cases() -> list[BenchCase]:
     """The precomputed RFM tables: one wave's table against DuckDB's same aggregates and rank
     quintiles on the same transactions file, and NPS by RFM tier before and after them."""
@@ -137,27 +154,14 @@ def precompute_cases() -> list[BenchCase]:
             return _raw_tier_nps(ctx, pick(ctx))
 
         def before_ref(con: Any, ctx: BenchContext, pick: Pick = pick) -> Any:
-            waves = _waves(ctx)
-            return con.execute(
-                f"WITH t AS ({_rfm_sql(ctx, waves)}) SELECT t.rfm_tier, x.wave, {NPS_SQL} "
-                f"FROM read_parquet('{ctx.glob}') x JOIN t ON t.wave = x.wave AND t.customer_id = x.customer_id "
-                f"WHERE ({duckdb_where(pick(ctx))}) AND NOT excluded AND x.wave IN ('{waves[0]}', '{waves[1]}') "
-                "GROUP BY t.rfm_tier, x.wave ORDER BY t.rfm_tier"
-            ).fetchall()
+            return _tier_nps_ref(con, ctx, pick(ctx), f"({_rfm_sql(ctx, _waves(ctx))})")
 
         def now(ctx: BenchContext, pick: Pick = pick) -> Any:
-            return segments.tier_nps(
-                ctx.responses, pick(ctx), Filters(wave=ctx.latest), str(ctx.root)
-            )
+            return _tier_nps(ctx, pick(ctx))
 
         def now_ref(con: Any, ctx: BenchContext, pick: Pick = pick) -> Any:
-            waves = _waves(ctx)
-            return con.execute(
-                f"SELECT t.rfm_tier, x.wave, {NPS_SQL} FROM read_parquet('{ctx.glob}') x "
-                f"JOIN read_parquet([{_stored_tables(ctx, waves)}]) t ON t.wave = x.wave AND t.customer_id = x.customer_id "
-                f"WHERE ({duckdb_where(pick(ctx))}) AND NOT excluded AND x.wave IN ('{waves[0]}', '{waves[1]}') "
-                "GROUP BY t.rfm_tier, x.wave ORDER BY t.rfm_tier"
-            ).fetchall()
+            tables = _stored_tables(ctx, _waves(ctx))
+            return _tier_nps_ref(con, ctx, pick(ctx), f"read_parquet([{tables}])")
 
         cases += [
             BenchCase(f"rfm_precompute.tier_nps_before [{label}]", before, before_ref),
@@ -216,18 +220,10 @@ def bench_cases() -> list[BenchCase]:
             ).fetchall()
 
         def tier_nps(ctx: BenchContext, pick: Pick = pick) -> Any:
-            return segments.tier_nps(
-                ctx.responses, pick(ctx), Filters(wave=ctx.latest), str(ctx.root)
-            )
+            return _tier_nps(ctx, pick(ctx))
 
         def tier_nps_ref(con: Any, ctx: BenchContext, pick: Pick = pick) -> Any:
-            waves = _waves(ctx)
-            return con.execute(
-                f"WITH t AS ({_rfm_sql(ctx, waves)}) SELECT t.rfm_tier, x.wave, {NPS_SQL} "
-                f"FROM read_parquet('{ctx.glob}') x JOIN t ON t.wave = x.wave AND t.customer_id = x.customer_id "
-                f"WHERE ({duckdb_where(pick(ctx))}) AND NOT excluded AND x.wave IN ('{waves[0]}', '{waves[1]}') "
-                "GROUP BY t.rfm_tier, x.wave ORDER BY t.rfm_tier"
-            ).fetchall()
+            return _tier_nps_ref(con, ctx, pick(ctx), f"({_rfm_sql(ctx, _waves(ctx))})")
 
         def grid(ctx: BenchContext, pick: Pick = pick) -> Any:
             return segments.tier_segment_grid(
