@@ -235,15 +235,13 @@ def _sentences(part: pl.LazyFrame, compiled: Compiled, vocabulary: list[str]) ->
     )
 
 
-def _features(
-    sentences: pl.LazyFrame, compiled: Compiled
-) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
-    """Per sentence and per comment, the model's features (:mod:`cx.voice.model`); and the
-    lexicon's whole-comment score (``__total``)."""
+def _features(sentences: pl.LazyFrame, compiled: Compiled) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """The model's features of each sentence (:mod:`cx.voice.model`), and the lexicon's
+    whole-comment score (``__total``)."""
     flags = {t: f"__t_{t}" for t, *_ in compiled.themes}
     totals = sentences.group_by(_ROW).agg(pl.col("__score").sum().alias("__total"))
     per_sentence = model.sentence_features(sentences, flags, _MARKS, seg=_SEG, after="__after")
-    return per_sentence, model.comment_features(per_sentence, totals), totals
+    return per_sentence, totals
 
 
 def _tag_learned(
@@ -258,9 +256,7 @@ def _tag_learned(
     known = [t for t in ids if t in learned.themes]
     custom = [t for t in ids if t not in learned.themes]
     sentences = _sentences(part, compiled, vocabulary).cache()
-    flags = {t: f"__t_{t}" for t in ids}
-    totals = sentences.group_by(_ROW).agg(pl.col("__score").sum().alias("__total"))
-    per_sentence = model.sentence_features(sentences, flags, _MARKS, seg=_SEG, after="__after")
+    per_sentence, totals = _features(sentences, compiled)
     by_sentence, by_comment = model.scored(per_sentence, totals, learned)
     sentence_sums = (
         by_sentence.with_columns(model.sentiment_of(learned).alias("__s"))
@@ -308,7 +304,6 @@ def _tag_learned(
             .agg(pl.col("__s").fill_null(0.0).mean().alias("__ts"))
         )
         parts.append(flagged)
-    has_text = pl.col(_NORM).str.contains(r"[^ |\x1f]")
     sentiment = comment_sums.select(_ROW, "sentiment")
     mentions = (
         pl.concat(parts, how="vertical")
@@ -324,17 +319,26 @@ def _tag_learned(
         .group_by(_ROW, maintain_order=True)
         .agg(pl.col("__theme").alias("themes"), pl.col("__ts").alias("theme_sentiment"))
     )
+    # no feature the model knows: nothing is known of the comment's feeling (0)
+    return _assembled(part, sentiment, mentions, pl.col("sentiment").fill_null(0.0))
+
+
+def _assembled(
+    part: pl.LazyFrame, scores: pl.LazyFrame, mentions: pl.LazyFrame, sentiment: pl.Expr
+) -> pl.LazyFrame:
+    """Row id, language, ``themes``, ``sentiment`` (``sentiment`` over ``scores``; null without
+    text) and ``theme_sentiment`` of each row of ``part`` (no mention: empty lists)."""
+    has_text = pl.col(_NORM).str.contains(r"[^ |\x1f]")
     return (
         part.select(_ROW, _LANG, has_text.alias("__has_text"))
-        .join(sentiment, on=_ROW, how="left")
+        .join(scores, on=_ROW, how="left")
         .join(mentions, on=_ROW, how="left")
         .select(
             _ROW,
             _LANG,
             pl.col("themes").fill_null(pl.lit([], pl.List(pl.String))),
-            # no feature the model knows: nothing is known of the comment's feeling (0)
             pl.when(pl.col("__has_text"))
-            .then(pl.col("sentiment").fill_null(0.0))
+            .then(sentiment)
             .otherwise(None)
             .cast(pl.Float64)
             .alias("sentiment"),
@@ -353,9 +357,7 @@ def _tag_part(part: pl.LazyFrame, compiled: Compiled, vocabulary: list[str]) -> 
     from the taxonomy's expressions and the lexicons alone (no learned model)."""
     ids = [t for t, *_ in compiled.themes]
     flags = [f"__t_{t}" for t in ids]
-    sentences = _per_sentence(
-        part, _keyed(pl.col(_NORM), compiled, vocabulary), compiled
-    ).with_columns((pl.col("__weight") * pl.col("__raw")).alias("__score"))
+    sentences = _sentences(part, compiled, vocabulary)
     totals = sentences.group_by(_ROW).agg(pl.col("__score").sum().alias("__total"))
     order = pl.DataFrame({"__theme": ids, "__order": list(range(len(ids)))}).lazy()
     # Long form (one row per sentence x theme named there) is far cheaper than twelve
@@ -384,23 +386,7 @@ def _tag_part(part: pl.LazyFrame, compiled: Compiled, vocabulary: list[str]) -> 
             pl.lit([], pl.List(pl.Float64)).alias("theme_sentiment"),
         )
     )
-    has_text = pl.col(_NORM).str.contains(r"[^ |\x1f]")
-    return (
-        part.select(_ROW, _LANG, has_text.alias("__has_text"))
-        .join(totals, on=_ROW, how="left")
-        .join(mentions, on=_ROW, how="left")
-        .select(
-            _ROW,
-            _LANG,
-            pl.col("themes").fill_null(pl.lit([], pl.List(pl.String))),
-            pl.when(pl.col("__has_text"))
-            .then((pl.col("__total") / 2).tanh())
-            .otherwise(None)
-            .cast(pl.Float64)
-            .alias("sentiment"),
-            pl.col("theme_sentiment").fill_null(pl.lit([], pl.List(pl.Float64))),
-        )
-    )
+    return _assembled(part, totals, mentions, (pl.col("__total") / 2).tanh())
 
 
 def _language_parts(
@@ -467,7 +453,7 @@ def features(
     lexicons = lexicons if lexicons is not None else load_lexicons()
     base, _ = _base(frame.lazy(), text, language)
     out = [
-        _features(_sentences(part, compiled, words_of), compiled)[1]
+        model.comment_features(*_features(_sentences(part, compiled, words_of), compiled))
         for part, compiled, words_of in _language_parts(base, taxonomy, lexicons)
     ]
     return (
