@@ -51,10 +51,6 @@ class Model:
     theme_cut: tuple[float, ...]
     sentiment_bias: tuple[float, float, float]
 
-    @property
-    def theme_columns(self) -> list[str]:
-        return [f"t:{t}" for t in self.themes]
-
 
 def model_paths() -> tuple[Path, Path]:
     """The weights and meta files: ``CX_VOICE_MODEL`` (a path to the ``.parquet``, its ``.json``
@@ -84,9 +80,10 @@ def _load(weights: str, meta: str, stamp: tuple[float, float]) -> Model:
     )
 
 
-def load(weights: Path | None = None) -> Model | None:
-    """The model (cached until its files change), or None when there is none (lexicon only)."""
-    w, m = (weights, weights.with_suffix(".json")) if weights else model_paths()
+def load() -> Model | None:
+    """The model of :func:`model_paths` (cached until its files change), or None when there is
+    none (lexicon only)."""
+    w, m = model_paths()
     if not (w.exists() and m.exists()):
         return None
     return _load(str(w), str(m), (w.stat().st_mtime, m.stat().st_mtime))
