@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import os
 import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +30,7 @@ import pyarrow.parquet as pq
 
 from cx.analytics import rfm
 from cx.core import data
+from cx.core.atomic import atomic_write_parquet
 
 RFM_TABLE = "rfm"
 RFM_TABLE_COLUMNS = ("wave", "customer_id", *rfm.RFM_COLUMNS)
@@ -77,27 +76,17 @@ def _scores(root: Path, waves: Sequence[str], tiers: rfm.TierMap) -> list[pl.Dat
 
 
 def _write(frame: pl.DataFrame, target: Path) -> None:
-    """Write ``target`` atomically: a hidden temporary file next to it, fsync, ``os.replace``.
+    """Write ``target`` atomically (:func:`cx.core.atomic.atomic_write_parquet`).
 
     An OSError names ``target`` and why it could not be written.
     """
-    tmp: str | None = None
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
-        frame.write_parquet(tmp, statistics=True)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        atomic_write_parquet(frame, target)
     except OSError as exc:
         why = f"cannot store a precomputed table ({exc.strerror or exc})"
         raise OSError(exc.errno, why, str(target)) from None
     except pl.exceptions.PolarsError as exc:  # the writer reports a full disk as its own error
         raise OSError(errno.EIO, f"cannot store a precomputed table ({exc})", str(target)) from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _prune(root: Path, version: str, tiers: rfm.TierMap) -> None:

@@ -31,9 +31,9 @@ from sqlmodel import Session, col, select
 from cx import store
 from cx.capture import surveys
 from cx.capture.links import Target
-from cx.core import data, keys, privacy
+from cx.core import atomic, data, keys, privacy
 from cx.core.scope import Scope
-from cx.ingest import atomic, locks
+from cx.ingest import locks
 from cx.loop import alerts, cases, events, feed, rules
 from cx.store.models import Callback, Case, Invitation, SurveyAnswer
 

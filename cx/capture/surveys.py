@@ -23,10 +23,10 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from cx.core.atomic import fsync_dir
 from cx.core.data import CHANNELS
 from cx.core.roles import DATA_ADMINS
 from cx.core.users import User
-from cx.ingest.atomic import fsync_dir
 
 LANGUAGES = ("es", "fr", "en", "ru")
 """The languages a survey may be offered in (the survey pages have their buttons in these)."""

@@ -2,7 +2,7 @@
 
 Read by content (:mod:`~cx.ingest.formats`), map columns (:mod:`~cx.ingest.mapping`), validate
 every row (:mod:`~cx.ingest.validate`, :mod:`~cx.ingest.geography`), flag data quality
-(:mod:`~cx.ingest.quality`), write atomically (:mod:`~cx.ingest.atomic`): a wave
+(:mod:`~cx.ingest.quality`), write atomically (:mod:`~cx.core.atomic`): a wave
 (:mod:`~cx.ingest.waves`, earlier versions in :mod:`~cx.ingest.versions`) or a side table
 (:mod:`~cx.ingest.tables`), one import of a table at a time (:mod:`~cx.ingest.locks`); quarantine
 files and previews are masked (:mod:`~cx.ingest.quarantine`); uploads from the screen are staged

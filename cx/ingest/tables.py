@@ -17,10 +17,10 @@ from typing import Any
 
 import polars as pl
 
+from cx.core.atomic import atomic_write_parquet
 from cx.core.data import CHANNELS
 from cx.ingest import geography, locks, quarantine, versions
 from cx.ingest import mapping as mapping_mod
-from cx.ingest.atomic import atomic_write_parquet
 from cx.ingest.checks import Check, IngestError
 from cx.ingest.formats import Source, check_size, read
 from cx.ingest.validate import as_number, as_text, file_sha256, org_frame

@@ -25,7 +25,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from cx.core import data
-from cx.ingest.atomic import atomic_write_parquet, clean_stale, fsync_dir
+from cx.core.atomic import atomic_write_parquet, clean_stale, fsync_dir
 from cx.ingest.checks import IngestError
 
 KEEP = 3

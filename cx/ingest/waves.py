@@ -5,7 +5,7 @@ and validate every row against the data contract (:mod:`cx.ingest.validate`, wit
 checks of :mod:`cx.ingest.geography` when there is no ``org.yaml``), split into accepted rows and
 quarantined rows (each with its reason), flag data-quality issues (:mod:`cx.ingest.quality`), then
 write the quarantine file (masked, :mod:`cx.ingest.quarantine`) and the wave's partition atomically
-(:mod:`cx.ingest.atomic`).
+(:mod:`cx.core.atomic`).
 
 Invariants: accepted + quarantined = input rows; re-importing the same file changes nothing
 (the file's SHA-256 is kept in the wave's Parquet metadata); an existing wave is only replaced
@@ -27,9 +27,9 @@ from typing import Any
 import polars as pl
 
 from cx.core import data
+from cx.core.atomic import atomic_write_parquet, clean_stale
 from cx.ingest import geography, locks, quality, quarantine, validate, versions
 from cx.ingest import mapping as mapping_mod
-from cx.ingest.atomic import atomic_write_parquet, clean_stale
 from cx.ingest.checks import IngestError
 from cx.ingest.formats import Source, check_size, read
 from cx.ingest.mapping import Mapping

@@ -48,8 +48,8 @@ from sqlalchemy.engine import URL, make_url
 
 from cx import store
 from cx.core import users
+from cx.core.atomic import fsync_dir
 from cx.ingest import locks
-from cx.ingest.atomic import fsync_dir
 
 FORMAT = "cx-review-backup"
 VERSION = 1

@@ -16,14 +16,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
 
 from cx.core import data
+from cx.core.atomic import atomic_write_parquet
 from cx.core.privacy import mask_pii
 from cx.voice import lemmas, model, sentiment, taxonomy, themes
 
@@ -104,18 +103,6 @@ def _tag_wave(wave: str, files: list[Path]) -> pl.DataFrame:
     ).collect()
 
 
-def _publish(table: pl.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".parquet")
-    os.close(fd)
-    try:
-        table.write_parquet(tmp)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-
-
 def _tidy(root: Path, engine: str, wave: str, current: Path) -> None:
     """Remove the wave's tables of other file versions and the folders of other engines."""
     base = root / data.PRECOMPUTED_DIR / TAGS_DIR
@@ -142,7 +129,7 @@ def wave_tags(root: Path, wave: str, files: list[Path]) -> pl.LazyFrame:
         return pl.scan_parquet(path)
     table = _tag_wave(wave, files)
     try:
-        _publish(table, path)
+        atomic_write_parquet(table, path)
         _tidy(root, engine, wave, path)
     except OSError:
         return table.lazy()  # a folder we cannot write: served from memory this time

@@ -195,7 +195,7 @@ def test_a_kill_during_the_fold_loses_and_duplicates_nothing(
             pending = list(s.exec(select(SurveyAnswer).where(SurveyAnswer.folded_at == None)))  # noqa: E711
         rows = answers._frame(answers.rows_of(pending))
         old = pl.read_parquet(target)
-        from cx.ingest import atomic
+        from cx.core import atomic
 
         atomic.atomic_write_parquet(pl.concat([old, rows], how="diagonal_relaxed"), target)
         assert target.stat().st_mtime_ns != before

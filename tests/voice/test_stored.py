@@ -142,6 +142,6 @@ def test_two_processes_building_at_once_leave_one_whole_table_per_wave(
     assert [b.exitcode for b in builders] == [0, 0]
     found = tables(folder)
     assert len(found) == 2
-    assert not [p for p in found[0].parent.iterdir() if p.name.startswith(".tmp-")]
+    assert not [p for p in found[0].parent.iterdir() if p.name.startswith(".")]  # no temp file
     assert sum(pl.read_parquet(p).height for p in found) == 4
     assert os.access(found[0], os.R_OK)
