@@ -6,7 +6,7 @@ Run it with ``streamlit run app.py`` (or ``cx serve``).
 
 import streamlit as st
 
-from cx import server
+from cx import server, ui
 from cx.core.data import data_dir, has_waves
 from cx.demo import complaints
 from cx.ops import backup
@@ -21,6 +21,8 @@ if not has_waves(data_dir()):  # the quickstart: the demo and its accounts befor
 if line := server.prepare_capture():
     print(f"cx: {line}", flush=True)
 server.start_workers()  # survey answers: their loop within a second, their fold into the wave
+ui.preload()  # the screens' modules, imported once here rather than by the first visitor
+ui.start_warming()  # each data version's tables built in the background, before a screen asks
 app = st.App(
     "dashboard.py",
     secrets=server.secrets(),

@@ -11,3 +11,4 @@ ui.start_outbox_sender()
 page = ui.navigation(user)
 ui.sidebar_filters(user)
 page.run()
+ui.after_sign_in(user, ui.filters())  # this user's other screens, warmed once the page is drawn

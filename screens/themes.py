@@ -10,7 +10,8 @@ user = ui.require_user(*ui.MANAGERS, *ui.OWN)
 scope, filters = ui.data_scope(user), ui.filters()
 ui.header("Comment themes", user, filters)
 
-summary = ui.query(verbatims.theme_summary, scope, filters)
+with st.spinner(ui.READING_TAGS):
+    summary = ui.query(verbatims.theme_summary, scope, filters)
 ui.takeaway(verbatims.themes_takeaway(summary))
 if summary.is_empty() or summary["n_comments"][0] < 5:
     st.info(

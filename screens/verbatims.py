@@ -10,7 +10,8 @@ user = ui.require_user(*ui.MANAGERS)
 scope, filters = user.scope, ui.filters()
 ui.header("Verbatims", user, filters)
 
-options = ui.query(verbatims.verbatim_options, scope, filters)
+with st.spinner(ui.READING_TAGS):
+    options = ui.query(verbatims.verbatim_options, scope, filters)
 picks = ui.verbatim_filters(options, verbatims.theme_labels(), f"Wave {filters.wave}")
 found = ui.query(verbatims.verbatims, scope, filters, **picks)
 ui.takeaway(verbatims.verbatims_takeaway(found))

@@ -31,6 +31,9 @@ from tests.support.smtp import Sink
 
 # bcrypt at its lowest cost in the suite (the cost is a setting; the timing test sets 12 itself)
 os.environ.setdefault("CX_BCRYPT_ROUNDS", "4")
+# no warm-up thread behind each of the suite's AppTest runs (every run is a new session); the real
+# servers of the suite (tests.support.browser.streamlit_server) warm as in production
+os.environ.setdefault("CX_WARM", "off")
 
 
 _MAIN = sys.modules["__main__"]

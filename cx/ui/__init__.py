@@ -86,13 +86,20 @@ from cx.ui.state import (
 )
 from cx.ui.voice import (
     CARD_CSS,
+    READING_TAGS,
     verbatim_cards,
     verbatim_filters,
     verbatim_html,
 )
+from cx.ui.warm import after_sign_in, preload
+from cx.ui.warm import start as start_warming
 
 __all__ = [
     "account_screen",
+    "READING_TAGS",
+    "after_sign_in",
+    "preload",
+    "start_warming",
     "CACHE_ENTRIES",
     "CACHE_TTL",
     "CARD_CSS",

@@ -4,6 +4,7 @@ generated on first start (cache keys hold the scope, the filters and the data ve
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import polars as pl
 import streamlit as st
 
 from cx import store
-from cx.analytics import overview, rollup
+from cx.analytics import overview, precompute, rollup
 from cx.core import data
 from cx.core.filters import Filters
 from cx.core.scope import Scope
@@ -143,3 +144,16 @@ def ensure_data() -> None:
 
         complaints.first_start(root, progress=progress)
         status.update(label="Demo dataset ready.", state="complete", expanded=False)
+
+
+def prepare(data_version: str) -> None:
+    """Build one data version's tables before any screen asks for them: the scan, the waves, the
+    rollups, the RFM tables (when there is a CRM file) and the stored comment tags (the
+    background watcher of :mod:`cx.ui.warm` calls it at server start and on each new version)."""
+    root = str(data_root())
+    waves(data_version)
+    _rollups(root, data_version)
+    # no CRM file (Segments says so) or a read-only folder (then answered from memory)
+    with contextlib.suppress(data.DataError, OSError):
+        precompute.build(Path(root))
+    _tagged(root, data_version)

@@ -17,6 +17,10 @@ CARD_CSS = """<style>
 </style>"""
 
 
+READING_TAGS = "Reading the themes of the comments (new data: each wave is tagged once)…"
+"""The wait of a comment screen when a data version's tags are not stored yet."""
+
+
 def verbatim_html(df: pl.DataFrame) -> str:
     """HTML cards of verbatims (every field escaped; the comment comes pre-escaped and marked)."""
     if df.is_empty():

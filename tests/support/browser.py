@@ -47,6 +47,7 @@ def streamlit_server(
         **os.environ,
         "CX_DATA_DIR": str(data_root),
         "CX_SIGNING_KEY": SIGNING_KEY,
+        "CX_WARM": "on",  # a served app warms its caches (the suite's AppTest runs do not)
         **(env or {}),
     }
     log = open(data_root / f"streamlit-{port}.log", "wb")  # noqa: SIM115
