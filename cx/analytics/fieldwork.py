@@ -11,6 +11,10 @@ Definitions (documented in the README):
 
 Only the wave and channel filters apply here (invitations have no touchpoint or segment); every
 completed response counts, including those flagged ``excluded`` (they were still collected).
+
+Every query takes either the responses or their :func:`funnel_counts` (completed responses per
+wave × agency × channel × day, built once per data version): the same code answers both, since a
+count is a sum of ones and the latest answer of a scope is the latest of its cells.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ LAG_RATE = 0.75
 LAG_ATTAINMENT = 0.8
 MIN_INVITATIONS = 100
 COUNTS = ("customers_served", "invitations", "delivered", "target_responses")
+FUNNEL_KEYS = ("wave", "region", "country", "agency", "channel")
+FUNNEL_MARKER = "responses"
+"""The count column of :func:`funnel_counts`; a frame holding it is counts, not responses."""
 
 
 class FieldworkError(ValueError):
@@ -59,6 +66,27 @@ def _responses(frame: pl.LazyFrame, scope: Scope, filters: Filters) -> pl.LazyFr
     return restrict(frame, scope).filter(filter_predicate(only, columns, waves=True))
 
 
+def funnel_counts(frame: pl.LazyFrame) -> pl.DataFrame:
+    """Completed responses (``excluded`` ones included) per cell of :data:`FUNNEL_KEYS` and day,
+    with the cell's latest answer as ``responded_at``: every fieldwork query, from a few thousand
+    rows instead of every response."""
+    columns = frame.collect_schema().names()
+    keys = [k for k in FUNNEL_KEYS if k in columns]
+    return (
+        frame.group_by(*keys, pl.col("responded_at").dt.date().alias("day"))
+        .agg(pl.len().cast(pl.Int64).alias(FUNNEL_MARKER), pl.col("responded_at").max())
+        .drop("day")
+        .collect()
+    )
+
+
+def _count(frame: pl.LazyFrame) -> pl.Expr:
+    """How many completed responses a group holds, on responses or on :func:`funnel_counts`."""
+    if FUNNEL_MARKER in frame.collect_schema().names():
+        return pl.col(FUNNEL_MARKER).sum().cast(pl.Int64).alias("responses")
+    return pl.len().cast(pl.Int64).alias("responses")
+
+
 def _rates(lf: pl.LazyFrame) -> pl.LazyFrame:
     return lf.with_columns(
         delivery_rate=pl.when(pl.col("invitations") > 0).then(
@@ -81,7 +109,7 @@ def _by(
         .group_by(keys)
         .agg([pl.col(c).sum().cast(pl.Int64) for c in COUNTS])
     )
-    got = _responses(frame, scope, filters).group_by(keys).agg(responses=pl.len().cast(pl.Int64))
+    got = _responses(frame, scope, filters).group_by(keys).agg(_count(frame))
     joined = sent.join(got, on=keys, how="full", coalesce=True).with_columns(
         [pl.col(c).fill_null(0) for c in (*COUNTS, "responses")]
     )
@@ -175,7 +203,7 @@ def daily_progress(
     per_day = (
         _responses(frame, scope, filters)
         .group_by(day=pl.col("responded_at").dt.date())
-        .agg(responses=pl.len().cast(pl.Int64))
+        .agg(_count(frame))
         .collect()
     )
     n_days = days.height

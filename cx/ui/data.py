@@ -13,7 +13,7 @@ import polars as pl
 import streamlit as st
 
 from cx import store
-from cx.analytics import overview, precompute, rollup
+from cx.analytics import fieldwork, overview, precompute, rollup
 from cx.core import data
 from cx.core.filters import Filters
 from cx.core.scope import Scope
@@ -56,6 +56,12 @@ def _rollups(root: str, version: str) -> dict[str, pl.LazyFrame]:
     return {"rollup_fine": fine.lazy(), "rollup": rollup.coarsen(fine).lazy()}
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _funnel(root: str, version: str) -> pl.LazyFrame:
+    """Completed responses per wave × agency × channel × day, for the fieldwork screen."""
+    return fieldwork.funnel_counts(_scan(root, version)).lazy()
+
+
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def _run(
     name: str,
@@ -71,6 +77,8 @@ def _run(
         frame = _rollups(str(data_root()), data_version)[source]
     elif source == "tagged":
         frame = _tagged(str(data_root()), data_version)
+    elif source == "funnel":
+        frame = _funnel(str(data_root()), data_version)
     else:
         frame = _scan(str(data_root()), data_version)
     return _fn(frame, scope, filters, **dict(kwargs))
@@ -102,8 +110,13 @@ def query(fn: str | Callable[..., Any], scope: Scope, filters: Filters, **kwargs
     """
     query_fn: Callable[..., Any] = getattr(overview, fn) if isinstance(fn, str) else fn
     name = f"{query_fn.__module__}:{query_fn.__qualname__}"
-    # comment queries read the stored tags instead of tagging their rows again
-    source = "tagged" if query_fn.__module__.startswith("cx.voice.") else "responses"
+    # comment queries read the stored tags instead of tagging their rows again; fieldwork counts
+    # come from their cells (an advisor's own scope needs the rows: the cells have no advisor)
+    source = "responses"
+    if query_fn.__module__.startswith("cx.voice."):
+        source = "tagged"
+    elif query_fn.__module__ == fieldwork.__name__ and not scope.staff:
+        source = "funnel"
     return _run(name, scope, filters, version(), tuple(sorted(kwargs.items())), source, query_fn)
 
 
@@ -153,6 +166,7 @@ def prepare(data_version: str) -> None:
     root = str(data_root())
     waves(data_version)
     _rollups(root, data_version)
+    _funnel(root, data_version)
     # no CRM file (Segments says so) or a read-only folder (then answered from memory)
     with contextlib.suppress(data.DataError, OSError):
         precompute.build(Path(root))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from cx import charts
 from cx.analytics import fieldwork
@@ -183,3 +184,47 @@ def test_the_demo_plants_leeds_as_the_only_lagging_agency(demo_root: Path) -> No
             frame, Scope.world(), Filters(wave=wave), root=str(demo_root)
         )
         assert df.filter("lagging")["agency"].to_list() == ["Leeds"]
+
+
+FUNNEL_FILTERS = [
+    Filters(wave="2026-Q3"),
+    Filters(wave="2026-Q2", channels=("email", "sms")),
+    Filters(wave="2025-Q1", channels=("in_person",), segments=("Premium",)),  # segment: not here
+]
+
+
+@pytest.mark.parametrize("scope", ["world", "region:Latin America", "country:ES", "agency:Madrid"])
+@pytest.mark.parametrize(
+    "filters", FUNNEL_FILTERS, ids=lambda f: f"{f.wave}-{'-'.join(f.channels) or 'all'}"
+)
+def test_funnel_counts_and_rows_give_identical_fieldwork_answers(
+    demo_root: Path, responses: pl.LazyFrame, scope: str, filters: Filters
+) -> None:
+    counts = fieldwork.funnel_counts(responses).lazy()
+    root = str(demo_root)
+    for fn in (
+        fieldwork.summary,
+        fieldwork.agency_progress,
+        fieldwork.channel_rates,
+        fieldwork.daily_progress,
+    ):
+        from_rows = fn(responses, Scope.parse(scope), filters, root=root)
+        from_counts = fn(counts, Scope.parse(scope), filters, root=root)
+        assert not from_rows.is_empty()
+        assert_frame_equal(from_rows, from_counts)
+
+
+def test_funnel_counts_keep_excluded_answers_and_the_latest_answer_of_each_day() -> None:
+    rows = pl.LazyFrame(
+        _responses("Madrid", "ES", "email", 3, date(2026, 2, 14))
+        + _responses("Lyon", "FR", "sms", 2, date(2026, 1, 10))
+    )
+    counts = fieldwork.funnel_counts(rows).sort("agency", "responded_at")
+    # Lyon: both answers on 10 January (one excluded) make one cell of 2;
+    # Madrid: 14 February (1) and 10 January (2, one excluded)
+    assert counts.select("agency", "responses").rows() == [
+        ("Lyon", 2),
+        ("Madrid", 2),
+        ("Madrid", 1),
+    ]
+    assert counts["responded_at"].max() == datetime(2026, 2, 14, 12)
