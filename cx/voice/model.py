@@ -64,20 +64,31 @@ def model_paths() -> tuple[Path, Path]:
 
 @functools.lru_cache(maxsize=4)
 def _load(weights: str, meta: str, stamp: tuple[float, float]) -> Model:
-    info = json.loads(Path(meta).read_text(encoding="utf-8"))
-    frame = pl.read_parquet(weights)
-    themes = tuple(info["themes"])
-    need = {"f", *(f"t:{t}" for t in themes), *(f"s:{c}" for c in SENTIMENT_CLASSES)}
-    missing = need - set(frame.columns)
-    if missing:
-        raise ModelError(f"{weights}: missing columns {', '.join(sorted(missing))}")
-    return Model(
-        themes,
-        frame.select(sorted(need, key=lambda c: (c != "f", c))),
-        tuple(float(info["theme_bias"][t]) for t in themes),
-        tuple(float(info["theme_cut"][t]) for t in themes),
-        tuple(float(info["sentiment_bias"][c]) for c in SENTIMENT_CLASSES),  # type: ignore[arg-type]
-    )
+    try:
+        info = json.loads(Path(meta).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{meta}: not a readable model description ({exc})") from None
+    try:
+        frame = pl.read_parquet(weights)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise ModelError(f"{weights}: not a readable weights table ({exc})") from None
+    try:
+        themes = tuple(str(t) for t in info["themes"])
+        need = {"f", *(f"t:{t}" for t in themes), *(f"s:{c}" for c in SENTIMENT_CLASSES)}
+        missing = need - set(frame.columns)
+        if missing:
+            raise ModelError(f"{weights}: missing columns {', '.join(sorted(missing))}")
+        return Model(
+            themes,
+            frame.select(sorted(need, key=lambda c: (c != "f", c))),
+            tuple(float(info["theme_bias"][t]) for t in themes),
+            tuple(float(info["theme_cut"][t]) for t in themes),
+            tuple(float(info["sentiment_bias"][c]) for c in SENTIMENT_CLASSES),  # type: ignore[arg-type]
+        )
+    except ModelError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{meta}: missing or malformed entry {exc}") from None
 
 
 def load() -> Model | None:

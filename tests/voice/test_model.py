@@ -4,6 +4,7 @@ the frozen evaluation set, and the lexicon engine still there without it."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -81,4 +82,23 @@ def test_a_model_file_missing_an_output_is_refused_with_its_name(
     broken.with_suffix(".json").write_text(model.META_FILE.read_text())
     monkeypatch.setenv("CX_VOICE_MODEL", str(broken))
     with pytest.raises(model.ModelError, match=r"broken\.parquet: missing columns s:pos"):
+        model.load()
+
+
+@pytest.mark.parametrize(
+    ("meta", "why"),
+    [
+        ('{"themes": ["waiting_time"]}', r"broken\.json: missing or malformed entry 'theme_bias'"),
+        ("{not json", r"broken\.json: not a readable model description"),
+        ('{"themes": 3}', r"broken\.json: missing or malformed entry"),
+    ],
+)
+def test_a_model_description_missing_an_entry_is_refused_with_its_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, meta: str, why: str
+) -> None:
+    broken = tmp_path / "broken.parquet"
+    shutil.copy(model.MODEL_FILE, broken)
+    broken.with_suffix(".json").write_text(meta)
+    monkeypatch.setenv("CX_VOICE_MODEL", str(broken))
+    with pytest.raises(model.ModelError, match=why):
         model.load()
