@@ -8,11 +8,12 @@ One table today: every CRM customer's RFM scores and tier as of the last day of 
 and :data:`LAYOUT`. A CRM import or an edited mapping gives a new folder, so a stale table is
 never read; the older folders are removed once the new one holds every wave of the data folder.
 
-A wave's file is written on first need (:func:`rfm_tables`) or by :func:`build` (``cx
-precompute``); a new wave computes only its own file. Each write goes to a hidden temporary file
-in the same folder, then ``os.replace``: a reader sees a whole file or none, and two builders
-racing both end with the same, whole files. A data folder that cannot be written is answered
-from memory on every question.
+A wave's file is written on first need (:func:`rfm_tables`) or by ``cx precompute``
+(:func:`rfm_plan`, then :func:`rfm_wave` per missing wave, in this process or on a Dask
+cluster, then :func:`store_rfm_wave`); a new wave computes only its own file. Each write goes
+to a hidden temporary file in the same folder, then ``os.replace``: a reader sees a whole file
+or none, and two builders racing both end with the same, whole files. A data folder that
+cannot be written is answered from memory on every question.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import hashlib
 import shutil
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,17 +64,23 @@ def rfm_path(root: Path, version: str, wave: str) -> Path:
     return rfm_dir(root, version) / f"{wave}.parquet"
 
 
+def _query(tx: pl.LazyFrame, wave: str, tiers: rfm.TierMap) -> pl.LazyFrame:
+    """One wave's RFM table as a query on the transactions (with the wave label)."""
+    return rfm.rfm_scores(tx, data.wave_period(wave)[1], tiers).select(
+        pl.lit(wave, pl.String).alias("wave"), pl.all()
+    )
+
+
 def _scores(root: Path, waves: Sequence[str], tiers: rfm.TierMap) -> list[pl.DataFrame]:
     """The RFM table of each wave, computed from the raw transactions."""
     tx = rfm.scan_transactions(root)
-    return pl.collect_all(
-        [
-            rfm.rfm_scores(tx, data.wave_period(w)[1], tiers).select(
-                pl.lit(w, pl.String).alias("wave"), pl.all()
-            )
-            for w in waves
-        ]
-    )
+    return pl.collect_all([_query(tx, w, tiers) for w in waves])
+
+
+def rfm_wave(root: Path, wave: str, planned: Planned) -> pl.DataFrame:
+    """One wave's RFM table from the raw transactions: the per-wave job of ``cx precompute``
+    (reads only; the same function in this process or on a cluster worker)."""
+    return _query(rfm.scan_transactions(root), wave, planned.tiers).collect()
 
 
 def _write(frame: pl.DataFrame, target: Path) -> None:
@@ -155,27 +163,23 @@ def rfm_table(root: Path, wave: str, tiers: rfm.TierMap | None = None) -> pl.Dat
     return rfm_tables(root, [wave], rfm.RFM_COLUMNS, tiers)
 
 
-def store_rfm(root: Path, wave: str, tiers: rfm.TierMap | None = None) -> pl.DataFrame:
-    """Compute one wave's RFM table from the raw transactions and store it (replacing the stored
-    one); DataError when the transactions changed meanwhile, OSError when it cannot be written."""
-    tiers = tiers or rfm.load_tiers()
-    version = rfm_version(root, tiers)
-    [df] = _scores(root, [wave], tiers)
-    if rfm_version(root, tiers) != version:
-        raise data.DataError(
-            f"{rfm.transactions_path(root)}: changed while the RFM tables were built; run again"
-        )
-    _write(df, rfm_path(root, version, wave))
-    return df
+@dataclass(frozen=True)
+class Planned:
+    """What :func:`rfm_plan` fixed for a wave still to compute: the version its table belongs
+    to and the mapping it is scored with."""
+
+    version: str
+    tiers: rfm.TierMap
 
 
-def build(root: Path, tiers: rfm.TierMap | None = None) -> list[dict[str, Any]]:
-    """Bring every precomputed table of the data folder up to date for its data version.
+def rfm_plan(
+    root: Path, tiers: rfm.TierMap | None = None
+) -> tuple[dict[str, int], dict[str, Planned]]:
+    """The rows of each wave's table already stored for the data version, and what to compute
+    for each missing (or unreadable) one, in wave order.
 
-    Only the missing tables are computed (a new wave: its own file). One row per table:
-    ``table`` (``rfm/<wave>``), ``rows``, ``seconds`` (what this run spent on it). Raises
-    DataError for a missing or malformed CRM file or no waves, OSError naming the file it could
-    not write.
+    Raises DataError for a missing or malformed CRM file or no waves (before anything is
+    written).
     """
     rfm.scan_transactions(root)  # DataError naming the file and the column
     waves = data.list_waves(root)
@@ -188,14 +192,62 @@ def build(root: Path, tiers: rfm.TierMap | None = None) -> list[dict[str, Any]]:
     folder = rfm_dir(root, version)
     if folder.is_dir():
         _clean_stale(folder)
-    out: list[dict[str, Any]] = []
+    done: dict[str, int] = {}
+    todo: dict[str, Planned] = {}
     for w in waves:
-        t0 = time.perf_counter()
-        path = rfm_path(root, version, w)
         try:
-            rows = pq.read_metadata(path).num_rows
+            done[w] = pq.read_metadata(rfm_path(root, version, w)).num_rows
         except Exception:  # absent or unreadable (whatever pyarrow raised): computed again
-            rows = store_rfm(root, w, tiers).height
+            todo[w] = Planned(version, tiers)
+    return done, todo
+
+
+def store_rfm_wave(root: Path, wave: str, frame: pl.DataFrame, planned: Planned) -> None:
+    """Store one wave's computed table (replacing the stored one); DataError when the
+    transactions changed since it was planned, OSError when it cannot be written."""
+    if rfm_version(root, planned.tiers) != planned.version:
+        raise data.DataError(
+            f"{rfm.transactions_path(root)}: changed while the RFM tables were built; run again"
+        )
+    _write(frame, rfm_path(root, planned.version, wave))
+
+
+def prune_rfm(root: Path, tiers: rfm.TierMap | None = None) -> None:
+    """Remove the older versions once the current one holds every wave."""
+    tiers = tiers or rfm.load_tiers()
+    _prune(root, rfm_version(root, tiers), tiers)
+
+
+def store_rfm(root: Path, wave: str, tiers: rfm.TierMap | None = None) -> pl.DataFrame:
+    """Compute one wave's RFM table from the raw transactions and store it (replacing the stored
+    one); DataError when the transactions changed meanwhile, OSError when it cannot be written."""
+    tiers = tiers or rfm.load_tiers()
+    planned = Planned(rfm_version(root, tiers), tiers)
+    df = rfm_wave(root, wave, planned)
+    store_rfm_wave(root, wave, df, planned)
+    return df
+
+
+def build(root: Path, tiers: rfm.TierMap | None = None) -> list[dict[str, Any]]:
+    """Bring every RFM table of the data folder up to date for its data version, in this process
+    (``cx precompute`` runs the same steps for every precomputed table: :mod:`cx.ops.batch`).
+
+    Only the missing tables are computed (a new wave: its own file). One row per table:
+    ``table`` (``rfm/<wave>``), ``rows``, ``seconds`` (what this run spent on it: 0 for a table
+    already current, which is only checked). Raises DataError for a missing or malformed CRM
+    file or no waves, OSError naming the file it could not write.
+    """
+    tiers = tiers or rfm.load_tiers()
+    done, todo = rfm_plan(root, tiers)
+    out: list[dict[str, Any]] = []
+    for w in data.sort_waves([*done, *todo]):
+        t0 = time.perf_counter()
+        if w in todo:
+            df = rfm_wave(root, w, todo[w])
+            store_rfm_wave(root, w, df, todo[w])
+            rows = df.height
+        else:
+            rows = done[w]
         out.append({"table": f"{RFM_TABLE}/{w}", "rows": rows, "seconds": time.perf_counter() - t0})
-    _prune(root, version, tiers)
+    prune_rfm(root, tiers)
     return out

@@ -8,7 +8,9 @@ the tags depend on (the taxonomy, lexicons, stop words, abbreviations and the le
 batch folded into one changes only that wave's name, so only it is tagged again; a new
 expression or model tags every wave again. A table is written whole then renamed into place
 (a reader never sees half of one); older tables of the same wave are removed after. A folder
-that cannot be written is served from memory.
+that cannot be written is served from memory. A table is tagged on first need
+(:func:`wave_tags`) or by ``cx precompute`` (:func:`plan`, then :func:`tag_wave` per missing
+wave, in this process or on a Dask cluster, then :func:`store_wave`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import contextlib
 import functools
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from cx.core import data
 from cx.core.atomic import atomic_write_parquet
@@ -119,12 +123,16 @@ def _tidy(root: Path, engine: str, wave: str, current: Path) -> None:
                 folder.rmdir()
 
 
+def tags_path(root: Path, engine: str, wave: str, files: Iterable[Path]) -> Path:
+    """Where the tags of one wave's ``files`` by the ``engine`` are stored."""
+    name = f"{wave}-{_files_version(files)}.parquet"
+    return root / data.PRECOMPUTED_DIR / TAGS_DIR / engine / name
+
+
 def wave_tags(root: Path, wave: str, files: list[Path]) -> pl.LazyFrame:
     """The stored tags of one wave, tagged and stored first when missing or out of date."""
     engine = engine_version()
-    path = (
-        root / data.PRECOMPUTED_DIR / TAGS_DIR / engine / f"{wave}-{_files_version(files)}.parquet"
-    )
+    path = tags_path(root, engine, wave, files)
     if path.exists():
         return pl.scan_parquet(path)
     table = _tag_wave(wave, files)
@@ -134,6 +142,50 @@ def wave_tags(root: Path, wave: str, files: list[Path]) -> pl.LazyFrame:
     except OSError:
         return table.lazy()  # a folder we cannot write: served from memory this time
     return pl.scan_parquet(path)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What :func:`plan` fixed for a wave still to tag: the engine, the wave's files, and
+    where their tags go."""
+
+    engine: str
+    files: tuple[Path, ...]
+    path: Path
+
+
+def plan(root: Path) -> tuple[dict[str, int], dict[str, Planned]]:
+    """The rows of each wave's tags already stored for the current engine and the wave's
+    files, and what to tag for each missing one, in wave order. A wave whose files have no
+    ``comment`` column has nothing to tag and no table here (:func:`wave_tags` answers it with
+    an empty one)."""
+    engine = engine_version()
+    by_wave = _by_wave(root)
+    done: dict[str, int] = {}
+    todo: dict[str, Planned] = {}
+    for wave in data.sort_waves(list(by_wave)):
+        files = by_wave[wave]
+        if "comment" not in data.wave_schema(files):
+            continue
+        path = tags_path(root, engine, wave, files)
+        try:
+            done[wave] = pq.read_metadata(path).num_rows
+        except Exception:  # absent or unreadable (whatever pyarrow raised): tagged again
+            todo[wave] = Planned(engine, tuple(files), path)
+    return done, todo
+
+
+def tag_wave(root: Path, wave: str, planned: Planned) -> pl.DataFrame:
+    """One wave's tags: the per-wave job of ``cx precompute`` (reads only; the same function
+    in this process or on a cluster worker)."""
+    return _tag_wave(wave, list(planned.files))
+
+
+def store_wave(root: Path, wave: str, frame: pl.DataFrame, planned: Planned) -> None:
+    """Store one wave's tags where :func:`plan` said, then remove its older tables; OSError
+    when the folder cannot be written."""
+    atomic_write_parquet(frame, planned.path)
+    _tidy(root, planned.engine, wave, planned.path)
 
 
 def build(root: Path) -> dict[str, int]:
