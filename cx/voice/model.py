@@ -37,6 +37,14 @@ PREFIX = 4
 """Letters of a long key kept as a prefix feature."""
 
 ROW, SID = "__cx_row", "__cx_sid"
+EXACT = pl.Decimal(38, 12)
+"""Float sums go through this type: a float sum's last bits depend on how Polars' threads split
+the rows, a decimal sum is exact, so a wave tags the same on any machine, run or cluster worker."""
+
+
+def exact_sum(e: pl.Expr) -> pl.Expr:
+    """The sum of ``e`` independent of row order (Float64)."""
+    return e.cast(EXACT).sum().cast(pl.Float64)
 
 
 class ModelError(ValueError):
@@ -166,12 +174,14 @@ def scored(
     :func:`comment_features` gives them to training."""
     outputs = [c for c in model.weights.columns if c != "f"]
     known = per_sentence.join(model.weights.lazy(), on="f", how="inner")
-    sentence = known.group_by(ROW, SID).agg([(pl.col(c) * pl.col("v")).sum() for c in outputs])
+    sentence = known.group_by(ROW, SID).agg(
+        [exact_sum(pl.col(c) * pl.col("v")).alias(c) for c in outputs]
+    )
     binary = (
         known.filter(pl.col("f") != "S")
         .unique(subset=[ROW, "f"])
         .group_by(ROW)
-        .agg([pl.col(c).sum() for c in outputs])
+        .agg([exact_sum(pl.col(c)) for c in outputs])
     )
     s_row = model.weights.filter(pl.col("f") == "S")
     s_weight = {c: float(s_row[c][0]) if s_row.height else 0.0 for c in outputs}
@@ -181,7 +191,7 @@ def scored(
     comment = (
         pl.concat([binary, polar], how="vertical_relaxed")
         .group_by(ROW)
-        .agg([pl.col(c).sum() for c in outputs])
+        .agg([exact_sum(pl.col(c)) for c in outputs])
     )
     return sentence, comment
 

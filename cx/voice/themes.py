@@ -239,7 +239,7 @@ def _features(sentences: pl.LazyFrame, compiled: Compiled) -> tuple[pl.LazyFrame
     """The model's features of each sentence (:mod:`cx.voice.model`), and the lexicon's
     whole-comment score (``__total``)."""
     flags = {t: f"__t_{t}" for t, *_ in compiled.themes}
-    totals = sentences.group_by(_ROW).agg(pl.col("__score").sum().alias("__total"))
+    totals = sentences.group_by(_ROW).agg(model.exact_sum(pl.col("__score")).alias("__total"))
     per_sentence = model.sentence_features(sentences, flags, _MARKS, seg=_SEG, after="__after")
     return per_sentence, totals
 
@@ -301,7 +301,7 @@ def _tag_learned(
             .filter(pl.col("__hit"))
             .join(sentence_sums.select(_ROW, model.SID, "__s"), on=[_ROW, model.SID], how="left")
             .group_by(_ROW, "__theme")
-            .agg(pl.col("__s").fill_null(0.0).mean().alias("__ts"))
+            .agg((model.exact_sum(pl.col("__s").fill_null(0.0)) / pl.len()).alias("__ts"))
         )
         parts.append(flagged)
     sentiment = comment_sums.select(_ROW, "sentiment")
@@ -358,7 +358,7 @@ def _tag_part(part: pl.LazyFrame, compiled: Compiled, vocabulary: list[str]) -> 
     ids = [t for t, *_ in compiled.themes]
     flags = [f"__t_{t}" for t in ids]
     sentences = _sentences(part, compiled, vocabulary)
-    totals = sentences.group_by(_ROW).agg(pl.col("__score").sum().alias("__total"))
+    totals = sentences.group_by(_ROW).agg(model.exact_sum(pl.col("__score")).alias("__total"))
     order = pl.DataFrame({"__theme": ids, "__order": list(range(len(ids)))}).lazy()
     # Long form (one row per sentence x theme named there) is far cheaper than twelve
     # when/then lists per comment.
@@ -367,7 +367,7 @@ def _tag_part(part: pl.LazyFrame, compiled: Compiled, vocabulary: list[str]) -> 
         .unpivot(index=[_ROW, "__score"], on=flags, variable_name="__theme", value_name="__hit")
         .filter(pl.col("__hit"))
         .group_by(_ROW, "__theme")
-        .agg(pl.col("__score").sum().alias("__p"))
+        .agg(model.exact_sum(pl.col("__score")).alias("__p"))
         .with_columns(pl.col("__theme").str.slice(4))
         .join(totals, on=_ROW)
         .join(order, on="__theme")
