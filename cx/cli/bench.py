@@ -1,5 +1,6 @@
 """``cx bench``: times every dashboard query against DuckDB on the same files (speed, not the
-CX league tables of :mod:`cx.analytics.benchmarks`); with ``--capture``, the survey pages under
+CX league tables of :mod:`cx.analytics.benchmarks`) and every screen's whole script run, cold
+and warm (rows ``page.<screen> [<user>] cold|warm``); with ``--capture``, the survey pages under
 load on the real server instead, and with ``--api`` the REST API's throughput (one row per
 figure: ``figure``, ``value``, ``unit``).
 
@@ -30,12 +31,22 @@ def cmd_bench(args: argparse.Namespace) -> Rows:
         raise CliError(
             f"cx bench needs a source checkout with the dev dependencies ({exc.name} is missing): run uv sync"
         ) from None
-    rows: Rows = suite.run(
-        rows=1_000_000 if args.rows is None else args.rows,
-        workdir=Path(args.workdir) if args.workdir else None,
-        repeat=args.repeat,
-        only=args.only,
-    )
+    if args.repeat <= 0:
+        raise CliError("--repeat must be positive")
+    try:
+        rows: Rows = suite.run(
+            rows=1_000_000 if args.rows is None else args.rows,
+            workdir=Path(args.workdir) if args.workdir else None,
+            repeat=args.repeat,
+            only=args.only,
+        )
+    except suite.screens.PageError as exc:
+        raise CliError(f"a screen failed under AppTest: {exc}") from None
+    if not rows:
+        raise CliError(
+            f"--only {args.only!r} matches no case: give a case name part, a screen "
+            f"({', '.join(suite.screens.QUERIES)}) or an area ({', '.join(suite.AREA_NAMES)})"
+        )
     return rows
 
 
@@ -91,12 +102,21 @@ def add_parsers(sub: Any) -> None:
         help="synthetic responses (default 1,000,000; 50,000 with --capture or --api)",
     )
     p.add_argument(
-        "--repeat", type=int, default=5, help="timed runs per query (the median is kept)"
+        "--repeat",
+        type=int,
+        default=5,
+        help="timed runs per query and warm page (the median is kept; 3 for a run over 1 s, "
+        "the first alone over 10 s)",
     )
     p.add_argument(
         "--workdir", help="where to write the synthetic files (default: a temporary folder)"
     )
-    p.add_argument("--only", help="run only the cases whose name contains this text")
+    p.add_argument(
+        "--only",
+        help="run only the cases whose name contains this text, or those of an area (pages, "
+        "overview, analytics, geography, voice, loop, ingest, reports, fieldwork) or of a screen "
+        "by its URL path (e.g. drivers: its page rows and its query cases)",
+    )
     p.add_argument(
         "--capture",
         action="store_true",
