@@ -53,9 +53,27 @@ def make_engine(url: str | None = None) -> Engine:
     return engine
 
 
+INIT_LOCK = 727_274
+"""PostgreSQL advisory lock key taken by :func:`init`: replicas starting at once on one database
+create its tables and triggers one after the other (otherwise two ``CREATE`` race)."""
+
+
 def init(engine: Engine) -> Engine:
     """Create every registered table, add columns a newer release defines to tables an older one
-    created, and install the append-only guard of the audit log."""
+    created, and install the append-only guard of the audit log. On PostgreSQL under an advisory
+    lock, so that processes starting together do it one at a time."""
+    if engine.dialect.name != "postgresql":
+        return _init(engine)
+    with engine.connect() as holder:
+        holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": INIT_LOCK})
+        try:
+            return _init(engine)
+        finally:
+            holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": INIT_LOCK})
+            holder.commit()
+
+
+def _init(engine: Engine) -> Engine:
     SQLModel.metadata.create_all(engine)
     add_missing_columns(engine)
     with engine.begin() as conn:
