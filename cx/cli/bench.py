@@ -33,6 +33,8 @@ def cmd_bench(args: argparse.Namespace) -> Rows:
         ) from None
     if args.repeat <= 0:
         raise CliError("--repeat must be positive")
+    if args.growth:
+        return _growth(args)
     try:
         rows: Rows = suite.run(
             rows=1_000_000 if args.rows is None else args.rows,
@@ -48,6 +50,21 @@ def cmd_bench(args: argparse.Namespace) -> Rows:
             f"({', '.join(suite.screens.QUERIES)}) or an area ({', '.join(suite.AREA_NAMES)})"
         )
     return rows
+
+
+def _growth(args: argparse.Namespace) -> Rows:
+    from cx.speed import growth
+
+    try:
+        sizes = tuple(int(part) for part in args.growth.split(","))
+    except ValueError:
+        raise CliError(f"--growth {args.growth!r}: give sizes such as 1000000,10000000") from None
+    if not sizes or min(sizes) < growth.BASE_ROWS:
+        raise CliError(f"--growth sizes start at {growth.BASE_ROWS:,} responses")
+    try:
+        return growth.run(sizes, Path(args.workdir) if args.workdir else None, repeat=args.repeat)
+    except RuntimeError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _capture(args: argparse.Namespace) -> Rows:
@@ -116,6 +133,13 @@ def add_parsers(sub: Any) -> None:
         help="run only the cases whose name contains this text, or those of an area (pages, "
         "overview, analytics, geography, voice, loop, ingest, reports, fieldwork) or of a screen "
         "by its URL path (e.g. drivers: its page rows and its query cases)",
+    )
+    p.add_argument(
+        "--growth",
+        metavar="SIZES",
+        help="time the precomputations and the screens' questions from them at each size "
+        "(e.g. 1000000,10000000,100000000: folders grown from a 1M base under --workdir), "
+        "with each size's peak memory",
     )
     p.add_argument(
         "--capture",
