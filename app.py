@@ -6,12 +6,14 @@ Run it with ``streamlit run app.py`` (or ``cx serve``).
 
 import streamlit as st
 
-from cx import server, ui
+from cx import server
 from cx.core.data import data_dir, has_waves
 from cx.demo import complaints
 from cx.ops import backup
 
-server.check()
+server.check()  # before the dashboards' modules: a refused key is the only line printed
+from cx import ui  # noqa: E402
+
 server.no_delay()  # replies on kept-alive connections without the 40 ms delayed-ACK wait
 if done := backup.recover(data_dir()):  # a restore cut short (crash, kill -9) is finished first
     print(f"cx: {done}")

@@ -22,7 +22,7 @@ from cx import store
 from cx.core import data
 from cx.demo import complaints
 from cx.demo.dataset import write_demo
-from tests.support.browser import streamlit_server
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, streamlit_server
 from tests.support.chat import ChatLog, fake_telegram
 from tests.support.datadir import write_org, write_waves
 from tests.support.frames import routing_answers
@@ -267,3 +267,20 @@ def survey_url(
     }
     with streamlit_server(survey_root, free_port(), env) as url:
         yield url
+
+
+# ---------------------------------------------------------------- headless Chromium
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's headless Chromium, one per worker: Playwright's sync API allows one at a time in
+    a process, so the browser tests and the replica tests share it."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian chromium is missing: .ci/run must apt-get install chromium")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

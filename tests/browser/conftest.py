@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from tests.support.browser import streamlit_server
 from tests.support.net import free_port
 
 
@@ -21,18 +21,6 @@ def app_url(demo_root: Path) -> Iterator[str]:
     """One Streamlit server for the browser tests, on the session's demo data."""
     with streamlit_server(demo_root, free_port()) as url:
         yield url
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian chromium is missing: .ci/run must apt-get install chromium")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

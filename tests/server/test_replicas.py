@@ -38,7 +38,7 @@ from cx.core import keys
 from cx.demo.dataset import write_demo
 from cx.store.models import Notification, SurveyAnswer
 from tests.server.test_survey_pages import hidden
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, login, shot, wait_idle
+from tests.support.browser import ROOT, login, shot, wait_idle
 from tests.support.datadir import no_hook
 from tests.support.net import free_port, wait_for_port
 from tests.support.proxy import (
@@ -202,18 +202,6 @@ def cluster(
             out = ROOT / "artifacts" / "replicas.json"
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(FIGURES, indent=2), encoding="utf-8")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian chromium is missing: .ci/run must apt-get install chromium")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
