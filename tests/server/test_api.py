@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -38,17 +38,9 @@ from tests.support.datadir import write_org, write_waves
 from tests.support.frames import routing_answers
 from tests.support.net import free_port
 from tests.support.receivers import FakeZendesk, Receiver, fake_zendesk, receiver
+from tests.support.wait import wait_until
 
 RATE = 30  # a minute per token on the module's server: each test makes its own tokens
-
-
-def wait_until(check: Callable[[], Any], seconds: float = 60.0, every: float = 1.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        found = check()
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(every)
 
 
 def answer(rid: str, **values: Any) -> dict[str, Any]:

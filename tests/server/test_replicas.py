@@ -20,7 +20,7 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ from tests.support.proxy import (
     rss_mib,
 )
 from tests.support.smtp import Sink
+from tests.support.wait import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
@@ -71,15 +72,6 @@ def replica_command(port: int) -> list[str]:
     command[command.index("--server.port") + 1] = str(port)
     command[command.index("--server.address") + 1] = "127.0.0.1"
     return command
-
-
-def wait_until(check: Callable[[], Any], seconds: float = 60.0, every: float = 0.25) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        found = check()
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(every)
 
 
 @dataclass

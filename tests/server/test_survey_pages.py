@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-import time
 from pathlib import Path
 
 import httpx
@@ -19,6 +18,7 @@ from cx.core import data, org
 from cx.store.models import Callback, Case, SurveyAnswer
 from tests.support.chat import ChatLog
 from tests.support.smtp import Sink
+from tests.support.wait import wait_until
 
 MADRID = links.open_link("experience", "Madrid", "qr", language="es")
 PARIS_EN = links.open_link("experience", "Paris", "web", language="en")
@@ -50,15 +50,6 @@ def walk(client: httpx.Client, path: str, steps: list[dict[str, str]]) -> list[h
 
 def store_of(root: Path):  # type: ignore[no-untyped-def]
     return store.init(store.make_engine(f"sqlite:///{root / 'cx.db'}"))
-
-
-def wait_until(check, seconds: float = 60.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while True:
-        found = check()
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.25)
 
 
 @pytest.fixture
