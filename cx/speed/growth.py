@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -60,40 +59,16 @@ def grow(base: Path, target: Path, factor: int) -> Path:
 
 def _child(root: Path, rows: int, repeat: int) -> list[dict[str, Any]]:
     """Run the growth cases on ``root`` in this process (the child side of :func:`run`)."""
-    import duckdb
+    from cx.speed import suite
 
-    from cx.analytics import rollup
-    from cx.speed import harness, suite
-
-    frame = data.scan_responses(root)
-    ctx = harness.BenchContext(
-        root=root,
-        responses=frame,
-        rows=rows,
-        glob=str(root / "waves" / "*" / "*.parquet"),
-        rollup=rollup.coarsen(rollup.build(frame)).lazy(),
-    )
     cases = [c for c in suite.all_cases() if any(part in c.query for part in CASES)]
-    ours = {c.query: harness.median_seconds(partial(c.ours, ctx), repeat) for c in cases}
-    peak = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # KiB on Linux
-    con = duckdb.connect()  # after our peak is read: DuckDB's own buffers are not ours
-    refs = {
-        c.query: harness.median_seconds(partial(c.reference, con, ctx), repeat)
-        for c in cases
-        if c.reference
-    }
-    con.close()
-    return [
-        {
-            "query": c.query,
-            "rows": rows,
-            "seconds": round(ours[c.query], 5),
-            "reference_seconds": None if c.query not in refs else round(refs[c.query], 5),
-            "ratio": round(ours[c.query] / refs[c.query], 3) if refs.get(c.query) else None,
-            "peak_mb": peak,
-        }
-        for c in cases
-    ]
+    peak: list[int] = []
+
+    def read_peak() -> None:  # our runs only: DuckDB's own buffers are not ours
+        peak.append(round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))  # KiB
+
+    found = suite.time_cases(root, rows, cases, repeat, after_ours=read_peak)
+    return [row | {"peak_mb": peak[0]} for row in found]
 
 
 def run(

@@ -99,7 +99,7 @@ def run(
         if not data.has_waves(root):
             write_demo(root, rows=rows)
         cases, page_runs = select(only)
-        out = _time_cases(root, rows, cases, repeat) if cases else []
+        out = time_cases(root, rows, cases, repeat) if cases else []
         return out + _time_pages(root, rows, page_runs, min(repeat, PAGE_REPEAT))
     finally:
         if own:
@@ -135,9 +135,16 @@ def _time_pages(
     return rows_out
 
 
-def _time_cases(
-    root: Path, rows: int, cases: list[harness.BenchCase], repeat: int
+def time_cases(
+    root: Path,
+    rows: int,
+    cases: list[harness.BenchCase],
+    repeat: int,
+    *,
+    after_ours: Callable[[], object] | None = None,
 ) -> list[dict[str, Any]]:
+    """One row per case on the folder ``root``: ours, then DuckDB's; ``after_ours`` is called
+    between the two (e.g. to read this process's peak memory before DuckDB adds its own)."""
     frame = data.scan_responses(root)
     ctx = harness.BenchContext(
         root=root,
@@ -149,6 +156,8 @@ def _time_cases(
     # All of our runs first, then all reference runs: DuckDB's worker threads stay busy for a
     # moment after each query, which would slow whichever engine runs next.
     ours = {c.query: median_seconds(partial(c.ours, ctx), repeat) for c in cases}
+    if after_ours is not None:
+        after_ours()
     con = duckdb.connect()
     refs = {
         c.query: median_seconds(partial(c.reference, con, ctx), repeat)
