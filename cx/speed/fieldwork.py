@@ -24,7 +24,7 @@ SPAIN = Scope.parse("country:ES")
 
 
 @cache
-def _counts(glob: str, root: Path) -> pl.LazyFrame:
+def _counts(root: Path) -> pl.LazyFrame:
     """The funnel counts of one bench data folder, built once (as the app does per version)."""
     return fieldwork.funnel_counts(data.scan_responses(root)).lazy()
 
@@ -73,7 +73,7 @@ def bench_cases() -> list[BenchCase]:
 
     def asked(fn: Any, scope: Scope, counted: bool) -> Any:
         def run(ctx: BenchContext) -> Any:
-            frame = _counts(ctx.glob, ctx.root) if counted else ctx.responses
+            frame = _counts(ctx.root) if counted else ctx.responses
             return fn(frame, scope, Filters(wave=ctx.latest), root=str(ctx.root))
 
         return run

@@ -45,7 +45,8 @@ LIBRARIES = ("pandas",)
 SESSION_KEY = "cx_warmed"
 THREAD_PREFIX = "cx-warm"
 _LOCK = threading.Lock()
-_STARTED: dict[str, threading.Thread] = {}
+_WATCHER: list[tuple[threading.Thread, threading.Event]] = []
+"""This process's data-version watcher and the event that stops it (at most one)."""
 
 
 def preload() -> int:
@@ -111,24 +112,22 @@ def _watch(poll: float, stop: threading.Event) -> None:
 def start(poll: float | None = None) -> threading.Event:
     """Start the data-version watcher of this process once (``CX_WARM=off``: none); the returned
     event stops it."""
-    stop = threading.Event()
     if not _enabled():
-        return stop
+        return threading.Event()
     every = poll if poll is not None else settings.number("CX_WARM_SECONDS", 5.0, minimum=0.2)
     with _LOCK:
-        if "watch" in _STARTED and _STARTED["watch"].is_alive():
-            return stop
+        if _WATCHER and _WATCHER[0][0].is_alive():
+            return _WATCHER[0][1]
+        stop = threading.Event()
         thread = threading.Thread(
             target=_watch, args=(every, stop), name=f"{THREAD_PREFIX}-data", daemon=True
         )
-        _STARTED["watch"] = thread
+        _WATCHER[:] = [(thread, stop)]
     thread.start()
     return stop
 
 
-def first_screens(
-    user: User, filters: Filters
-) -> Iterator[tuple[Callable[..., Any], Scope, dict[str, Any]]]:
+def first_screens(user: User) -> Iterator[tuple[Callable[..., Any], Scope, dict[str, Any]]]:
     """The main queries of the screens ``user`` can open, with the scope each screen uses."""
     if user.has(*roles.DASHBOARD_READERS):
         scope = user.scope
@@ -154,7 +153,7 @@ def first_screens(
 
 
 def _warm_user(user: User, filters: Filters) -> None:
-    for fn, scope, kwargs in first_screens(user, filters):
+    for fn, scope, kwargs in first_screens(user):
         try:
             data.query(fn, scope, filters, **kwargs)
         except Exception as exc:  # the screen itself will show what is wrong

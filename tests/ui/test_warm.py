@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -18,6 +18,7 @@ from cx.demo.dataset import write_demo
 from cx.ui import warm
 from tests.support.browser import streamlit_server
 from tests.support.net import free_port
+from tests.support.wait import wait_until
 
 WAIT = 180.0
 
@@ -31,13 +32,8 @@ def _rfm_tables(root: Path) -> set[str]:
     return {p.stem for p in (root / "precomputed" / "rfm").glob("*/*.parquet")}
 
 
-def _wait(condition: object, what: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"not within {WAIT:.0f} s: {what}")
+def _wait(condition: Callable[[], bool], what: str) -> None:
+    assert wait_until(condition, WAIT, 0.5), f"not within {WAIT:.0f} s: {what}"
 
 
 def _add_wave(root: Path, label: str) -> None:
@@ -85,7 +81,7 @@ def test_warm_up_runs_each_roles_first_screens_without_an_error(
     monkeypatch.setenv("CX_DATA_DIR", str(demo_root))
     user = users.get(username)
     assert user is not None
-    queries = list(warm.first_screens(user, Filters()))
+    queries = list(warm.first_screens(user))
     assert queries, f"{username} warms nothing"
     wave = data.list_waves(demo_root)[-1]
     with caplog.at_level(logging.INFO, logger=warm.__name__):
